@@ -1,0 +1,200 @@
+"""Django settings, read from the environment with the contract's embedded defaults (section 2).
+
+A fresh clone runs on SQLite, the local-memory cache and eager Celery; setting DATABASE_URL,
+REDIS_URL and CELERY_BROKER_URL switches to PostgreSQL, Redis and real workers.
+"""
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from askproai.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+# The embedded key is for local development only; any deployment sets SECRET_KEY.
+SECRET_KEY = env_str("SECRET_KEY", "askproai-insecure-development-key-change-me-in-production")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "drf_spectacular",
+    "tenants",
+    "staff",
+    "bookings",
+    "routing",
+    "integrations",
+    "mcp_core",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "askproai.urls"
+WSGI_APPLICATION = "askproai.wsgi.application"
+ASGI_APPLICATION = "askproai.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL", "sqlite:///" + str(BASE_DIR / "db.sqlite3"))
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL and a busy timeout let the dev server and a shell write at the same time;
+    # IMMEDIATE transactions take the write lock up front, so check-then-insert is serialised.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "askproai",
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+                # A Redis outage must degrade the service, not break it (CONTRACT section 6).
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "askproai",
+        }
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "de-de"
+LANGUAGES = [("de", "Deutsch"), ("en", "English")]
+# Stored in UTC; the admin shows Berlin time. Each branch has its own IANA zone for scheduling.
+TIME_ZONE = "Europe/Berlin"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves the admin's assets under runserver and gunicorn alike; with finders it
+# needs no collectstatic step, which keeps `make run` and `make serve` to one command each.
+WHITENOISE_USE_FINDERS = True
+# Without collectstatic there is no STATIC_ROOT yet; the finders serve everything meanwhile.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+
+REST_FRAMEWORK: dict[str, Any] = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AskProAI API",
+    "DESCRIPTION": "The AskProAI backend: every operation of the MCP orchestrator over REST.",
+    "VERSION": "2.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# Celery: with no broker configured, tasks run eagerly in the calling process.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+
+# Observability
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+
+# The seed's MCP_* settings (CONTRACT section 2)
+MCP_TIMEOUT = env_int("MCP_TIMEOUT", 30)
+MCP_MAX_RETRIES = env_int("MCP_MAX_RETRIES", 3)
+MCP_BOOKING_LOCK_TIMEOUT = env_int("MCP_BOOKING_LOCK_TIMEOUT", 300)
+MCP_BOOKING_MAX_ADVANCE_DAYS = env_int("MCP_BOOKING_MAX_ADVANCE_DAYS", 90)
+MCP_STAFF_SCHEDULE_CACHE_TTL = env_int("MCP_STAFF_SCHEDULE_CACHE_TTL", 3600)
+MCP_CIRCUIT_FAILURE_THRESHOLD = env_int("MCP_CIRCUIT_FAILURE_THRESHOLD", 5)
+MCP_CIRCUIT_RECOVERY_TIMEOUT = env_int("MCP_CIRCUIT_RECOVERY_TIMEOUT", 60)
+MCP_RATE_LIMIT_BASIC = env_int("MCP_RATE_LIMIT_BASIC", 100)
+MCP_RATE_LIMIT_PRO = env_int("MCP_RATE_LIMIT_PRO", 1000)
+MCP_RATE_LIMIT_ENTERPRISE = env_int("MCP_RATE_LIMIT_ENTERPRISE", 10000)
+MCP_RATE_LIMIT_WINDOW = env_int("MCP_RATE_LIMIT_WINDOW", 3600)
+MCP_METRICS_ENABLED = env_bool("MCP_METRICS_ENABLED", True)
+MCP_TRACING_ENABLED = env_bool("MCP_TRACING_ENABLED", True)
+MCP_TRACING_SAMPLE_RATE = env_float("MCP_TRACING_SAMPLE_RATE", 0.1)
+
+# Integrations: one with no key configured reports "not_configured" and is skipped.
+CALCOM_API_URL = env_str("CALCOM_API_URL", "https://api.cal.com")
+CALCOM_API_KEY = env_str("CALCOM_API_KEY", "")
+CALCOM_WEBHOOK_SECRET = env_str("CALCOM_WEBHOOK_SECRET", "")
+RETELL_API_KEY = env_str("RETELL_API_KEY", "")
+STRIPE_API_KEY = env_str("STRIPE_API_KEY", "")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
+SMS_BACKEND = env_str("SMS_BACKEND", "console")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM = env_str("TWILIO_FROM", "")
+TWILIO_API_BASE = env_str("TWILIO_API_BASE", "")
+INTEGRATION_HTTP_TIMEOUT = env_float("INTEGRATION_HTTP_TIMEOUT", 2.5)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

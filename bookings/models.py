@@ -1,0 +1,129 @@
+from django.db import models
+from django.db.models import F, Q
+
+from askproai.phone import validate_e164
+from bookings.enums import ACTIVE_STATUSES, AppointmentSource, AppointmentStatus, SyncStatus
+from staff.models import Service, Staff
+from tenants.models import Branch, Company
+from tenants.scoping import TenantOwnedModel
+
+
+class Customer(TenantOwnedModel):
+    """A caller or client of the tenant, identified by phone number (E.164, unique per tenant)."""
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="customers")
+    phone = models.CharField(max_length=20, validators=[validate_e164])
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    language = models.CharField(max_length=8, default="de")
+    sms_consent = models.BooleanField(default=False)
+    marketing_consent = models.BooleanField(default=False)
+    consent_updated_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when personal data was anonymised (GDPR)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant_id", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "phone"], name="customer_phone_unique_per_tenant"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "name"], name="customer_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'Unbekannt'} ({self.phone})"
+
+
+class Appointment(TenantOwnedModel):
+    """A booked service with one staff member at one branch.
+
+    `occupied_start`/`occupied_end` are the start and end widened by the service's buffers: the
+    time the staff member is really taken. On PostgreSQL an exclusion constraint over that range
+    makes two active appointments of one staff member overlapping impossible.
+    """
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="appointments")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="appointments")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
+    staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="appointments")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="appointments")
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField()
+    occupied_start = models.DateTimeField(editable=False)
+    occupied_end = models.DateTimeField(editable=False)
+    status = models.CharField(
+        max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.CONFIRMED
+    )
+    confirmation_number = models.CharField(max_length=12, unique=True)
+    source = models.CharField(
+        max_length=10, choices=AppointmentSource.choices, default=AppointmentSource.API
+    )
+    call_id = models.CharField(max_length=100, blank=True, db_index=True)
+    # NULL, not "", for "no key": the partial unique constraint must ignore keyless bookings.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    request_fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Hash of the createBooking arguments, to refuse a key reused with others.",
+    )
+    sync_status = models.CharField(
+        max_length=20, choices=SyncStatus.choices, default=SyncStatus.NOT_REQUIRED
+    )
+    external_calendar_id = models.CharField(max_length=100, blank=True, db_index=True)
+    price = models.DecimalField(max_digits=8, decimal_places=2, help_text="EUR, gross")
+    notes = models.TextField(blank=True)
+    cancellation_reason = models.CharField(max_length=255, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start_time"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="appointment_idempotency_key_unique_per_tenant",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")), name="appointment_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(occupied_start__lte=F("start_time"), occupied_end__gte=F("end_time")),
+                name="appointment_occupied_covers_booking",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=AppointmentStatus.values), name="appointment_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=0), name="appointment_price_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["staff", "occupied_start", "occupied_end"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="appointment_active_staff_idx",
+            ),
+            models.Index(
+                fields=["tenant", "branch", "start_time"], name="appointment_branch_day_idx"
+            ),
+            models.Index(fields=["tenant", "status", "start_time"], name="appointment_status_idx"),
+            models.Index(
+                fields=["tenant", "customer", "start_time"], name="appointment_customer_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.confirmation_number} · {self.start_time:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES

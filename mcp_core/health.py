@@ -1,0 +1,109 @@
+"""Health of the things every request depends on: database, cache, broker, integrations.
+
+`status` is "down" when the database is unreachable (nothing can be served), "degraded" when
+the cache or broker is (requests still succeed, CONTRACT section 6), "ok" otherwise.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+INTEGRATION_KEYS: dict[str, tuple[str, ...]] = {
+    "calcom": ("CALCOM_API_KEY",),
+    "retell": ("RETELL_API_KEY",),
+    "stripe": ("STRIPE_API_KEY",),
+    "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
+}
+
+
+def _timed(check: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        detail = check()
+        result: dict[str, Any] = {"status": "ok", **(detail or {})}
+    except Exception as exc:
+        result = {"status": "down", "error": exc.__class__.__name__}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return result
+
+
+def check_database() -> dict[str, Any]:
+    def probe() -> dict[str, Any]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return {"vendor": connection.vendor}
+
+    result = _timed(probe)
+    if result["status"] != "ok":
+        # Drop the broken connection so the next request reconnects when the database is back.
+        connection.close_if_unusable_or_obsolete()
+    return result
+
+
+def check_cache() -> dict[str, Any]:
+    backend = "redis" if settings.REDIS_URL else "local-memory"
+
+    def probe() -> dict[str, Any]:
+        key = f"health:{uuid.uuid4().hex}"
+        if settings.REDIS_URL:
+            # django-redis is configured to swallow errors; ask the client directly to see them.
+            from django_redis import get_redis_connection
+
+            get_redis_connection("default").ping()
+        cache.set(key, "1", 5)
+        if cache.get(key) != "1":
+            raise ConnectionError("cache did not return what was written")
+        cache.delete(key)
+        return {"backend": backend}
+
+    result = _timed(probe)
+    result.setdefault("backend", backend)
+    return result
+
+
+def check_broker() -> dict[str, Any]:
+    if not settings.CELERY_BROKER_URL:
+        return {"status": "ok", "mode": "eager"}
+
+    def probe() -> dict[str, Any]:
+        from askproai.celery import app
+
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=1)
+        return {"mode": "worker"}
+
+    return _timed(probe)
+
+
+def check_integrations() -> dict[str, Any]:
+    return {
+        name: {
+            "status": "configured"
+            if all(getattr(settings, key, "") for key in keys)
+            else "not_configured"
+        }
+        for name, keys in INTEGRATION_KEYS.items()
+    }
+
+
+def health_report() -> dict[str, Any]:
+    checks = {
+        "database": check_database(),
+        "cache": check_cache(),
+        "broker": check_broker(),
+        "integrations": check_integrations(),
+    }
+    if checks["database"]["status"] != "ok":
+        status = "down"
+    elif checks["cache"]["status"] != "ok" or checks["broker"]["status"] != "ok":
+        status = "degraded"
+    else:
+        status = "ok"
+    return {"status": status, "checks": checks}

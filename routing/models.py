@@ -1,0 +1,113 @@
+from django.db import models
+from django.db.models import Q
+
+from askproai.phone import validate_e164
+from bookings.models import Appointment, Customer
+from routing.enums import CallOutcome, CallStatus, RoutingAction
+from tenants.models import Branch, Company
+from tenants.scoping import TenantOwnedModel
+
+
+class PhoneNumber(TenantOwnedModel):
+    """A dialled number (E.164) that rings a branch and is answered by a Retell agent."""
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="phone_numbers")
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="phone_numbers")
+    number = models.CharField(max_length=20, unique=True, validators=[validate_e164])
+    retell_agent_id = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=8, default="de")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class RoutingRule(TenantOwnedModel):
+    """A tenant's call-routing rule; lower priority numbers are tried first.
+
+    `conditions` holds time windows, languages and similar matchers; validated by the routing
+    service when written through the API.
+    """
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="routing_rules")
+    name = models.CharField(max_length=200)
+    branch = models.ForeignKey(
+        Branch,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="routing_rules",
+        help_text="The branch the rule applies to; empty for every branch.",
+    )
+    priority = models.PositiveSmallIntegerField(default=100)
+    conditions = models.JSONField(default=dict, blank=True)
+    action = models.CharField(
+        max_length=30, choices=RoutingAction.choices, default=RoutingAction.ROUTE_TO_BRANCH
+    )
+    target_branch = models.ForeignKey(
+        Branch, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    target_agent_id = models.CharField(max_length=100, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant_id", "priority", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=RoutingAction.values), name="routing_rule_action_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.priority}: {self.name}"
+
+
+class CallLog(TenantOwnedModel):
+    """One phone call as Retell reported it, with its transcript and what came of it."""
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="call_logs")
+    branch = models.ForeignKey(
+        Branch, on_delete=models.SET_NULL, null=True, blank=True, related_name="call_logs"
+    )
+    call_id = models.CharField(max_length=100, unique=True, help_text="Retell call_id")
+    agent_id = models.CharField(max_length=100, blank=True)
+    from_number = models.CharField(max_length=20, blank=True)
+    to_number = models.CharField(max_length=20, blank=True)
+    direction = models.CharField(max_length=10, default="inbound")
+    status = models.CharField(
+        max_length=20, choices=CallStatus.choices, default=CallStatus.REGISTERED
+    )
+    outcome = models.CharField(
+        max_length=20, choices=CallOutcome.choices, default=CallOutcome.UNKNOWN
+    )
+    language = models.CharField(max_length=8, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    transcript = models.TextField(blank=True)
+    analysis = models.JSONField(default=dict, blank=True)
+    disconnection_reason = models.CharField(max_length=100, blank=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="call_logs"
+    )
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="call_logs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at", "-created_at"]
+        indexes = [
+            models.Index(fields=["tenant", "started_at"], name="calllog_tenant_started_idx"),
+            models.Index(fields=["tenant", "branch", "started_at"], name="calllog_branch_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} ({self.from_number} → {self.to_number})"

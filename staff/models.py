@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+
+from staff.enums import TimeBlockKind, Weekday
+from staff.schedule import break_errors
+from tenants.models import Branch, Company
+from tenants.scoping import TenantOwnedModel
+
+
+class Service(TenantOwnedModel):
+    """Something a customer books: a haircut, a check-up, an oil change."""
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="services")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    synonyms = models.JSONField(
+        default=list, blank=True, help_text="What callers say for it, e.g. ['Haare schneiden']"
+    )
+    duration_minutes = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    price = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="EUR, gross",
+    )
+    buffer_before_minutes = models.PositiveSmallIntegerField(default=0)
+    buffer_after_minutes = models.PositiveSmallIntegerField(default=0)
+    branches = models.ManyToManyField(Branch, related_name="services", blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant_id", "name"]
+        constraints = [
+            models.UniqueConstraint("tenant", Lower("name"), name="service_name_unique_per_tenant"),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5, duration_minutes__lte=480),
+                name="service_duration_range",
+            ),
+            models.CheckConstraint(condition=Q(price__gte=0), name="service_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(buffer_before_minutes__lte=240, buffer_after_minutes__lte=240),
+                name="service_buffers_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.duration_minutes} min)"
+
+
+class Staff(TenantOwnedModel):
+    """A person who performs services at one branch."""
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="staff")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="staff")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    languages = models.JSONField(default=list, blank=True, help_text="ISO codes, e.g. ['de','en']")
+    is_active = models.BooleanField(default=True)
+    rating = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("5"))],
+    )
+    services: models.ManyToManyField[Service, StaffService] = models.ManyToManyField(
+        Service, through="StaffService", related_name="staff"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "staff"
+        ordering = ["tenant_id", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=0, rating__lte=5), name="staff_rating_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "branch", "is_active"], name="staff_branch_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffService(TenantOwnedModel):
+    """A staff member's qualification for a service, with a skill level 1 (junior) – 5 (master)."""
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="skills")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="skills")
+    skill_level = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+
+    class Meta:
+        verbose_name = "staff skill"
+        constraints = [
+            models.UniqueConstraint(fields=["staff", "service"], name="staff_service_unique"),
+            models.CheckConstraint(
+                condition=Q(skill_level__gte=1, skill_level__lte=5), name="staff_skill_level_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} · {self.service} (level {self.skill_level})"
+
+
+class WorkingHours(TenantOwnedModel):
+    """One working period of a staff member on a weekday, in the branch's time zone.
+
+    Breaks are a list of {"start": "HH:MM", "end": "HH:MM"} inside the period.
+    """
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    breaks = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name_plural = "working hours"
+        ordering = ["staff_id", "weekday", "start_time"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff", "weekday", "start_time"], name="working_hours_unique_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")), name="working_hours_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="working_hours_weekday_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+    def clean(self) -> None:
+        if self.start_time and self.end_time:
+            if self.end_time <= self.start_time:
+                raise ValidationError({"end_time": "End must be after start."})
+            errors = break_errors(self.start_time, self.end_time, self.breaks)
+            if errors:
+                raise ValidationError({"breaks": errors})
+
+
+class TimeBlock(TenantOwnedModel):
+    """A period a staff member cannot be booked: absence, vacation, sickness, a manual block."""
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="time_blocks")
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField()
+    kind = models.CharField(
+        max_length=20, choices=TimeBlockKind.choices, default=TimeBlockKind.MANUAL
+    )
+    reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")), name="time_block_end_after_start"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["staff", "start_time", "end_time"], name="time_block_range_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff}: {self.get_kind_display()} {self.start_time:%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        if self.start_time and self.end_time and self.end_time <= self.start_time:
+            raise ValidationError({"end_time": "End must be after start."})

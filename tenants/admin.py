@@ -1,0 +1,166 @@
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db import models
+from django.http import HttpRequest
+
+from mcp_core.errors import ApplicationError
+from routing.models import PhoneNumber
+from tenants import services
+from tenants.admin_scoping import (
+    TenantScopedAdmin,
+    TenantScopedInline,
+    actor_for,
+    operator_tenant,
+)
+from tenants.models import ApiKey, AuditLog, Branch, Company, OperatorProfile, Subscription
+
+
+class SubscriptionInline(TenantScopedInline, admin.StackedInline):
+    model = Subscription
+    can_delete = False
+    readonly_fields = ("created_at", "updated_at")
+
+
+class BranchInline(TenantScopedInline, admin.TabularInline):
+    model = Branch
+    fields = ("name", "city", "time_zone", "is_active")
+    show_change_link = True
+
+
+@admin.register(Company)
+class CompanyAdmin(TenantScopedAdmin):
+    list_display = ("name", "slug", "plan", "is_active", "created_at")
+    list_filter = ("is_active", "subscription__plan", "subscription__status")
+    search_fields = ("name", "slug", "email")
+    readonly_fields = ("created_at", "updated_at")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (SubscriptionInline, BranchInline)
+    list_select_related = ("subscription",)
+
+    @admin.display(description="plan", ordering="subscription__plan")
+    def plan(self, obj: Company) -> str:
+        subscription = getattr(obj, "subscription", None)
+        return subscription.plan if subscription else "—"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # New tenants come from `create_tenant` or a superuser, never from a tenant's operator.
+        return bool(request.user.is_superuser) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser) and super().has_delete_permission(request, obj)
+
+
+class PhoneNumberInline(TenantScopedInline, admin.TabularInline):
+    model = PhoneNumber
+    fields = ("number", "retell_agent_id", "language", "is_active")
+
+
+@admin.register(Branch)
+class BranchAdmin(TenantScopedAdmin):
+    list_display = ("name", "city", "time_zone", "is_active", "updated_at")
+    list_filter = ("is_active", "city", "time_zone")
+    search_fields = ("name", "city", "address", "postal_code")
+    readonly_fields = ("uuid", "created_at", "updated_at")
+    list_select_related = ("tenant",)
+    inlines = (PhoneNumberInline,)
+    actions = ("activate_branches", "deactivate_branches")
+
+    def _set_active(
+        self, request: HttpRequest, queryset: models.QuerySet[Branch], active: bool
+    ) -> None:
+        changed = 0
+        for branch in queryset.select_related("tenant"):
+            services.branch_set_active(
+                tenant=branch.tenant, actor=actor_for(request), branch=branch, is_active=active
+            )
+            changed += 1
+        state = "activated" if active else "deactivated"
+        self.message_user(request, f"{changed} branch(es) {state}.", messages.SUCCESS)
+
+    @admin.action(description="Activate selected branches")
+    def activate_branches(self, request: HttpRequest, queryset: models.QuerySet[Branch]) -> None:
+        self._set_active(request, queryset, True)
+
+    @admin.action(description="Deactivate selected branches")
+    def deactivate_branches(self, request: HttpRequest, queryset: models.QuerySet[Branch]) -> None:
+        self._set_active(request, queryset, False)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TenantScopedAdmin):
+    list_display = ("prefix", "name", "role", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("role", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("prefix", "name")
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    fields = (
+        "tenant",
+        "name",
+        "role",
+        "expires_at",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_select_related = ("tenant",)
+    actions = ("revoke_keys",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A key's role is fixed at issue; change it by issuing a new key and revoking the old one.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        tenant = obj.tenant if request.user.is_superuser else operator_tenant(request)
+        assert tenant is not None, "the add form is only reachable for a tenant"  # noqa: S101
+        created = services.api_key_create(
+            tenant=tenant, actor=actor_for(request), role=obj.role, name=obj.name
+        )
+        obj.pk = created.api_key.pk
+        self.message_user(
+            request,
+            f"New API key (shown once, store it now): {created.plaintext}",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke_keys(self, request: HttpRequest, queryset: models.QuerySet[ApiKey]) -> None:
+        revoked = 0
+        for key in queryset.select_related("tenant"):
+            try:
+                services.api_key_revoke(tenant=key.tenant, actor=actor_for(request), api_key=key)
+                revoked += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{key}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"{revoked} key(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(TenantScopedAdmin):
+    list_display = ("created_at", "actor", "action", "object_type", "object_id")
+    list_filter = ("action", "object_type", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("actor", "action", "object_id")
+    date_hierarchy = "created_at"
+    list_select_related = ("tenant",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OperatorProfile)
+class OperatorProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "tenant")
+    list_select_related = ("user", "tenant")
+    raw_id_fields = ("user",)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)

@@ -1,0 +1,130 @@
+"""Django admin scoped to the operator's tenant, failing closed.
+
+A superuser sees every tenant. A staff user bound to a tenant (OperatorProfile) sees, opens,
+edits and chooses only that tenant's rows, and whatever they create belongs to that tenant.
+A staff user bound to no tenant sees nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
+
+from tenants.models import Company
+
+
+def operator_tenant(request: HttpRequest) -> Company | None:
+    """The tenant a non-superuser admin user is bound to, or None."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    profile = getattr(user, "operator_profile", None)
+    return profile.tenant if profile is not None else None
+
+
+def is_superuser(request: HttpRequest) -> bool:
+    return bool(getattr(request.user, "is_superuser", False))
+
+
+def actor_for(request: HttpRequest) -> str:
+    return f"admin:{request.user.get_username()}"
+
+
+def _tenant_lookup(model: type[models.Model]) -> str | None:
+    if model is Company:
+        return "pk"
+    try:
+        model._meta.get_field("tenant")
+    except Exception:
+        return None
+    return "tenant"
+
+
+def scope_queryset(request: HttpRequest, qs: models.QuerySet[Any]) -> models.QuerySet[Any]:
+    if is_superuser(request):
+        return qs
+    lookup = _tenant_lookup(qs.model)
+    if lookup is None:
+        return qs
+    tenant = operator_tenant(request)
+    if tenant is None:
+        return qs.none()
+    return qs.filter(**{lookup: tenant})
+
+
+class TenantScopedMixin:
+    """Shared by ModelAdmin and inlines: rows and foreign-key choices limited to the tenant."""
+
+    model: type[models.Model]
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
+        return scope_queryset(request, super().get_queryset(request))  # type: ignore[misc]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        if field is not None and hasattr(field, "queryset"):
+            field.queryset = scope_queryset(request, field.queryset)
+        return field
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+        if field is not None and hasattr(field, "queryset"):
+            field.queryset = scope_queryset(request, field.queryset)
+        return field
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        exclude = list(super().get_exclude(request, obj) or [])  # type: ignore[misc]
+        if not is_superuser(request) and _tenant_lookup(self.model) == "tenant":
+            exclude.append("tenant")
+        return exclude
+
+
+class TenantScopedAdmin(TenantScopedMixin, admin.ModelAdmin):
+    list_per_page = 50
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        filters = list(super().get_list_filter(request))
+        if is_superuser(request) and _tenant_lookup(self.model) == "tenant":
+            filters.insert(0, "tenant")
+        return filters
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = list(super().get_list_display(request))
+        if is_superuser(request) and _tenant_lookup(self.model) == "tenant":
+            columns.append("tenant")
+        return columns
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        tenant = operator_tenant(request)
+        if not is_superuser(request) and tenant is not None:
+            obj.tenant = tenant
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # Inline children belong to their parent's tenant.
+        instances = formset.save(commit=False)
+        parent_tenant_id = getattr(form.instance, "tenant_id", None)
+        if self.model is Company:
+            parent_tenant_id = form.instance.pk
+        for instance in instances:
+            if _tenant_lookup(type(instance)) == "tenant" and parent_tenant_id is not None:
+                instance.tenant_id = parent_tenant_id
+            instance.save()
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+        formset.save_m2m()
+
+
+class TenantScopedInline(TenantScopedMixin):
+    """Inline children take their parent's tenant, so the field is never shown."""
+
+    extra = 0
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        exclude = list(super().get_exclude(request, obj) or [])
+        if _tenant_lookup(self.model) == "tenant" and "tenant" not in exclude:
+            exclude.append("tenant")
+        return exclude

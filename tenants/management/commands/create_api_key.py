@@ -1,0 +1,29 @@
+from typing import Any
+
+from django.core.management.base import CommandParser
+
+from askproai.command import JsonCommand
+from tenants import selectors, services
+from tenants.enums import Role
+
+
+class Command(JsonCommand):
+    help = "Issue an API key for a tenant; only its hash is stored, the key is printed once."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--tenant", required=True, type=int, help="tenant id")
+        parser.add_argument("--role", required=True, choices=Role.values)
+        parser.add_argument("--name", default="", help="what the key is for")
+
+    def run(self, **options: Any) -> dict[str, Any]:
+        tenant = selectors.tenant_get(tenant_id=options["tenant"])
+        created = services.api_key_create(
+            tenant=tenant, actor="cli:create_api_key", role=options["role"], name=options["name"]
+        )
+        return {"api_key": created.plaintext, "prefix": created.api_key.prefix}
+
+    def render(self, result: dict[str, Any]) -> str:
+        return (
+            f"API key (shown once, store it now): {result['api_key']}\nPrefix: {result['prefix']}"
+        )

@@ -1,0 +1,172 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from tenants.enums import Plan, Role, SubscriptionStatus
+from tenants.hours import default_business_hours
+from tenants.scoping import TenantOwnedModel
+from tenants.validators import validate_business_hours, validate_time_zone
+
+
+class Company(models.Model):
+    """The tenant: one business (salon, practice, workshop) with its branches."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +493012345678")
+    time_zone = models.CharField(
+        max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
+    )
+    default_language = models.CharField(max_length=8, default="de")
+    settings = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "company (tenant)"
+        verbose_name_plural = "companies (tenants)"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subscription(models.Model):
+    """The tenant's plan; a lapsed subscription lowers limits and never deletes data."""
+
+    tenant = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="subscription")
+    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.BASIC)
+    status = models.CharField(
+        max_length=20, choices=SubscriptionStatus.choices, default=SubscriptionStatus.ACTIVE
+    )
+    features = models.JSONField(
+        default=dict, blank=True, help_text='Feature flags, e.g. {"sms": true, "whatsapp": false}'
+    )
+    stripe_customer_id = models.CharField(max_length=64, blank=True, db_index=True)
+    stripe_subscription_id = models.CharField(max_length=64, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(plan__in=Plan.values), name="subscription_plan_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=SubscriptionStatus.values), name="subscription_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} · {self.plan} ({self.status})"
+
+
+class Branch(TenantOwnedModel):
+    """A location of the tenant, with its own time zone and opening hours."""
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="branches")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    address = models.CharField(max_length=255, blank=True)
+    postal_code = models.CharField(max_length=10, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, default="DE")
+    phone = models.CharField(max_length=20, blank=True)
+    email = models.EmailField(blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    time_zone = models.CharField(
+        max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
+    )
+    business_hours = models.JSONField(
+        default=default_business_hours, validators=[validate_business_hours]
+    )
+    is_active = models.BooleanField(default=False, help_text="New branches start inactive.")
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "branches"
+        ordering = ["tenant_id", "name"]
+        constraints = [
+            models.UniqueConstraint("tenant", Lower("name"), name="branch_name_unique_per_tenant"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="branch_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="branch_longitude_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "is_active"], name="branch_tenant_active_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(TenantOwnedModel):
+    """A tenant's API key. Only a SHA-256 hash of the secret is stored, looked up by prefix."""
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="apikey_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.role})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class OperatorProfile(models.Model):
+    """Binds a Django admin user to one tenant; such a user sees only that tenant's rows."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator_profile"
+    )
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="operators")
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.tenant}"
+
+
+class AuditLog(TenantOwnedModel):
+    """One row per state change made by a service: who did what to which object."""
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_log")
+    actor = models.CharField(max_length=200, help_text="e.g. 'api_key:ab12cd34', 'admin:anna'")
+    action = models.CharField(max_length=100)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=64)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant", "object_type", "object_id"], name="audit_object_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

@@ -1,0 +1,38 @@
+"""Plan limits and features (seed 002 section 1.2; CONTRACT section 3). -1 means unlimited."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from tenants.enums import Plan
+
+UNLIMITED = -1
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    branches: int
+    staff_per_branch: int
+    monthly_bookings: int
+    api_calls_per_hour: int
+
+
+def plan_limits(plan: str) -> PlanLimits:
+    """The limits of a plan; an unknown plan gets basic's, never more."""
+    if plan == Plan.ENTERPRISE:
+        return PlanLimits(UNLIMITED, UNLIMITED, UNLIMITED, settings.MCP_RATE_LIMIT_ENTERPRISE)
+    if plan == Plan.PROFESSIONAL:
+        return PlanLimits(5, 20, 5000, settings.MCP_RATE_LIMIT_PRO)
+    return PlanLimits(1, 5, 500, settings.MCP_RATE_LIMIT_BASIC)
+
+
+def plan_features(plan: str, flags: dict[str, bool]) -> dict[str, bool]:
+    """Features of a plan plus the subscription's own flags (sms, whatsapp)."""
+    return {
+        "multi_branch": plan != Plan.BASIC,
+        "advanced_analytics": plan in (Plan.PROFESSIONAL, Plan.ENTERPRISE),
+        "custom_branding": plan == Plan.ENTERPRISE,
+        "api_access": plan != Plan.BASIC,
+        "sms_notifications": bool(flags.get("sms", False)),
+        "whatsapp_integration": bool(flags.get("whatsapp", False)),
+    }

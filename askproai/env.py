@@ -1,6 +1,8 @@
 """Typed readers for the environment: every setting has its embedded default from the contract."""
 
+import json
 import os
+from typing import Any
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -44,3 +46,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_json(name: str, default: Any) -> Any:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name} is not valid JSON: {exc}") from exc

@@ -10,7 +10,7 @@ from typing import Any
 
 import dj_database_url
 
-from askproai.env import env_bool, env_float, env_int, env_list, env_str
+from askproai.env import env_bool, env_float, env_int, env_json, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -153,6 +153,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "recover-stale-sagas": {"task": "mcp_core.tasks.recover_stale_sagas", "schedule": 60.0},
+}
 
 # Observability
 SENTRY_DSN = env_str("SENTRY_DSN", "")
@@ -173,6 +176,11 @@ MCP_RATE_LIMIT_WINDOW = env_int("MCP_RATE_LIMIT_WINDOW", 3600)
 MCP_METRICS_ENABLED = env_bool("MCP_METRICS_ENABLED", True)
 MCP_TRACING_ENABLED = env_bool("MCP_TRACING_ENABLED", True)
 MCP_TRACING_SAMPLE_RATE = env_float("MCP_TRACING_SAMPLE_RATE", 0.1)
+# Extra per-service limits on top of the plan's, per tenant and window, e.g.
+# MCP_SERVICE_RATE_LIMITS='{"integration": 60}'. Empty: only the plan limit applies.
+MCP_SERVICE_RATE_LIMITS = env_json("MCP_SERVICE_RATE_LIMITS", {})
+# A saga run not updated for this long is taken as left behind by a dead process.
+MCP_SAGA_STALE_AFTER = env_int("MCP_SAGA_STALE_AFTER", 120)
 
 # Integrations: one with no key configured reports "not_configured" and is skipped.
 CALCOM_API_URL = env_str("CALCOM_API_URL", "https://api.cal.com")

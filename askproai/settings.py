@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "mcp_core.middleware.CorrelationIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -136,6 +137,9 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "mcp_core.rest.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AskProAI API",
@@ -176,6 +180,8 @@ MCP_RATE_LIMIT_WINDOW = env_int("MCP_RATE_LIMIT_WINDOW", 3600)
 MCP_METRICS_ENABLED = env_bool("MCP_METRICS_ENABLED", True)
 MCP_TRACING_ENABLED = env_bool("MCP_TRACING_ENABLED", True)
 MCP_TRACING_SAMPLE_RATE = env_float("MCP_TRACING_SAMPLE_RATE", 0.1)
+# Browser origins allowed to call /mcp besides this host's own (CONTRACT: Origin is checked).
+MCP_ALLOWED_ORIGINS = env_list("MCP_ALLOWED_ORIGINS", [])
 # Extra per-service limits on top of the plan's, per tenant and window, e.g.
 # MCP_SERVICE_RATE_LIMITS='{"integration": 60}'. Empty: only the plan limit applies.
 MCP_SERVICE_RATE_LIMITS = env_json("MCP_SERVICE_RATE_LIMITS", {})
@@ -202,7 +208,15 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # structlog already renders one JSON object per line.
+        "json_line": {"format": "%(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "json_console": {"class": "logging.StreamHandler", "formatter": "json_line"},
+    },
+    "loggers": {
+        "askproai": {"handlers": ["json_console"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

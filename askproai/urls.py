@@ -12,3 +12,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("mcp_core.urls")),
 ]
+
+handler404 = "mcp_core.error_views.not_found"
+handler500 = "mcp_core.error_views.server_error"

@@ -1,6 +1,14 @@
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 
 
 class McpCoreConfig(AppConfig):
     name = "mcp_core"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Every app's `tools.py` registers its operations with the orchestrator.
+        autodiscover_modules("tools")
+        from mcp_core import observability
+
+        observability.configure()

@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import DatabaseError
 from django.utils import timezone
 
-from mcp_core.errors import AuthenticationFailed
+from mcp_core.errors import AuthenticationFailed, ServiceUnavailable
 from tenants.api_keys import matches, split_prefix
 from tenants.models import ApiKey, Company
 
@@ -48,7 +49,7 @@ def authenticate_api_key(plaintext: str | None) -> Principal:
     prefix = split_prefix(plaintext)
     if prefix is None:
         raise failure
-    api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
+    api_key = ApiKey.objects.select_related("tenant__subscription").filter(prefix=prefix).first()
     if api_key is None or not matches(plaintext, api_key.key_hash):
         raise failure
     now = timezone.now()
@@ -61,3 +62,15 @@ def authenticate_api_key(plaintext: str | None) -> Principal:
     return Principal(
         tenant=api_key.tenant, role=api_key.role, api_key_id=api_key.pk, key_prefix=api_key.prefix
     )
+
+
+def authenticate_request(authorization_header: str | None) -> Principal:
+    """The principal for an `Authorization` header.
+
+    Raises AuthenticationFailed, or ServiceUnavailable when the database cannot be reached
+    (a key cannot be checked then, and that is not the caller's fault).
+    """
+    try:
+        return authenticate_api_key(bearer_token(authorization_header))
+    except DatabaseError as exc:
+        raise ServiceUnavailable("The database is unavailable; try again shortly.") from exc

@@ -13,9 +13,17 @@ class BranchLimitReached(QuotaExceeded):
     default_message = "The plan's branch limit is reached."
 
 
+class BranchNameTaken(Conflict):
+    default_message = "The tenant already has a branch with this name."
+
+
 class ApiKeyAlreadyRevoked(Conflict):
     default_message = "The API key is already revoked."
 
 
 class InvalidTenantInput(ValidationFailed):
     pass
+
+
+class InvalidBranchInput(ValidationFailed):
+    default_message = "The branch data is not valid."

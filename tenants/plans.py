@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from tenants.enums import Plan
+from tenants.enums import Plan, SubscriptionStatus
+from tenants.models import Company
 
 UNLIMITED = -1
 
@@ -36,3 +37,19 @@ def plan_features(plan: str, flags: dict[str, bool]) -> dict[str, bool]:
         "sms_notifications": bool(flags.get("sms", False)),
         "whatsapp_integration": bool(flags.get("whatsapp", False)),
     }
+
+
+LAPSED_STATUSES = (
+    SubscriptionStatus.CANCELED,
+    SubscriptionStatus.PAST_DUE,
+    SubscriptionStatus.INCOMPLETE,
+)
+
+
+def effective_plan(tenant: Company) -> str:
+    """The plan whose limits apply now: a lapsed or missing subscription falls back to basic
+    (limits shrink, data stays)."""
+    subscription = getattr(tenant, "subscription", None)
+    if subscription is None or subscription.status in LAPSED_STATUSES:
+        return Plan.BASIC
+    return str(subscription.plan)

@@ -8,7 +8,9 @@ instead, so CI can never pass while silently skipping them.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -16,6 +18,18 @@ from django.core.cache import cache
 from django.db import connection
 
 REQUIRE_SERVICES = os.environ.get("ASKPROAI_REQUIRE_SERVICES") == "1"
+INSPECTOR_IN_REPO = (
+    Path(__file__).resolve().parent.parent / ".ci/node/node_modules/.bin/mcp-inspector"
+)
+
+
+def inspector_binary() -> str | None:
+    configured = os.environ.get("MCP_INSPECTOR")
+    if configured:
+        return configured
+    if INSPECTOR_IN_REPO.exists() and shutil.which("node"):
+        return str(INSPECTOR_IN_REPO)
+    return None
 
 
 def _missing(marker: str) -> str | None:
@@ -23,12 +37,14 @@ def _missing(marker: str) -> str | None:
         return "needs PostgreSQL: set DATABASE_URL=postgres://…"
     if marker == "redis" and not settings.REDIS_URL:
         return "needs Redis: set REDIS_URL=redis://…"
+    if marker == "inspector" and inspector_binary() is None:
+        return "needs Node and MCP Inspector: .ci/run installs it, or set MCP_INSPECTOR"
     return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        for marker in ("postgres", "redis"):
+        for marker in ("postgres", "redis", "inspector"):
             if item.get_closest_marker(marker) is None:
                 continue
             reason = _missing(marker)
@@ -43,6 +59,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
+    """Each test starts with an empty cache, no rate-limit counts and closed breakers."""
+    from mcp_core.breakers import reset_breakers
+    from mcp_core.ratelimit import reset_local_counts
+
     cache.clear()
+    reset_local_counts()
+    reset_breakers()
     yield
     cache.clear()
+    reset_local_counts()
+
+
+@pytest.fixture
+def mcp_inspector() -> str:
+    binary = inspector_binary()
+    assert binary is not None
+    return binary

@@ -1,0 +1,75 @@
+"""Read-only console for saga runs: what ran, what was undone, and which runs need an operator.
+
+Nothing here changes a run: state is written by `mcp_core.saga` alone, and a `failed` run is
+resolved by an operator fixing its effects by hand or through the owning app's services.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
+
+from mcp_core.models import SagaRun, SagaStep
+from tenants.admin_scoping import TenantScopedAdmin, TenantScopedInline
+
+
+class SagaStepInline(TenantScopedInline, admin.TabularInline):
+    model = SagaStep
+    fields = ("index", "name", "status", "result", "error", "started_at", "finished_at")
+    readonly_fields = fields
+    ordering = ("index",)
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SagaRun)
+class SagaRunAdmin(TenantScopedAdmin):
+    list_display = ("created_at", "name", "status", "current_step", "attempts", "updated_at")
+    list_filter = ("status", "name", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("name", "idempotency_key")
+    date_hierarchy = "created_at"
+    list_select_related = ("tenant",)
+    fields = (
+        "id",
+        "tenant",
+        "name",
+        "status",
+        "current_step",
+        "error",
+        "attempts",
+        "idempotency_key",
+        "context",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+    inlines = (SagaStepInline,)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: models.QuerySet[Any], search_term: str
+    ) -> tuple[models.QuerySet[Any], bool]:
+        # Operators arrive with the run_id of an error envelope; ids are matched exactly.
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            run_id = uuid.UUID(search_term.strip())
+        except ValueError:
+            return queryset, may_have_duplicates
+        return queryset | self.get_queryset(request).filter(pk=run_id), may_have_duplicates
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

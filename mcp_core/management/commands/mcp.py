@@ -1,0 +1,72 @@
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from mcp_core.auth import Principal
+from mcp_core.docs import render_markdown
+from mcp_core.errors import ApplicationError
+from mcp_core.operations import registry
+from mcp_core.orchestrator import execute_named
+from tenants import selectors
+from tenants.enums import Role
+
+
+class Command(BaseCommand):
+    help = "The orchestrator from the shell: list operations, call one for a tenant, print docs."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        listing = sub.add_parser("list", help="every operation with its permission")
+        listing.add_argument("--json", action="store_true")
+        call = sub.add_parser("call", help="run SERVICE.OPERATION for a tenant")
+        call.add_argument("name", help="e.g. tenant.getTenant")
+        call.add_argument("--tenant", type=int, required=True, help="tenant id")
+        call.add_argument("--args", default="{}", help="the arguments as a JSON object")
+        call.add_argument("--json", action="store_true", help="(output is always JSON)")
+        sub.add_parser("docs", help="Markdown of every operation")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        if action == "list":
+            self._list(options["json"])
+        elif action == "docs":
+            self.stdout.write(render_markdown())
+        else:
+            self._call(options["name"], options["tenant"], options["args"])
+
+    def _list(self, as_json: bool) -> None:
+        rows = [
+            {
+                "name": op.name,
+                "tool": op.tool_name,
+                "permission": str(op.permission),
+                "read_only": op.read_only,
+                "description": op.description,
+            }
+            for op in registry
+        ]
+        if as_json:
+            self.stdout.write(json.dumps(rows, ensure_ascii=False))
+            return
+        for row in rows:
+            self.stdout.write(f"{row['name']:<40} {row['permission']:<22} {row['description']}")
+
+    def _call(self, name: str, tenant_id: int, raw_args: str) -> None:
+        try:
+            tenant = selectors.tenant_get(tenant_id=tenant_id)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        try:
+            arguments = json.loads(raw_args)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--args is not valid JSON: {exc}") from exc
+        # The operator's shell acts with the owner's rights, as itself in the audit log.
+        principal = Principal(tenant=tenant, role=Role.OWNER, api_key_id=0, key_prefix="cli")
+        result = execute_named(principal, name, arguments, source="cli")
+        if result.error is not None:
+            self.stdout.write(
+                json.dumps(result.error.envelope(result.correlation_id), ensure_ascii=False)
+            )
+            raise SystemExit(1)
+        self.stdout.write(json.dumps(result.data, ensure_ascii=False, indent=2))

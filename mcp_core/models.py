@@ -1,0 +1,99 @@
+"""Persisted saga state: one `SagaRun` per execution, one `SagaStep` per declared step.
+
+Every state change is committed on its own, so after a crash the rows tell the recovery task
+exactly which steps completed and which compensations are still owed (`mcp_core.saga`).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from tenants.models import Company
+from tenants.scoping import TenantOwnedModel
+
+
+class SagaStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    COMPENSATING = "compensating", "Compensating"
+    COMPENSATED = "compensated", "Compensated"
+    # A compensation itself failed: some effects may remain, an operator has to look.
+    FAILED = "failed", "Failed"
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    COMPENSATING = "compensating", "Compensating"
+    COMPENSATED = "compensated", "Compensated"
+    FAILED = "failed", "Failed"
+
+
+class SagaRun(TenantOwnedModel):
+    """One execution of a saga definition registered under `name`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="saga_runs")
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=20, choices=SagaStatus.choices, default=SagaStatus.RUNNING)
+    context = models.JSONField(
+        default=dict, blank=True, help_text='{"data": inputs, "results": {step: result}}'
+    )
+    # NULL, not "", for "no key": runs without one must stay out of the unique constraint.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    current_step = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(
+        default=1, help_text="Raised on every claim by recovery; a stale owner's writes then miss."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(default=timezone.now, help_text="Heartbeat.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="sagarun_idempotency_key_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=SagaStatus.values), name="sagarun_status_valid"
+            ),
+        ]
+        # The stale-run scan filters on status and orders by heartbeat.
+        indexes = [models.Index(fields=["status", "updated_at"], name="sagarun_stale_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.pk} ({self.status})"
+
+
+class SagaStep(TenantOwnedModel):
+    """The state of one step of a run; `result` is set exactly when its action returned."""
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(SagaRun, on_delete=models.CASCADE, related_name="steps")
+    index = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="sagastep_run_index_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=StepStatus.values), name="sagastep_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.index}. {self.name} ({self.status})"

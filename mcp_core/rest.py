@@ -1,0 +1,305 @@
+"""The REST front door (DRF): `/api/v2/mcp/…` → the orchestrator → the contract's envelope.
+
+Views only authenticate, collect arguments (query, body, path) and call one operation; the
+contract's resource routes and a generic route per operation are generated from one table and
+the operation registry, so their OpenAPI schemas come from the operations' own models.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import URLPattern, path
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from pydantic import BaseModel, Field
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mcp_core.auth import Principal, authenticate_request
+from mcp_core.errors import ApplicationError, ErrorType, ValidationFailed
+from mcp_core.health import check_integrations, health_report
+from mcp_core.middleware import correlation_id_of
+from mcp_core.operations import Operation, registry
+from mcp_core.orchestrator import CallResult, execute_named
+
+
+class ErrorBody(BaseModel):
+    code: int
+    type: str
+    message: str
+    details: dict[str, Any]
+    timestamp: str
+    correlation_id: str
+
+
+class ErrorEnvelope(BaseModel):
+    """Every failure on every front door (CONTRACT section 5)."""
+
+    error: ErrorBody
+
+
+class ExecuteRequest(BaseModel):
+    service: str = Field(description="e.g. 'booking'")
+    operation: str = Field(description="e.g. 'createBooking'")
+    params: dict[str, Any] = Field(default_factory=dict, description="the operation's arguments")
+
+
+ERROR_RESPONSES = {
+    status: OpenApiResponse(ErrorEnvelope, description=error_type.name)
+    for error_type in ErrorType
+    for status in [error_type.http_status]
+}
+
+
+def envelope_response(exc: ApplicationError, correlation_id: str, **headers: str) -> Response:
+    response = Response(exc.envelope(correlation_id), status=exc.http_status)
+    response["X-Correlation-ID"] = correlation_id
+    if exc.http_status == 401:
+        response["WWW-Authenticate"] = "Bearer"
+    decision = getattr(exc, "decision", None)
+    if decision is not None:
+        headers = {**decision.headers(), **headers}
+    for key, value in headers.items():
+        response[key] = value
+    return response
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's own failures (bad JSON, wrong method, media type) in the contract's envelope."""
+    request = context.get("request")
+    correlation_id = correlation_id_of(request) if request is not None else ""
+    if isinstance(exc, ApplicationError):
+        return envelope_response(exc, correlation_id)
+    if isinstance(exc, drf_exceptions.APIException):
+        error = ValidationFailed(str(exc.detail), details={})
+        response = envelope_response(error, correlation_id)
+        response.status_code = exc.status_code
+        return response
+    return None
+
+
+def _list_fields(op: Operation) -> set[str]:
+    names = set()
+    for name, info in op.input.model_fields.items():
+        annotation = info.annotation
+        origins = {typing.get_origin(arg) for arg in typing.get_args(annotation)}
+        if typing.get_origin(annotation) is list or list in origins:
+            names.add(name)
+    return names
+
+
+def _query_args(request: Request, op: Operation) -> dict[str, Any]:
+    lists = _list_fields(op)
+    args: dict[str, Any] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        if key in lists:
+            args[key] = [v for value in values for v in value.split(",") if v]
+        else:
+            args[key] = values[-1]
+    return args
+
+
+class KeyAuthAPIView(APIView):
+    """The one base of our API views: the Bearer API key fixes tenant and role (DRF's own
+    authentication and permission classes are off; the orchestrator authorises)."""
+
+    authentication_classes = []
+    permission_classes = []
+
+    def principal(self, request: Request) -> Principal:
+        """Raises AuthenticationFailed / ServiceUnavailable, rendered by exception_handler."""
+        return authenticate_request(request.headers.get("Authorization"))
+
+
+def result_response(result: CallResult, success_status: int = 200) -> Response:
+    if result.error is not None:
+        return envelope_response(result.error, result.correlation_id, **result.headers())
+    response = Response(result.data, status=success_status)
+    for key, value in result.headers().items():
+        response[key] = value
+    return response
+
+
+class OperationAPIView(KeyAuthAPIView):
+    """One route: HTTP method → operation name and success status."""
+
+    operations: typing.ClassVar[dict[str, tuple[str, int]]] = {}
+
+    def _call(self, request: Request, method: str, path_args: dict[str, Any]) -> Response:
+        name, success_status = self.operations[method]
+        principal = self.principal(request)
+        op = registry.get(name)
+        if method == "GET":
+            args: Any = _query_args(request, op) if op else {}
+        else:
+            args = request.data if request.data != {} else {}
+        if isinstance(args, dict):
+            args = {**args, **path_args}
+        result = execute_named(
+            principal, name, args, correlation_id=correlation_id_of(request), source="api"
+        )
+        return result_response(result, success_status)
+
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        return self._call(request, "GET", kwargs)
+
+    def post(self, request: Request, **kwargs: Any) -> Response:
+        return self._call(request, "POST", kwargs)
+
+    def put(self, request: Request, **kwargs: Any) -> Response:
+        return self._call(request, "PUT", kwargs)
+
+
+@dataclass(frozen=True)
+class RestRoute:
+    path: str
+    operations: dict[str, str | tuple[str, int]]
+
+
+# The contract's resource routes (CONTRACT section 4.2). Paths are relative to /api/v2/mcp/.
+ROUTES: tuple[RestRoute, ...] = (
+    RestRoute("tenant", {"GET": "tenant.getTenant", "PUT": "tenant.updateTenant"}),
+    RestRoute(
+        "tenant/branches",
+        {"GET": "tenant.listBranches", "POST": ("tenant.createBranch", 201)},
+    ),
+    RestRoute(
+        "tenant/branches/<int:branch_id>",
+        {"GET": "tenant.getBranch", "PUT": "tenant.updateBranch"},
+    ),
+)
+
+
+def _schema_for(method: str, op: Operation | None, status: int, tag: str) -> Any:
+    if op is None:
+        return extend_schema(exclude=True)
+    parameters = None
+    request = None
+    if method == "GET":
+        parameters = [
+            OpenApiParameter(name, required=info.is_required(), description=info.description or "")
+            for name, info in op.input.model_fields.items()
+        ]
+    else:
+        request = op.input
+    return extend_schema(
+        operation_id=f"{op.tool_name}_{method.lower()}",
+        summary=op.title or op.name,
+        description=op.description,
+        tags=[tag],
+        request=request,
+        parameters=parameters,
+        responses={status: op.output, **ERROR_RESPONSES},
+    )
+
+
+def _route_view(route: RestRoute) -> type[OperationAPIView]:
+    operations = {
+        method: (spec, 200) if isinstance(spec, str) else spec
+        for method, spec in route.operations.items()
+    }
+    attrs: dict[str, Any] = {"operations": operations}
+    for method, (name, status) in operations.items():
+        handler = getattr(OperationAPIView, method.lower())
+        decorated = _schema_for(method, registry.get(name), status, name.split(".")[0])(
+            _clone(handler)
+        )
+        attrs[method.lower()] = decorated
+    view_name = "".join(part.title() for part in route.path.replace("<", "").split("/"))
+    attrs["http_method_names"] = [m.lower() for m in operations] + ["options"]
+    return type(f"{view_name}View", (OperationAPIView,), attrs)
+
+
+def _clone(fn: Any) -> Any:
+    def method(self: OperationAPIView, request: Request, **kwargs: Any) -> Response:
+        return typing.cast(Response, fn(self, request, **kwargs))
+
+    return method
+
+
+def _operation_view(op: Operation) -> type[OperationAPIView]:
+    attrs: dict[str, Any] = {
+        "operations": {"POST": (op.name, 200)},
+        "post": _schema_for("POST", op, 200, "operations")(_clone(OperationAPIView.post)),
+        "http_method_names": ["post", "options"],
+    }
+    return type(f"{op.tool_name}View", (OperationAPIView,), attrs)
+
+
+class ExecuteView(KeyAuthAPIView):
+    """`POST /api/v2/mcp/execute {service, operation, params}`: any operation."""
+
+    @extend_schema(
+        operation_id="execute",
+        summary="Execute any operation",
+        request=ExecuteRequest,
+        responses={200: dict[str, Any], **ERROR_RESPONSES},
+        tags=["operations"],
+    )
+    def post(self, request: Request) -> Response:
+        correlation_id = correlation_id_of(request)
+        principal = self.principal(request)
+        body = request.data
+        errors: dict[str, list[str]] = {}
+        if not isinstance(body, dict):
+            errors["body"] = ["Must be an object {service, operation, params}."]
+        else:
+            for key in ("service", "operation"):
+                if not isinstance(body.get(key), str) or not body.get(key):
+                    errors[key] = ["Required, a string."]
+            if not isinstance(body.get("params", {}), dict):
+                errors["params"] = ["Must be an object."]
+        if errors:
+            return envelope_response(
+                ValidationFailed("Invalid execute request.", details=errors), correlation_id
+            )
+        result = execute_named(
+            principal,
+            f"{body['service']}.{body['operation']}",
+            body.get("params") or {},
+            correlation_id=correlation_id,
+            source="api",
+        )
+        return result_response(result)
+
+
+class HealthView(KeyAuthAPIView):
+    """Authenticated health: the same report as /mcp/health."""
+
+    @extend_schema(operation_id="health", responses={200: dict[str, Any]}, tags=["health"])
+    def get(self, request: Request) -> Response:
+        self.principal(request)
+        report = health_report()
+        return Response(report, status=503 if report["status"] == "down" else 200)
+
+
+class IntegrationsHealthView(KeyAuthAPIView):
+    """Authenticated: which integrations are configured."""
+
+    @extend_schema(
+        operation_id="integrations_health", responses={200: dict[str, Any]}, tags=["health"]
+    )
+    def get(self, request: Request) -> Response:
+        self.principal(request)
+        return Response({"integrations": check_integrations()})
+
+
+def urlpatterns() -> list[URLPattern]:
+    patterns = [
+        path("execute", ExecuteView.as_view(), name="rest-execute"),
+        path("health", HealthView.as_view(), name="rest-health"),
+        path(
+            "integrations/health", IntegrationsHealthView.as_view(), name="rest-integrations-health"
+        ),
+    ]
+    patterns += [path(route.path, _route_view(route).as_view()) for route in ROUTES]
+    patterns += [
+        path(f"operations/{op.name}", _operation_view(op).as_view(), name=f"rest-op-{op.tool_name}")
+        for op in registry
+    ]
+    return patterns

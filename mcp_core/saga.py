@@ -1,0 +1,382 @@
+"""Sagas: multi-step writes whose completed steps are undone in reverse order when one fails.
+
+The seed's DistributedTransactionManager wrapped all steps in one database transaction: it held
+locks across Cal.com calls, could not roll those calls back, and a killed process lost every
+trace of what had happened. Here each state change commits on its own (`SagaRun`, `SagaStep`),
+no transaction stays open while an action runs, and `recover_stale_sagas` (Celery beat) finishes
+or compensates any run whose process died.
+
+Declare each saga once, at module level, in a module imported at start-up (an app's `tools.py`
+or `services.py`), so that a recovery worker knows every saga's compensations by name::
+
+    booking_saga = Saga("booking.create", steps=[
+        Step("reserve", action=reserve, compensate=release),
+        Step("persist", action=persist, compensate=delete_row),
+    ])
+    result = booking_saga.run(tenant=tenant, context={...}, idempotency_key="k")
+
+Actions and compensations are `fn(ctx: SagaContext) -> dict | None`. An action's dict must be
+JSON-serialisable (DjangoJSONEncoder: dates, UUIDs, decimals become strings); every later step
+and compensation sees it as read back from the database, in this process or after a crash. An
+action that raises must leave no effect behind: only steps that returned are compensated
+in-process. The heartbeat is written between steps, so MCP_SAGA_STALE_AFTER must exceed the
+longest step (outbound calls have time-outs of seconds).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from mcp_core.errors import ApplicationError, Conflict, TransactionFailed
+from mcp_core.models import SagaRun, SagaStatus, SagaStep, StepStatus
+from tenants.models import Company
+
+logger = logging.getLogger(__name__)
+
+_ACTIVE = (SagaStatus.RUNNING, SagaStatus.COMPENSATING)
+# Steps whose effects may exist: a `running` step's action may have got part way before a crash.
+_OWED = (StepStatus.DONE, StepStatus.RUNNING, StepStatus.COMPENSATING)
+_RECOVERY_BATCH = 100
+_TAKEN_OVER = "The run was taken over by the recovery task."
+
+
+@dataclass(frozen=True)
+class SagaContext:
+    tenant: Company
+    run_id: uuid.UUID
+    data: dict[str, Any]
+    results: dict[str, dict[str, Any]]
+
+
+StepFn = Callable[[SagaContext], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    action: StepFn
+    compensate: StepFn | None = None
+
+
+@dataclass(frozen=True)
+class SagaResult:
+    run_id: uuid.UUID
+    results: dict[str, dict[str, Any]]
+
+
+class _TakenOver(Exception):
+    """Recovery claimed the run (its `attempts` moved on): this process must write no more."""
+
+
+_registry: dict[str, Saga] = {}
+
+
+class Saga:
+    def __init__(self, name: str, steps: Sequence[Step]) -> None:
+        """Raises ValueError for no steps, duplicate step names or an already registered name."""
+        names = [step.name for step in steps]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"saga {name!r} needs at least one step and unique step names")
+        if name in _registry:
+            raise ValueError(f"a saga named {name!r} is already registered")
+        self.name = name
+        self.steps = tuple(steps)
+        _registry[name] = self
+
+    def run(
+        self, *, tenant: Company, context: dict[str, Any], idempotency_key: str | None = None
+    ) -> SagaResult:
+        """Run every step in order and return their results.
+
+        Call it outside `transaction.atomic`: otherwise step state stays invisible to recovery
+        until the caller commits, and a crash loses it. With an `idempotency_key` already used
+        for this tenant and saga, the first run's outcome is returned (or raised) again and no
+        step runs.
+
+        Raises TransactionFailed (1007) when a step raised; the completed steps were compensated
+        (run status `compensated`), or a compensation raised too (status `failed`, logged).
+        Raises Conflict (1010) when the key belongs to a run still in progress or to a run with
+        other inputs, and TypeError (nothing written) for a context JSON cannot represent.
+        """
+        data = _jsonable(context)
+        run, created = self._create_run(tenant, data, idempotency_key)
+        if not created:
+            return self._replay(run, data)
+        hold = _Hold(tenant, run.pk, run.attempts, data, {})
+        for index, step in enumerate(self.steps):
+            try:
+                hold.commit(current_step=step.name, step=_step(index, StepStatus.RUNNING))
+            except _TakenOver:
+                raise self._failure(run.pk, step.name, _TAKEN_OVER) from None
+            try:
+                raw = step.action(hold.context())
+                if raw is not None and not isinstance(raw, dict):
+                    raise TypeError(f"step {step.name!r} returned {type(raw).__name__}")
+                result = _jsonable(raw or {})
+            except Exception as exc:
+                self._fail(hold, index, exc)
+            results = {**hold.results, step.name: result}
+            try:
+                hold.commit(
+                    context={"data": data, "results": results},
+                    step=_step(index, StepStatus.DONE, result=result),
+                )
+            except _TakenOver:
+                # Recovery may have compensated this step before its action finished: undo again.
+                hold.results = results
+                if step.compensate is not None:
+                    _call_compensation(step.compensate, hold.context(), self.name)
+                raise self._failure(run.pk, step.name, _TAKEN_OVER) from None
+            hold.results = results
+        # Recovery of an all-done run marks it completed too, so no attempt check is needed.
+        SagaRun.objects.filter(pk=run.pk, status=SagaStatus.RUNNING).update(
+            status=SagaStatus.COMPLETED, updated_at=timezone.now()
+        )
+        return SagaResult(run.pk, hold.results)
+
+    def _create_run(
+        self, tenant: Company, data: dict[str, Any], key: str | None
+    ) -> tuple[SagaRun, bool]:
+        try:
+            with transaction.atomic():
+                run = SagaRun.objects.create(
+                    tenant=tenant,
+                    name=self.name,
+                    idempotency_key=key,
+                    context={"data": data, "results": {}},
+                )
+                SagaStep.objects.bulk_create(
+                    SagaStep(tenant=tenant, run=run, index=index, name=step.name)
+                    for index, step in enumerate(self.steps)
+                )
+        except IntegrityError:
+            # A concurrent first run with the same key may have won the insert.
+            if key is None:
+                raise
+            runs = SagaRun.objects.for_tenant(tenant).filter(name=self.name, idempotency_key=key)
+            existing = runs.first()
+            if existing is None:
+                raise
+            return existing, False
+        return run, True
+
+    def _replay(self, run: SagaRun, data: dict[str, Any]) -> SagaResult:
+        details = {"saga": self.name, "run_id": str(run.pk)}
+        if run.context.get("data") != data:
+            raise Conflict("The idempotency key was used with other arguments.", details=details)
+        if run.status in _ACTIVE:
+            raise Conflict("A run with this idempotency key is in progress.", details=details)
+        if run.status == SagaStatus.COMPLETED:
+            return SagaResult(run.pk, run.context.get("results", {}))
+        raise self._failure(run.pk, run.current_step, run.error, run.status == SagaStatus.FAILED)
+
+    def _fail(self, hold: _Hold, index: int, exc: Exception) -> NoReturn:
+        """Record step `index` as failed, compensate the steps before it, then raise
+        TransactionFailed."""
+        name, reason = self.steps[index].name, _reason(exc)
+        # An ApplicationError is an expected refusal (slot taken); anything else is a bug.
+        log = logger.warning if isinstance(exc, ApplicationError) else logger.exception
+        log("saga %s run %s: step %s failed: %s", self.name, hold.run_id, name, reason)
+        try:
+            hold.commit(
+                status=SagaStatus.COMPENSATING,
+                error=reason,
+                step=_step(index, StepStatus.FAILED, error=_detail(exc)),
+            )
+            ok = self._compensate(hold, [(i, self.steps[i].name) for i in reversed(range(index))])
+        except _TakenOver:
+            raise self._failure(hold.run_id, name, _TAKEN_OVER) from exc
+        raise self._failure(hold.run_id, name, reason, operator_needed=not ok) from exc
+
+    def _compensate(self, hold: _Hold, owed: list[tuple[int, str]]) -> bool:
+        """Compensate the `(index, name)` steps in the order given; a failing compensation sets
+        the run `failed` at once and the rest still run. True when all succeeded.
+        Raises _TakenOver."""
+        definitions = {step.name: step for step in self.steps}
+        ok = True
+        for index, name in owed:
+            hold.commit(step=_step(index, StepStatus.COMPENSATING))
+            step = definitions.get(name)
+            if step is None:
+                error: str | None = f"step {name!r} is not in the saga definition any more"
+                logger.error("saga %s run %s: %s", self.name, hold.run_id, error)
+            elif step.compensate is None:
+                error = None
+            else:
+                error = _call_compensation(step.compensate, hold.context(), self.name)
+            if error is None:
+                hold.commit(step=_step(index, StepStatus.COMPENSATED))
+            else:
+                ok = False
+                hold.commit(
+                    status=SagaStatus.FAILED, step=_step(index, StepStatus.FAILED, error=error)
+                )
+        if ok:
+            hold.commit(status=SagaStatus.COMPENSATED)
+        return ok
+
+    def _failure(
+        self, run_id: uuid.UUID, step: str, reason: str, operator_needed: bool = False
+    ) -> TransactionFailed:
+        outcome = "undoing its completed steps failed too; the run needs an operator"
+        if not operator_needed:
+            outcome = "its completed steps were undone"
+        details = {"saga": self.name, "run_id": str(run_id), "failed_step": step, "reason": reason}
+        return TransactionFailed(
+            f"{self.name} failed at step {step!r}; {outcome}.", details=details
+        )
+
+
+@dataclass
+class _Hold:
+    """This process's hold on one run: what its steps see, and the attempt its writes need."""
+
+    tenant: Company
+    run_id: uuid.UUID
+    attempt: int
+    data: dict[str, Any]
+    results: dict[str, dict[str, Any]]
+
+    def context(self) -> SagaContext:
+        # Copies: a step mutating what it was given must not change what later steps see.
+        data, results = copy.deepcopy(self.data), copy.deepcopy(self.results)
+        return SagaContext(self.tenant, self.run_id, data, results)
+
+    def commit(self, *, step: tuple[int, dict[str, Any]] | None = None, **run_fields: Any) -> None:
+        """Write the run's fields and heartbeat, and one step's, in one short transaction.
+
+        Raises _TakenOver when recovery has claimed the run since (its attempts moved on)."""
+        with transaction.atomic():
+            written = SagaRun.objects.filter(pk=self.run_id, attempts=self.attempt).update(
+                updated_at=timezone.now(), **run_fields
+            )
+            if not written:
+                raise _TakenOver
+            if step is not None:
+                SagaStep.objects.filter(run_id=self.run_id, index=step[0]).update(**step[1])
+
+
+def recover_stale_sagas(now: dt.datetime | None = None) -> list[uuid.UUID]:
+    """Finish or compensate the runs whose process stopped, and return their ids.
+
+    Stale: running or compensating, heartbeat older than MCP_SAGA_STALE_AFTER seconds before
+    `now`. One worker claims each run (row lock with SKIP LOCKED, else a conditional UPDATE) and
+    raises its `attempts`, so the old process, should it still live, can write nothing more.
+
+    A run whose steps are all done is marked completed. Otherwise every step that may have had an
+    effect is compensated in reverse order: done steps, one whose compensation was under way, and
+    the one running when the process died — its action may have got part way and `ctx.results`
+    has no entry for it. Compensations must therefore be idempotent and cope with a missing
+    result (find their effect from `ctx.data` or `ctx.run_id`). A run whose saga is not
+    registered here is marked failed and logged. At most 100 runs per call.
+
+    Raises nothing for a lost claim; database errors propagate (the next beat retries).
+    """
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=settings.MCP_SAGA_STALE_AFTER)
+    handled: list[uuid.UUID] = []
+    while len(handled) < _RECOVERY_BATCH:
+        run = _claim_stale(cutoff, exclude=handled)
+        if run is None:
+            break
+        _recover(run)
+        handled.append(run.pk)
+    return handled
+
+
+def _claim_stale(cutoff: dt.datetime, *, exclude: list[uuid.UUID]) -> SagaRun | None:
+    stale = (
+        SagaRun.objects.filter(status__in=_ACTIVE, updated_at__lt=cutoff)
+        .exclude(pk__in=exclude)
+        .order_by("updated_at")
+    )
+    now = timezone.now()
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            run = stale.select_for_update(skip_locked=True).first()
+            if run is None:
+                return None
+            SagaRun.objects.filter(pk=run.pk).update(attempts=F("attempts") + 1, updated_at=now)
+    else:
+        # Without row locks the conditional UPDATE is the claim: only one claimer matches.
+        for run in stale[:_RECOVERY_BATCH]:
+            claimed = SagaRun.objects.filter(
+                pk=run.pk, status=run.status, attempts=run.attempts, updated_at=run.updated_at
+            ).update(attempts=F("attempts") + 1, updated_at=now)
+            if claimed:
+                break
+        else:
+            return None
+    run.attempts += 1
+    return run
+
+
+def _recover(run: SagaRun) -> None:
+    saga = _registry.get(run.name)
+    steps = list(SagaStep.objects.filter(run_id=run.pk).order_by("index"))
+    data, results = run.context.get("data", {}), run.context.get("results", {})
+    hold = _Hold(run.tenant, run.pk, run.attempts, data, results)
+    try:
+        if saga is None:
+            logger.error("saga run %s: no saga named %r is registered", run.pk, run.name)
+            error = f"No saga named {run.name!r} is registered; its compensations are unknown."
+            hold.commit(status=SagaStatus.FAILED, error=error)
+        elif all(step.status == StepStatus.DONE for step in steps):
+            hold.commit(status=SagaStatus.COMPLETED)
+        else:
+            logger.warning("saga %s run %s: recovering a stale run", run.name, run.pk)
+            error = run.error or "The process running the saga stopped."
+            hold.commit(status=SagaStatus.COMPENSATING, error=error)
+            saga._compensate(
+                hold, [(s.index, s.name) for s in reversed(steps) if s.status in _OWED]
+            )
+    except _TakenOver:
+        logger.warning("saga run %s: claimed by another recovery meanwhile", run.pk)
+
+
+def _step(index: int, status: StepStatus, **fields: Any) -> tuple[int, dict[str, Any]]:
+    if status == StepStatus.RUNNING:
+        fields["started_at"] = timezone.now()
+    elif status != StepStatus.COMPENSATING:
+        fields["finished_at"] = timezone.now()
+    return index, {"status": status, **fields}
+
+
+def _call_compensation(compensate: StepFn, ctx: SagaContext, saga: str) -> str | None:
+    """Run one compensation; the error to record if it raised, else None."""
+    try:
+        compensate(ctx)
+    except Exception as exc:
+        logger.exception("saga %s run %s: a compensation failed", saga, ctx.run_id)
+        return f"compensation: {_detail(exc)}"
+    return None
+
+
+def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
+    """`value` as it reads back from a JSONField, so in-process and recovered steps agree.
+
+    Raises TypeError for a value JSON cannot represent."""
+    loaded: dict[str, Any] = json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return loaded
+
+
+def _reason(exc: Exception) -> str:
+    """What the caller may see: an ApplicationError's message, else only the class name."""
+    return exc.message if isinstance(exc, ApplicationError) else type(exc).__name__
+
+
+def _detail(exc: Exception) -> str:
+    """What an operator sees on the step row."""
+    return f"{type(exc).__name__}: {exc}"

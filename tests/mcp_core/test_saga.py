@@ -1,0 +1,628 @@
+"""Sagas: persisted step state, compensation in reverse order, idempotency, crash recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
+
+import factory
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from mcp_core import tasks
+from mcp_core.errors import Conflict, IntegrationError, TransactionFailed
+from mcp_core.models import SagaRun, SagaStatus, SagaStep, StepStatus
+from mcp_core.saga import Saga, SagaContext, SagaResult, Step, recover_stale_sagas
+from tenants.models import AuditLog
+from tests.factories import CompanyFactory, OperatorProfileFactory
+from tests.mcp_core.saga_crash_script import ACTOR, crash_saga
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+LONG_AGO = dt.timedelta(hours=1)
+STEPS = ("reserve", "persist", "sync")
+
+
+class SagaRunFactory(factory.django.DjangoModelFactory[SagaRun]):
+    class Meta:
+        model = SagaRun
+
+    tenant = factory.SubFactory(CompanyFactory)
+    name = "test.unregistered"
+    context = factory.LazyFunction(lambda: {"data": {}, "results": {}})
+    updated_at = factory.LazyFunction(lambda: timezone.now() - LONG_AGO)
+
+
+class SagaStepFactory(factory.django.DjangoModelFactory[SagaStep]):
+    class Meta:
+        model = SagaStep
+
+    run = factory.SubFactory(SagaRunFactory)
+    tenant = factory.SelfAttribute("run.tenant")
+    index = factory.Sequence(int)
+    name = factory.Sequence(lambda n: f"step{n}")
+
+
+class Recorder:
+    """A three-step saga whose actions and compensations append to `calls`."""
+
+    def __init__(self, *, fail_at: str = "", raises: Exception | None = None) -> None:
+        self.calls: list[str] = []
+        self.seen: dict[str, dict[str, dict]] = {}
+        self.fail_at = fail_at
+        self.raises = raises or IntegrationError("Calendar is down.")
+        self.failing_compensation = ""
+        self.saga = Saga(
+            f"test.{uuid.uuid4().hex[:12]}",
+            [Step(name, self._action(name), self._compensation(name)) for name in STEPS],
+        )
+
+    def _action(self, name: str):
+        def action(ctx: SagaContext) -> dict:
+            self.calls.append(name)
+            self.seen[name] = ctx.results
+            if name == self.fail_at:
+                raise self.raises
+            return {"done": name, "number": len(ctx.results) + 1}
+
+        return action
+
+    def _compensation(self, name: str):
+        def compensate(ctx: SagaContext) -> None:
+            self.calls.append(f"undo {name}")
+            self.seen[f"undo {name}"] = ctx.results
+            if name == self.failing_compensation:
+                raise RuntimeError("database gone")
+
+        return compensate
+
+
+def _steps(run: SagaRun) -> list[tuple[str, str, dict | None, str]]:
+    return [(s.name, s.status, s.result, s.error) for s in run.steps.order_by("index")]
+
+
+def _result(name: str, number: int) -> dict:
+    return {"done": name, "number": number}
+
+
+def test_success_runs_every_step_and_persists_results():
+    tenant = CompanyFactory()
+    recorder = Recorder()
+
+    result = recorder.saga.run(tenant=tenant, context={"slot": "2026-01-05T10:00"})
+
+    expected = {name: _result(name, i + 1) for i, name in enumerate(STEPS)}
+    run = SagaRun.objects.get()
+    assert result == SagaResult(run.pk, expected)
+    assert recorder.calls == ["reserve", "persist", "sync"]
+    assert recorder.seen["sync"] == {"reserve": expected["reserve"], "persist": expected["persist"]}
+    assert (run.tenant, run.name, run.status, run.attempts, run.error) == (
+        tenant,
+        recorder.saga.name,
+        SagaStatus.COMPLETED,
+        1,
+        "",
+    )
+    assert run.context == {"data": {"slot": "2026-01-05T10:00"}, "results": expected}
+    assert _steps(run) == [(name, StepStatus.DONE, expected[name], "") for name in STEPS]
+    assert all(s.started_at <= s.finished_at for s in run.steps.all())
+
+
+def test_results_read_the_same_in_process_as_from_the_database():
+    tenant = CompanyFactory()
+    seen: list[dict] = []
+    saga = Saga(
+        f"test.{uuid.uuid4().hex[:12]}",
+        [
+            Step("make", action=lambda ctx: {"day": dt.date(2026, 1, 5), "price": Decimal("9.50")}),
+            Step("read", action=lambda ctx: seen.append(ctx.results["make"])),
+        ],
+    )
+
+    result = saga.run(tenant=tenant, context={"when": dt.date(2026, 1, 5)})
+
+    stored = {"day": "2026-01-05", "price": "9.50"}
+    assert seen == [stored]
+    assert result.results == {"make": stored, "read": {}}
+    assert SagaRun.objects.get().context["data"] == {"when": "2026-01-05"}
+
+
+@pytest.mark.parametrize(
+    ("raises", "reason"),
+    [
+        (IntegrationError("Calendar is down."), "Calendar is down."),
+        (ConnectionError("10.0.0.7 refused, token=abc"), "ConnectionError"),
+    ],
+)
+def test_failure_at_step_3_compensates_steps_2_and_1_in_that_order(raises, reason):
+    tenant = CompanyFactory()
+    recorder = Recorder(fail_at="sync", raises=raises)
+
+    with pytest.raises(TransactionFailed) as exc:
+        recorder.saga.run(tenant=tenant, context={"slot": 1})
+
+    run = SagaRun.objects.get()
+    assert recorder.calls == ["reserve", "persist", "sync", "undo persist", "undo reserve"]
+    envelope = exc.value.envelope()["error"]
+    assert (envelope["code"], envelope["type"]) == (1007, "TRANSACTION_FAILED")
+    assert envelope["details"] == {
+        "saga": recorder.saga.name,
+        "run_id": str(run.pk),
+        "failed_step": "sync",
+        "reason": reason,
+    }
+    assert envelope["message"] == (
+        f"{recorder.saga.name} failed at step 'sync'; its completed steps were undone."
+    )
+    assert (run.status, run.current_step, run.error) == (SagaStatus.COMPENSATED, "sync", reason)
+    assert _steps(run) == [
+        ("reserve", StepStatus.COMPENSATED, _result("reserve", 1), ""),
+        ("persist", StepStatus.COMPENSATED, _result("persist", 2), ""),
+        ("sync", StepStatus.FAILED, None, f"{type(raises).__name__}: {raises}"),
+    ]
+    # Compensations see the results the actions returned.
+    assert recorder.seen["undo reserve"] == {
+        "reserve": _result("reserve", 1),
+        "persist": _result("persist", 2),
+    }
+
+
+def test_failure_at_step_1_compensates_nothing():
+    recorder = Recorder(fail_at="reserve")
+
+    with pytest.raises(TransactionFailed):
+        recorder.saga.run(tenant=CompanyFactory(), context={})
+
+    run = SagaRun.objects.get()
+    assert recorder.calls == ["reserve"]
+    assert run.status == SagaStatus.COMPENSATED
+    assert [s.status for s in run.steps.order_by("index")] == [
+        StepStatus.FAILED,
+        StepStatus.PENDING,
+        StepStatus.PENDING,
+    ]
+
+
+def test_step_returning_something_else_than_a_dict_fails_the_step():
+    saga = Saga(f"test.{uuid.uuid4().hex[:12]}", [Step("bad", action=lambda ctx: 42)])
+
+    with pytest.raises(TransactionFailed) as exc:
+        saga.run(tenant=CompanyFactory(), context={})
+
+    assert exc.value.details["reason"] == "TypeError"
+    assert SagaRun.objects.get().status == SagaStatus.COMPENSATED
+
+
+def test_failing_compensation_marks_the_run_failed_and_the_others_still_run(caplog):
+    recorder = Recorder(fail_at="sync")
+    recorder.failing_compensation = "persist"
+
+    with (
+        caplog.at_level(logging.ERROR, logger="mcp_core.saga"),
+        pytest.raises(TransactionFailed) as exc,
+    ):
+        recorder.saga.run(tenant=CompanyFactory(), context={})
+
+    run = SagaRun.objects.get()
+    assert recorder.calls == ["reserve", "persist", "sync", "undo persist", "undo reserve"]
+    assert run.status == SagaStatus.FAILED
+    assert _steps(run) == [
+        ("reserve", StepStatus.COMPENSATED, _result("reserve", 1), ""),
+        (
+            "persist",
+            StepStatus.FAILED,
+            _result("persist", 2),
+            "compensation: RuntimeError: database gone",
+        ),
+        ("sync", StepStatus.FAILED, None, "IntegrationError: Calendar is down."),
+    ]
+    assert exc.value.details["reason"] == "Calendar is down."
+    assert "needs an operator" in exc.value.message
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        f"saga {recorder.saga.name} run {run.pk}: a compensation failed"
+    ]
+    assert errors[0].exc_info is not None
+
+
+def test_same_idempotency_key_returns_the_first_result_without_running_again():
+    tenant = CompanyFactory()
+    recorder = Recorder()
+
+    first = recorder.saga.run(tenant=tenant, context={"a": 1}, idempotency_key="k-1")
+    again = recorder.saga.run(tenant=tenant, context={"a": 1}, idempotency_key="k-1")
+
+    assert again == first
+    assert recorder.calls == ["reserve", "persist", "sync"]
+    assert SagaRun.objects.count() == 1
+
+
+def test_same_idempotency_key_of_another_tenant_runs_on_its_own():
+    recorder = Recorder()
+
+    first = recorder.saga.run(tenant=CompanyFactory(), context={}, idempotency_key="k-1")
+    other = recorder.saga.run(tenant=CompanyFactory(), context={}, idempotency_key="k-1")
+
+    assert first.run_id != other.run_id
+    assert recorder.calls == ["reserve", "persist", "sync"] * 2
+
+
+@pytest.mark.parametrize("status", [SagaStatus.RUNNING, SagaStatus.COMPENSATING])
+def test_idempotency_key_of_a_run_in_progress_conflicts(status):
+    recorder = Recorder()
+    first = SagaRunFactory(
+        name=recorder.saga.name,
+        status=status,
+        idempotency_key="k-1",
+        context={"data": {"a": 1}, "results": {}},
+    )
+
+    with pytest.raises(Conflict) as exc:
+        recorder.saga.run(tenant=first.tenant, context={"a": 1}, idempotency_key="k-1")
+
+    assert exc.value.envelope()["error"]["code"] == 1010
+    assert exc.value.details == {"saga": recorder.saga.name, "run_id": str(first.pk)}
+    assert recorder.calls == []
+    assert list(SagaRun.objects.all()) == [first]
+    assert not SagaStep.objects.exists()
+
+
+def test_idempotency_key_with_other_arguments_conflicts():
+    tenant = CompanyFactory()
+    recorder = Recorder()
+    recorder.saga.run(tenant=tenant, context={"a": 1}, idempotency_key="k-1")
+
+    with pytest.raises(Conflict) as exc:
+        recorder.saga.run(tenant=tenant, context={"a": 2}, idempotency_key="k-1")
+
+    assert exc.value.message == "The idempotency key was used with other arguments."
+    assert recorder.calls == ["reserve", "persist", "sync"]
+    assert SagaRun.objects.count() == 1
+
+
+def test_idempotency_key_of_a_compensated_run_raises_the_same_failure_again():
+    tenant = CompanyFactory()
+    recorder = Recorder(fail_at="persist")
+    with pytest.raises(TransactionFailed) as first:
+        recorder.saga.run(tenant=tenant, context={}, idempotency_key="k-1")
+
+    with pytest.raises(TransactionFailed) as again:
+        recorder.saga.run(tenant=tenant, context={}, idempotency_key="k-1")
+
+    assert again.value.details == first.value.details
+    assert again.value.message == first.value.message
+    assert recorder.calls == ["reserve", "persist", "undo reserve"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_transaction_is_open_while_actions_and_compensations_run():
+    observed: list[tuple[str, bool, list[str]]] = []
+
+    def observe(name: str):
+        def fn(ctx: SagaContext) -> None:
+            statuses = list(
+                SagaStep.objects.filter(run_id=ctx.run_id)
+                .order_by("index")
+                .values_list("status", flat=True)
+            )
+            observed.append((name, connection.in_atomic_block, statuses))
+            if name == "second":
+                raise IntegrationError("no")
+
+        return fn
+
+    saga = Saga(
+        f"test.{uuid.uuid4().hex[:12]}",
+        [
+            Step("first", action=observe("first"), compensate=observe("undo first")),
+            Step("second", action=observe("second")),
+        ],
+    )
+
+    with pytest.raises(TransactionFailed):
+        saga.run(tenant=CompanyFactory(), context={})
+
+    # Each step's state was committed before its action ran, so recovery could see it.
+    assert observed == [
+        ("first", False, ["running", "pending"]),
+        ("second", False, ["done", "running"]),
+        ("undo first", False, ["compensating", "failed"]),
+    ]
+
+
+def test_context_json_cannot_hold_is_refused_before_anything_is_written():
+    recorder = Recorder()
+
+    with pytest.raises(TypeError):
+        recorder.saga.run(tenant=CompanyFactory(), context={"when": object()})
+
+    assert recorder.calls == []
+    assert not SagaRun.objects.exists()
+
+
+def test_saga_definitions_are_checked():
+    step = Step("one", action=lambda ctx: None)
+    name = f"test.{uuid.uuid4().hex[:12]}"
+    Saga(name, [step])
+
+    with pytest.raises(ValueError, match="already registered"):
+        Saga(name, [step])
+    with pytest.raises(ValueError, match="unique step names"):
+        Saga(f"{name}.b", [step, step])
+    with pytest.raises(ValueError, match="at least one step"):
+        Saga(f"{name}.c", [])
+
+
+def _stale_run(recorder: Recorder, statuses: list[str], **kwargs) -> SagaRun:
+    results = {
+        name: _result(name, i + 1)
+        for i, (name, status) in enumerate(zip(STEPS, statuses, strict=True))
+        if status in (StepStatus.DONE, StepStatus.COMPENSATING)
+    }
+    run = SagaRunFactory(
+        name=recorder.saga.name, context={"data": {"a": 1}, "results": results}, **kwargs
+    )
+    for i, (name, status) in enumerate(zip(STEPS, statuses, strict=True)):
+        SagaStepFactory(run=run, index=i, name=name, status=status, result=results.get(name))
+    return run
+
+
+def test_recovery_compensates_the_done_steps_of_a_stale_run_in_reverse_order():
+    recorder = Recorder()
+    run = _stale_run(recorder, ["done", "done", "pending"], current_step="persist")
+
+    handled = recover_stale_sagas()
+
+    run.refresh_from_db()
+    assert handled == [run.pk]
+    assert recorder.calls == ["undo persist", "undo reserve"]
+    assert recorder.seen["undo persist"] == {
+        "reserve": _result("reserve", 1),
+        "persist": _result("persist", 2),
+    }
+    assert (run.status, run.attempts, run.error) == (
+        SagaStatus.COMPENSATED,
+        2,
+        "The process running the saga stopped.",
+    )
+    assert [s.status for s in run.steps.order_by("index")] == [
+        "compensated",
+        "compensated",
+        "pending",
+    ]
+
+
+def test_recovery_also_compensates_the_step_that_was_running():
+    recorder = Recorder()
+    run = _stale_run(recorder, ["done", "running", "pending"])
+
+    assert recover_stale_sagas() == [run.pk]
+
+    run.refresh_from_db()
+    assert recorder.calls == ["undo persist", "undo reserve"]
+    assert recorder.seen["undo persist"] == {"reserve": _result("reserve", 1)}
+    assert run.status == SagaStatus.COMPENSATED
+
+
+def test_recovery_finishes_a_compensation_cut_short():
+    recorder = Recorder()
+    run = _stale_run(
+        recorder,
+        ["done", "compensating", "failed"],
+        status=SagaStatus.COMPENSATING,
+        error="Calendar is down.",
+    )
+
+    assert recover_stale_sagas() == [run.pk]
+
+    run.refresh_from_db()
+    assert recorder.calls == ["undo persist", "undo reserve"]
+    assert (run.status, run.error) == (SagaStatus.COMPENSATED, "Calendar is down.")
+    assert [s.status for s in run.steps.order_by("index")] == [
+        "compensated",
+        "compensated",
+        "failed",
+    ]
+
+
+def test_recovery_leaves_a_fresh_run_alone():
+    recorder = Recorder()
+    run = _stale_run(recorder, ["done", "running", "pending"], updated_at=timezone.now())
+
+    assert recover_stale_sagas() == []
+
+    run.refresh_from_db()
+    assert recorder.calls == []
+    assert (run.status, run.attempts) == (SagaStatus.RUNNING, 1)
+
+
+def test_recovery_honours_the_stale_threshold(settings):
+    settings.MCP_SAGA_STALE_AFTER = 600
+    recorder = Recorder()
+    run = _stale_run(recorder, ["done", "pending", "pending"])
+
+    assert recover_stale_sagas(now=run.updated_at + dt.timedelta(seconds=600)) == []
+    assert recover_stale_sagas(now=run.updated_at + dt.timedelta(seconds=601)) == [run.pk]
+
+
+def test_recovery_completes_a_run_whose_steps_are_all_done():
+    recorder = Recorder()
+    run = _stale_run(recorder, ["done", "done", "done"])
+
+    assert recover_stale_sagas() == [run.pk]
+
+    run.refresh_from_db()
+    assert recorder.calls == []
+    assert run.status == SagaStatus.COMPLETED
+
+
+def test_recovery_marks_a_run_of_an_unknown_saga_failed(caplog):
+    run = SagaRunFactory(name="test.gone")
+    SagaStepFactory(run=run, index=0, name="one", status=StepStatus.DONE, result={})
+
+    with caplog.at_level(logging.ERROR, logger="mcp_core.saga"):
+        assert recover_stale_sagas() == [run.pk]
+
+    run.refresh_from_db()
+    assert run.status == SagaStatus.FAILED
+    assert run.error == "No saga named 'test.gone' is registered; its compensations are unknown."
+    assert [r.getMessage() for r in caplog.records] == [
+        f"saga run {run.pk}: no saga named 'test.gone' is registered"
+    ]
+
+
+def test_recovery_claims_by_conditional_update_without_skip_locked(monkeypatch):
+    monkeypatch.setattr(connection.features, "has_select_for_update_skip_locked", False)
+    recorder = Recorder()
+    run = _stale_run(recorder, ["done", "pending", "pending"])
+
+    assert recover_stale_sagas() == [run.pk]
+    assert recover_stale_sagas(now=timezone.now() + LONG_AGO) == []
+
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == (SagaStatus.COMPENSATED, 2)
+    assert recorder.calls == ["undo reserve"]
+
+
+def test_owner_that_lost_its_run_to_recovery_stops_and_undoes_its_step():
+    recorder = Recorder()
+    handled: list[list[uuid.UUID]] = []
+
+    def persist_slowly(ctx: SagaContext) -> dict:
+        recorder.calls.append("persist")
+        # Meanwhile a recovery worker takes the run for dead.
+        handled.append(recover_stale_sagas(now=timezone.now() + LONG_AGO))
+        return {"row": 1}
+
+    saga = Saga(
+        f"test.{uuid.uuid4().hex[:12]}",
+        [
+            recorder.saga.steps[0],
+            Step("persist", action=persist_slowly, compensate=recorder.saga.steps[1].compensate),
+            recorder.saga.steps[2],
+        ],
+    )
+
+    with pytest.raises(TransactionFailed) as exc:
+        saga.run(tenant=CompanyFactory(), context={})
+
+    run = SagaRun.objects.get()
+    assert handled == [[run.pk]]
+    assert exc.value.details["reason"] == "The run was taken over by the recovery task."
+    assert recorder.calls == ["reserve", "persist", "undo persist", "undo reserve", "undo persist"]
+    assert (run.status, run.attempts) == (SagaStatus.COMPENSATED, 2)
+    assert [s.status for s in run.steps.order_by("index")] == [
+        "compensated",
+        "compensated",
+        "pending",
+    ]
+
+
+def test_recovery_task_runs_the_recovery():
+    recorder = Recorder()
+    run = _stale_run(recorder, ["done", "pending", "pending"])
+
+    assert tasks.recover_stale_sagas.delay().get() == [str(run.pk)]
+    assert tasks.recover_stale_sagas.apply().get() == []
+
+    run.refresh_from_db()
+    assert run.status == SagaStatus.COMPENSATED
+    assert recorder.calls == ["undo reserve"]
+
+
+def _subprocess_env() -> dict[str, str]:
+    db = connection.settings_dict
+    user = quote(db["USER"] or "")
+    if db["PASSWORD"]:
+        user += ":" + quote(db["PASSWORD"])
+    url = f"postgres://{user}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "askproai.settings"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_process_killed_between_steps_is_compensated_by_the_recovery_task(settings):
+    tenant = CompanyFactory()
+    code = (
+        "import django; django.setup(); from tests.mcp_core.saga_crash_script import main; main()"
+    )
+
+    process = subprocess.run(  # noqa: S603 — our own interpreter and module
+        [sys.executable, "-c", code, str(tenant.pk)],
+        cwd=ROOT,
+        env=_subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert process.returncode == -signal.SIGKILL, process.stderr
+    run = SagaRun.objects.get(tenant=tenant)
+    marker = AuditLog.objects.get(tenant=tenant, action="crash.marker")
+    assert (run.name, run.status, run.current_step, run.attempts) == (
+        crash_saga.name,
+        SagaStatus.RUNNING,
+        "die",
+        1,
+    )
+    assert _steps(run) == [
+        ("create_marker", StepStatus.DONE, {"audit_id": marker.pk}, ""),
+        ("die", StepStatus.RUNNING, None, ""),
+        ("never", StepStatus.PENDING, None, ""),
+    ]
+
+    settings.MCP_SAGA_STALE_AFTER = 0
+    assert tasks.recover_stale_sagas.delay().get() == [str(run.pk)]
+
+    run.refresh_from_db()
+    assert run.status == SagaStatus.COMPENSATED
+    assert [s.status for s in run.steps.order_by("index")] == [
+        "compensated",
+        "compensated",
+        "pending",
+    ]
+    notes = AuditLog.objects.filter(tenant=tenant, actor=ACTOR).order_by("pk")
+    assert [(n.action, n.object_id) for n in notes] == [
+        ("crash.die_compensated", str(run.pk)),
+        ("crash.marker_deleted", str(run.pk)),
+    ]
+
+
+def test_admin_shows_a_run_with_its_steps(admin_client):
+    recorder = Recorder()
+    run = _stale_run(recorder, ["done", "running", "pending"])
+
+    listing = admin_client.get(reverse("admin:mcp_core_sagarun_changelist"), {"q": str(run.pk)})
+    detail = admin_client.get(reverse("admin:mcp_core_sagarun_change", args=[run.pk]))
+
+    assert listing.status_code == 200
+    assert list(listing.context["cl"].queryset) == [run]
+    assert detail.status_code == 200
+    assert "reserve" in detail.content.decode()
+    assert admin_client.get(reverse("admin:mcp_core_sagarun_add")).status_code == 403
+
+
+def test_admin_hides_other_tenants_runs_from_an_operator(client):
+    mine, theirs = SagaRunFactory(), SagaRunFactory()
+    profile = OperatorProfileFactory(tenant=mine.tenant)
+    profile.user.user_permissions.set(Permission.objects.filter(content_type__app_label="mcp_core"))
+    client.force_login(profile.user)
+
+    listing = client.get(reverse("admin:mcp_core_sagarun_changelist"))
+    other = client.get(reverse("admin:mcp_core_sagarun_change", args=[theirs.pk]))
+
+    assert list(listing.context["cl"].queryset) == [mine]
+    assert other.status_code == 302

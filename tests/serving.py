@@ -1,0 +1,88 @@
+"""Start the real production server (gunicorn, several worker processes) on the test database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_database_url() -> str:
+    """The database the test run is using, as a URL another process can open."""
+    db = connection.settings_dict
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        raise RuntimeError("a second process can only share the test database on PostgreSQL")
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+@contextmanager
+def gunicorn(
+    workers: int = 2, extra_env: dict[str, str] | None = None, database_url: str | None = None
+) -> Iterator[str]:
+    """Serve the project with `workers` gunicorn processes (on the test database unless
+    `database_url` is given); yields the base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url or test_database_url(),
+        "DJANGO_SETTINGS_MODULE": "askproai.settings",
+        **({"REDIS_URL": settings.REDIS_URL} if settings.REDIS_URL else {}),
+        **(extra_env or {}),
+    }
+    process = subprocess.Popen(  # noqa: S603 — our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "askproai.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/mcp/health", timeout=2):  # noqa: S310
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    errors = process.stderr.read().decode() if process.stderr else ""
+                    raise RuntimeError(f"gunicorn did not start: {errors[-2000:]}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -1,7 +1,8 @@
 """Health of the things every request depends on: database, cache, broker, integrations.
 
 `status` is "down" when the database is unreachable (nothing can be served), "degraded" when
-the cache or broker is (requests still succeed, CONTRACT section 6), "ok" otherwise.
+the cache or broker is or an integration's breaker is open (requests still succeed, CONTRACT
+section 6), "ok" otherwise.
 """
 
 from __future__ import annotations
@@ -83,11 +84,16 @@ def check_broker() -> dict[str, Any]:
 
 
 def check_integrations() -> dict[str, Any]:
+    """Configured or not, and the state of each integration's circuit breaker."""
+    from mcp_core.breakers import breaker_states
+
+    circuits = breaker_states()
     return {
         name: {
             "status": "configured"
             if all(getattr(settings, key, "") for key in keys)
-            else "not_configured"
+            else "not_configured",
+            "circuit": circuits.get(name, "closed"),
         }
         for name, keys in INTEGRATION_KEYS.items()
     }
@@ -102,7 +108,12 @@ def health_report() -> dict[str, Any]:
     }
     if checks["database"]["status"] != "ok":
         status = "down"
-    elif checks["cache"]["status"] != "ok" or checks["broker"]["status"] != "ok":
+    elif (
+        checks["cache"]["status"] != "ok"
+        or checks["broker"]["status"] != "ok"
+        or any(entry["circuit"] != "closed" for entry in checks["integrations"].values())
+    ):
+        # An open breaker degrades, it does not break: bookings go on with sync pending.
         status = "degraded"
     else:
         status = "ok"

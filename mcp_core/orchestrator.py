@@ -216,3 +216,44 @@ def check_deadline(ctx: CallContext, step: str) -> None:
             f"The operation hit its time budget (timeout) during {step}.",
             details={"timeout_seconds": settings.MCP_TIMEOUT, "step": step},
         )
+
+
+def health_check() -> dict[str, Any]:
+    """The seed's healthCheck(): database, cache, broker, integrations and their breakers."""
+    from mcp_core.health import health_report
+
+    return health_report()
+
+
+def get_metrics() -> dict[str, Any]:
+    """The seed's getMetrics(): calls, errors and mean duration per operation in this process
+    (Prometheus at /metrics has the full series, across workers when multiprocess is on)."""
+    calls: dict[str, dict[str, Any]] = {}
+    for metric in metrics.REQUESTS_TOTAL.collect():
+        for sample in metric.samples:
+            if not sample.name.endswith("_total"):
+                continue
+            name = f"{sample.labels['service']}.{sample.labels['operation']}"
+            entry = calls.setdefault(name, {"calls": 0, "errors": {}, "mean_duration_ms": None})
+            entry["calls"] += int(sample.value)
+            if sample.labels["status"] != "success":
+                entry["errors"][sample.labels["status"]] = int(sample.value)
+    for metric in metrics.REQUEST_DURATION.collect():
+        sums = {
+            f"{s.labels['service']}.{s.labels['operation']}": s.value
+            for s in metric.samples
+            if s.name.endswith("_sum")
+        }
+        counts = {
+            f"{s.labels['service']}.{s.labels['operation']}": s.value
+            for s in metric.samples
+            if s.name.endswith("_count")
+        }
+        for name, total in sums.items():
+            if name in calls and counts.get(name):
+                calls[name]["mean_duration_ms"] = round(total / counts[name] * 1000, 3)
+    return {
+        "operations": dict(sorted(calls.items())),
+        "total_calls": sum(entry["calls"] for entry in calls.values()),
+        "total_errors": sum(sum(entry["errors"].values()) for entry in calls.values()),
+    }

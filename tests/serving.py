@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -49,6 +50,9 @@ def gunicorn(
         **({"REDIS_URL": settings.REDIS_URL} if settings.REDIS_URL else {}),
         **(extra_env or {}),
     }
+    # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe would
+    # block every worker on its next log line.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 — closed in the finally below
     process = subprocess.Popen(  # noqa: S603 — our own interpreter and module
         [
             sys.executable,
@@ -65,7 +69,7 @@ def gunicorn(
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -76,7 +80,8 @@ def gunicorn(
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    errors = process.stderr.read().decode() if process.stderr else ""
+                    log.seek(0)
+                    errors = log.read().decode(errors="replace")
                     raise RuntimeError(f"gunicorn did not start: {errors[-2000:]}") from None
                 time.sleep(0.2)
         yield base
@@ -86,3 +91,4 @@ def gunicorn(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()

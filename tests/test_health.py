@@ -14,7 +14,10 @@ def test_health_is_ok_with_every_check(client):
     assert set(body["checks"]) == {"database", "cache", "broker", "integrations"}
     assert body["checks"]["database"]["status"] == "ok"
     assert body["checks"]["cache"]["status"] == "ok"
-    assert body["checks"]["integrations"]["calcom"] == {"status": "not_configured"}
+    assert body["checks"]["integrations"]["calcom"] == {
+        "status": "not_configured",
+        "circuit": "closed",
+    }
 
 
 def test_health_is_down_with_503_when_the_database_is(client, monkeypatch):

@@ -263,3 +263,17 @@ def test_tenant_a_cannot_read_tenant_b_over_mcp(client, key):
     assert (
         json.loads(result["result"]["content"][0]["text"])["error"]["type"] == "RESOURCE_NOT_FOUND"
     )
+
+
+def test_failed_tool_result_has_no_structured_content(client, key):
+    # structuredContent must match outputSchema; the envelope travels as text only.
+    result = rpc(
+        client,
+        key[1],
+        "tools/call",
+        {"name": "tenant_getBranch", "arguments": {"branch_id": 999999}},
+    ).json()
+    assert result["result"]["isError"] is True
+    assert "structuredContent" not in result["result"]
+    envelope = json.loads(result["result"]["content"][0]["text"])
+    assert (envelope["error"]["code"], envelope["error"]["type"]) == (1002, "RESOURCE_NOT_FOUND")

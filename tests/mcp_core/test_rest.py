@@ -186,4 +186,46 @@ def test_rest_health_requires_a_key(client, owner):
     body = client.get("/api/v2/mcp/health", **owner[1]).json()
     assert body["status"] == "ok"
     integrations = client.get("/api/v2/mcp/integrations/health", **owner[1]).json()
-    assert integrations["integrations"]["stripe"] == {"status": "not_configured"}
+    assert integrations["integrations"]["stripe"]["status"] == "not_configured"
+
+
+def test_database_outage_answers_503_not_500(client, owner, monkeypatch):
+    from django.db import OperationalError
+
+    from mcp_core import auth
+
+    def unreachable(_):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(auth, "authenticate_api_key", unreachable)
+    for response in (
+        client.get("/api/v2/mcp/tenant", **owner[1]),
+        client.post("/mcp", "{}", content_type="application/json", **owner[1]),
+    ):
+        assert response.status_code == 503
+        assert response.json()["error"]["type"] == "SERVICE_UNAVAILABLE"
+
+
+@pytest.mark.redis
+def test_redis_outage_degrades_but_answers(client, owner):
+    from django.test import override_settings
+
+    unreachable = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 0.2,
+                "SOCKET_TIMEOUT": 0.2,
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    with override_settings(CACHES=unreachable):
+        first = client.get("/api/v2/mcp/tenant", **owner[1])
+        second = client.get("/api/v2/mcp/tenant", **owner[1])
+        health = client.get("/mcp/health")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.headers["X-RateLimit-Remaining"] == "999"
+    assert second.headers["X-RateLimit-Remaining"] == "998"  # counted in-process meanwhile
+    assert (health.status_code, health.json()["status"]) == (200, "degraded")

@@ -22,18 +22,21 @@ class Command(BaseCommand):
         call = sub.add_parser("call", help="run SERVICE.OPERATION for a tenant")
         call.add_argument("name", help="e.g. tenant.getTenant")
         call.add_argument("--tenant", type=int, required=True, help="tenant id")
-        call.add_argument("--args", default="{}", help="the arguments as a JSON object")
+        call.add_argument(
+            "--args", dest="arguments", default="{}", help="the arguments as a JSON object"
+        )
         call.add_argument("--json", action="store_true", help="(output is always JSON)")
         sub.add_parser("docs", help="Markdown of every operation")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
+        # call_command() does not fill sub-command defaults, hence .get().
         if action == "list":
-            self._list(options["json"])
+            self._list(bool(options.get("json")))
         elif action == "docs":
             self.stdout.write(render_markdown())
         else:
-            self._call(options["name"], options["tenant"], options["args"])
+            self._call(options["name"], options["tenant"], options.get("arguments") or "{}")
 
     def _list(self, as_json: bool) -> None:
         rows = [

@@ -197,6 +197,8 @@ STRIPE_API_KEY = env_str("STRIPE_API_KEY", "")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
 SMS_BACKEND = env_str("SMS_BACKEND", "console")
+# "local": bookings live only here (sync_status not_required) until Cal.com is configured.
+CALENDAR_BACKEND = env_str("CALENDAR_BACKEND", "local")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM = env_str("TWILIO_FROM", "")

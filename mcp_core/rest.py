@@ -172,6 +172,21 @@ ROUTES: tuple[RestRoute, ...] = (
         "tenant/branches/<int:branch_id>",
         {"GET": "tenant.getBranch", "PUT": "tenant.updateBranch"},
     ),
+    RestRoute(
+        "bookings", {"GET": "booking.listBookings", "POST": ("booking.createBooking", 201)}
+    ),
+    RestRoute("bookings/check-availability", {"POST": "booking.checkAvailability"}),
+    RestRoute(
+        "bookings/<int:appointment_id>",
+        {"GET": "booking.getBookingDetails", "PUT": "booking.updateBooking"},
+    ),
+    RestRoute("bookings/<int:appointment_id>/cancel", {"POST": "booking.cancelBooking"}),
+    RestRoute("bookings/<int:appointment_id>/reschedule", {"POST": "booking.rescheduleBooking"}),
+    RestRoute("bookings/<int:appointment_id>/confirm", {"POST": "booking.confirmBooking"}),
+    RestRoute("staff", {"GET": "staff.listStaff"}),
+    RestRoute("staff/<int:staff_id>/availability", {"GET": "staff.getStaffAvailability"}),
+    RestRoute("staff/<int:staff_id>/schedule", {"PUT": "staff.updateStaffSchedule"}),
+    RestRoute("staff/<int:staff_id>/performance", {"GET": "staff.getStaffPerformance"}),
 )
 
 

@@ -1,0 +1,5 @@
+"""Operations of the bookings app: the `booking` and `customer` services."""
+
+from bookings.tools import booking, customer
+
+__all__ = ["booking", "customer"]

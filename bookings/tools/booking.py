@@ -1,0 +1,1 @@
+"""The `booking` service's operations (declared here, registered on import)."""

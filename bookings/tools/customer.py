@@ -1,0 +1,1 @@
+"""The `customer` service's operations (declared here, registered on import)."""

@@ -1,4 +1,4 @@
-from mcp_core.errors import Conflict, NotFound
+from mcp_core.errors import Conflict, NotFound, ValidationFailed
 
 
 class AppointmentNotFound(NotFound):
@@ -7,3 +7,11 @@ class AppointmentNotFound(NotFound):
 
 class IllegalStatusTransition(Conflict):
     default_message = "The appointment's status does not allow this change."
+
+
+class SlotNotBookable(ValidationFailed):
+    default_message = "The requested time cannot be booked."
+
+
+class SlotTaken(Conflict):
+    default_message = "The requested time overlaps another appointment of this staff member."

@@ -184,10 +184,21 @@ def test_tools_list_paginates_with_opaque_cursors(client, key):
     assert bad["code"] == -32602
 
 
+def all_tools(client, token, version):
+    tools, cursor = [], None
+    while True:
+        params = {"cursor": cursor} if cursor else None
+        result = rpc(
+            client, token, "tools/list", params, headers={"MCP-Protocol-Version": version}
+        ).json()["result"]
+        tools += result["tools"]
+        cursor = result.get("nextCursor")
+        if cursor is None:
+            return tools
+
+
 def test_tool_definitions_carry_schemas_and_annotations(client, key):
-    tools = rpc(
-        client, key[1], "tools/list", headers={"MCP-Protocol-Version": "2025-06-18"}
-    ).json()["result"]["tools"]
+    tools = all_tools(client, key[1], "2025-06-18")
     get_tenant = next(tool for tool in tools if tool["name"] == "tenant_getTenant")
     assert get_tenant["inputSchema"]["type"] == "object"
     assert get_tenant["outputSchema"]["type"] == "object"
@@ -201,8 +212,7 @@ def test_tool_definitions_carry_schemas_and_annotations(client, key):
 
 def test_readonly_key_sees_only_tools_it_may_call(client):
     _, token = ApiKeyFactory.create_with_plaintext(role="readonly")
-    tools = rpc(client, token, "tools/list").json()["result"]["tools"]
-    names = {tool["name"] for tool in tools}
+    names = {tool["name"] for tool in all_tools(client, token, "2025-11-25")}
     assert "tenant_getTenant" in names
     assert "tenant_updateTenant" not in names
 

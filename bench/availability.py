@@ -1,0 +1,364 @@
+"""Availability benchmark: free slots of S staff x D days, beside the `django-appointment` peer.
+
+    .venv/bin/python bench/availability.py [--staff 20 --days 14 --appts-per-day 8]
+        [--db sqlite|postgres] [--with-peer]
+
+Same scenario and knobs as /work/shared/bench/peer_django_appointment/bench.py: one 30-minute
+service, staff working Mon-Fri 09:00-18:00, a 30-minute slot step, K appointments per staff
+member per working day on the peer's "spread out and staggered by staff" grid indices, starting
+the Monday two weeks from today. Builds its own database (a throw-away SQLite file, or the
+PostgreSQL database `askproai_bench_availability`, dropped afterwards) and the local-memory cache.
+Prints JSON lines {"system": "askproai", "op", "n", "seconds", "queries", ...}; `seconds` is the
+median of --repeat runs. `free_slots` is one find_slots call over every staff member and day with
+an empty schedule cache, `free_slots_warm` the same with working hours cached, `check_availability`
+booking.checkAvailability for the first day through the orchestrator. --with-peer runs the peer
+(installed into /tmp/peervenv when missing) with the same knobs and ends with a comparison line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PEER = Path("/work/shared/bench/peer_django_appointment")
+PEER_VENV = Path("/tmp/peervenv")  # noqa: S108 - a fixed, documented location for the peer
+PG_NAME = "askproai_bench_availability"
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--staff", "-S", type=int, default=20)
+    p.add_argument("--days", "-D", type=int, default=14, help="calendar days, weekends included")
+    p.add_argument("--appts-per-day", "-K", type=int, default=8)
+    p.add_argument("--repeat", "-R", type=int, default=3)
+    p.add_argument("--customers", type=int, default=50)
+    p.add_argument("--service-minutes", type=int, default=30)
+    p.add_argument("--slot-minutes", type=int, default=30)
+    p.add_argument("--open", default="09:00")
+    p.add_argument("--close", default="18:00")
+    p.add_argument("--start-date", default=None, help="default: the Monday two weeks from today")
+    p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument("--pg-host", default="127.0.0.1")
+    p.add_argument("--pg-port", default="5432")
+    p.add_argument("--pg-user", default="postgres")
+    p.add_argument("--with-peer", action="store_true", help="also run the peer and compare")
+    return p.parse_args()
+
+
+def emit(op: str, n: int, seconds: float, **extra: Any) -> dict[str, Any]:
+    record = {"system": "askproai", "op": op, "n": n, "seconds": round(seconds, 6), **extra}
+    print(json.dumps(record, default=str), flush=True)
+    return record
+
+
+def hm(text: str) -> dt.time:
+    hour, minute = text.split(":")
+    return dt.time(int(hour), int(minute))
+
+
+def grid(args: argparse.Namespace) -> list[dt.time]:
+    """The peer's slot grid: starts from --open while start + max(step, service) <= --close."""
+    day = dt.date(2000, 1, 3)
+    t, end = dt.datetime.combine(day, hm(args.open)), dt.datetime.combine(day, hm(args.close))
+    step, longest = (dt.timedelta(minutes=m) for m in (args.slot_minutes, args.service_minutes))
+    starts = []
+    while t + max(step, longest) <= end:
+        starts.append(t.time())
+        t += step
+    return starts
+
+
+def taken_indices(staff_idx: int, nslots: int, k: int) -> list[int]:
+    """Exactly the peer's placement of the K existing appointments of one staff member."""
+    k = min(k, nslots)
+    return sorted({(i * nslots // k + staff_idx) % nslots for i in range(k)}) if k else []
+
+
+def pg_admin(sql: str, args: argparse.Namespace) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        host=args.pg_host, port=args.pg_port, user=args.pg_user, dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(sql)
+
+
+def setup(args: argparse.Namespace) -> Callable[[], None]:
+    """Point Django at a fresh database, migrate it; returns the clean-up."""
+    if args.db == "postgres":
+        pg_admin(f'DROP DATABASE IF EXISTS "{PG_NAME}"', args)
+        pg_admin(f'CREATE DATABASE "{PG_NAME}"', args)
+        url = f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{PG_NAME}"
+    else:
+        tmp = tempfile.mkdtemp(prefix="askproai-bench-availability-")
+        url = f"sqlite:///{tmp}/bench.sqlite3"
+    os.environ["DATABASE_URL"] = url
+    os.environ.pop("REDIS_URL", None)  # local-memory cache: never clear someone's Redis
+    os.environ["MCP_RATE_LIMIT_PRO"] = str(10**9)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askproai.settings")
+    import logging
+
+    import django
+
+    django.setup()
+    logging.getLogger("askproai").setLevel(logging.WARNING)
+    from django.core.management import call_command
+    from django.db import connections
+
+    call_command("migrate", verbosity=0)
+
+    def cleanup() -> None:
+        connections.close_all()
+        if args.db == "postgres":
+            pg_admin(f'DROP DATABASE IF EXISTS "{PG_NAME}"', args)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    return cleanup
+
+
+def seed(args: argparse.Namespace, start: dt.date) -> dict[str, Any]:
+    from decimal import Decimal
+
+    from bookings.confirmation import new_confirmation_number
+    from bookings.models import Appointment, Customer
+    from staff.models import Service, Staff, StaffService, WorkingHours
+    from tenants.api_keys import generate_key
+    from tenants.models import ApiKey, Branch, Company, Subscription
+
+    tenant = Company.objects.create(name="Bench Salon", slug="bench-salon")
+    Subscription.objects.create(tenant=tenant, plan="professional")
+    open_, close = args.open, args.close
+    day = {"open": open_, "close": close, "is_open": True}
+    closed = {"open": None, "close": None, "is_open": False}
+    weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    branch = Branch.objects.create(
+        tenant=tenant,
+        name="Bench",
+        is_active=True,
+        time_zone="Europe/Berlin",
+        business_hours={name: day if i < 5 else closed for i, name in enumerate(weekdays)},
+        settings={"slot_interval_minutes": args.slot_minutes, "min_notice_minutes": 0},
+    )
+    service = Service.objects.create(
+        tenant=tenant, name="Haircut", duration_minutes=args.service_minutes, price=Decimal(25)
+    )
+    staff = Staff.objects.bulk_create(
+        Staff(tenant=tenant, branch=branch, name=f"Staff {i:04d}") for i in range(args.staff)
+    )
+    StaffService.objects.bulk_create(
+        StaffService(tenant=tenant, staff=member, service=service) for member in staff
+    )
+    WorkingHours.objects.bulk_create(
+        WorkingHours(
+            tenant=tenant, staff=member, weekday=d, start_time=hm(open_), end_time=hm(close)
+        )
+        for member in staff
+        for d in range(5)
+    )
+    customers = Customer.objects.bulk_create(
+        Customer(tenant=tenant, phone=f"+49151{i:07d}", name=f"Kunde {i}")
+        for i in range(args.customers)
+    )
+    days = [start + dt.timedelta(days=i) for i in range(args.days)]
+    working_days = [d for d in days if d.weekday() < 5]
+    starts, zone = grid(args), ZoneInfo(branch.time_zone)
+    length = dt.timedelta(minutes=args.service_minutes)
+    appointments: list[Appointment] = []
+    for si, member in enumerate(staff):
+        for d in working_days:
+            for j in taken_indices(si, len(starts), args.appts_per_day):
+                begin = dt.datetime.combine(d, starts[j], tzinfo=zone)
+                appointments.append(
+                    Appointment(
+                        tenant=tenant,
+                        branch=branch,
+                        service=service,
+                        staff=member,
+                        customer=customers[len(appointments) % len(customers)],
+                        start_time=begin,
+                        end_time=begin + length,
+                        occupied_start=begin,
+                        occupied_end=begin + length,
+                        confirmation_number=new_confirmation_number(),
+                        price=service.price,
+                    )
+                )
+    Appointment.objects.bulk_create(appointments, batch_size=1000)
+    key = generate_key()
+    api_key = ApiKey.objects.create(
+        tenant=tenant, role="readonly", prefix=key.prefix, key_hash=key.key_hash
+    )
+    return {
+        "tenant": tenant,
+        "service": service,
+        "api_key": api_key,
+        "days": days,
+        "expected": args.staff
+        * len(working_days)
+        * (len(starts) - min(args.appts_per_day, len(starts))),
+        "seeded": len(appointments),
+    }
+
+
+def timed(
+    fn: Callable[[], Any], repeat: int, before: Callable[[], None]
+) -> tuple[Any, list[float], int]:
+    """Runs (median over `repeat`), then one counted run; `before` runs untimed each time."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    runs, result = [], None
+    for _ in range(repeat):
+        before()
+        started = time.perf_counter()
+        result = fn()
+        runs.append(time.perf_counter() - started)
+    before()
+    with CaptureQueriesContext(connection) as queries:
+        fn()
+    return result, runs, len(queries)
+
+
+def run_ours(args: argparse.Namespace, start: dt.date) -> dict[str, Any]:
+    from django.core.cache import cache
+
+    from bookings.availability import find_slots
+    from mcp_core.auth import Principal
+    from mcp_core.orchestrator import execute_named
+
+    started = time.perf_counter()
+    data = seed(args, start)
+    emit("seed", data["seeded"], time.perf_counter() - started, db=args.db)
+    tenant, service, days = data["tenant"], data["service"], data["days"]
+
+    def search() -> int:
+        return len(find_slots(tenant=tenant, service=service, date_from=days[0], date_to=days[-1]))
+
+    figures = {}
+    for op, before in (("free_slots", cache.clear), ("free_slots_warm", lambda: None)):
+        count, runs, queries = timed(search, args.repeat, before)
+        assert count == data["expected"], (op, count, data["expected"])
+        figures[op] = emit(
+            op,
+            args.staff * args.days,
+            statistics.median(runs),
+            queries=queries,
+            calls=1,
+            runs=[round(r, 6) for r in runs],
+            result=count,
+            expected=data["expected"],
+            correct=count == data["expected"],
+            api="bookings.availability.find_slots",
+            db=args.db,
+        )
+
+    principal = Principal(
+        tenant=tenant,
+        role="readonly",
+        api_key_id=data["api_key"].pk,
+        key_prefix=data["api_key"].prefix,
+    )
+    call = {"service_id": service.pk, "date": days[0].isoformat()}
+
+    def check() -> int:
+        result = execute_named(principal, "booking.checkAvailability", call, source="cli")
+        assert result.ok and result.data is not None, result.error
+        return len(result.data["slots"])
+
+    count, runs, queries = timed(check, args.repeat, lambda: None)
+    per_day = data["expected"] // max(1, sum(d.weekday() < 5 for d in days))
+    assert count == per_day, (count, per_day)
+    emit(
+        "check_availability",
+        args.staff,
+        statistics.median(runs),
+        queries=queries,
+        runs=[round(r, 6) for r in runs],
+        result=count,
+        expected=per_day,
+        correct=True,
+        api="booking.checkAvailability via mcp_core.orchestrator",
+        db=args.db,
+    )
+    return figures["free_slots"]
+
+
+def run_peer(args: argparse.Namespace, start: dt.date) -> dict[str, Any]:
+    python = PEER_VENV / "bin" / "python"
+    if not python.exists():
+        python3 = shutil.which("python3") or sys.executable
+        subprocess.run([python3, "-m", "venv", str(PEER_VENV)], check=True)  # noqa: S603
+        subprocess.run(  # noqa: S603
+            [str(PEER_VENV / "bin/pip"), "install", "-q", "-r", str(PEER / "requirements.txt")],
+            check=True,
+        )
+    command = [
+        str(python), str(PEER / "bench.py"),
+        "--staff", str(args.staff), "--days", str(args.days),
+        "--appts-per-day", str(args.appts_per_day), "--repeat", str(args.repeat),
+        "--customers", str(args.customers), "--service-minutes", str(args.service_minutes),
+        "--slot-minutes", str(args.slot_minutes), "--open", args.open, "--close", args.close,
+        "--start-date", start.isoformat(), "--db", args.db,
+        "--pg-host", args.pg_host, "--pg-port", str(args.pg_port), "--pg-user", args.pg_user,
+        "--no-http", "--no-admin-book", "--book", "0",
+    ]  # fmt: skip
+    run = subprocess.run(command, check=True, capture_output=True, text=True, cwd=PEER)  # noqa: S603
+    output = run.stdout
+    free_slots: dict[str, Any] = {}
+    for line in output.splitlines():
+        print(line, flush=True)
+        if line.startswith("{") and json.loads(line).get("op") == "free_slots":
+            free_slots = json.loads(line)
+    return free_slots
+
+
+def main() -> None:
+    args = parse_args()
+    today = dt.datetime.now(ZoneInfo("Europe/Berlin")).date()
+    start = (
+        dt.date.fromisoformat(args.start_date)
+        if args.start_date
+        else today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=14)
+    )
+    cleanup = setup(args)
+    try:
+        ours = run_ours(args, start)
+    finally:
+        cleanup()
+    if args.with_peer:
+        peer = run_peer(args, start)
+        print(
+            json.dumps(
+                {
+                    "op": "comparison",
+                    "peer_seconds": peer["seconds"],
+                    "askproai_seconds": ours["seconds"],
+                    "speedup": round(peer["seconds"] / ours["seconds"], 1),
+                    "peer_queries": peer["queries"],
+                    "askproai_queries": ours["queries"],
+                    "peer_correct": peer.get("correct"),
+                    "askproai_correct": ours["correct"],
+                    "db": args.db,
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+"""Inputs and outputs of the booking lifecycle operations (CONTRACT section 3).
+
+Times in: ISO 8601 date and time; without an offset they are read in the branch's time zone.
+Times out: ISO 8601 with the branch's UTC offset ("2027-03-29T09:00:00+02:00"). Dates are local
+dates of the appointment's branch ("YYYY-MM-DD").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal, cast
+
+from pydantic import BeforeValidator, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from bookings.models import Appointment
+from mcp_core.operations import OperationInput, OperationOutput
+from tenants.contracts import NOT_NULL, _as_when_given
+from tenants.models import AuditLog
+
+MIN_DURATION = 15
+MAX_DURATION = 480
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _datetime_text(value: Any) -> Any:
+    # A date and a time of day, nothing else: pydantic would also read "2027-03-29" as
+    # midnight and numbers as Unix timestamps, neither of which a caller means by a start.
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and _DATETIME.match(value)):
+        return value
+    raise PydanticCustomError(
+        "datetime_type",
+        "Expected a date and time in ISO 8601, e.g. '2027-03-29T09:00:00' (branch time) "
+        "or '2027-03-29T09:00:00+02:00'.",
+    )
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, dt.date | str):
+        return value
+    raise PydanticCustomError("date_type", "Expected a date as YYYY-MM-DD.")
+
+
+Id = Annotated[int, Field(ge=1)]
+StartTime = Annotated[dt.datetime, BeforeValidator(_datetime_text)]
+IsoDate = Annotated[dt.date, BeforeValidator(_date_text)]
+Duration = Annotated[int, Field(ge=MIN_DURATION, le=MAX_DURATION)]
+CustomerName = Annotated[str, StringConstraints(max_length=200)]
+Email = Annotated[str, StringConstraints(max_length=254)]
+Notes = Annotated[str, StringConstraints(max_length=2000)]
+Status = Literal["pending", "confirmed", "cancelled", "completed", "no_show"]
+SyncStatusName = Literal["not_required", "pending", "synced", "failed"]
+
+_D_APPOINTMENT_ID = "Id of one of the tenant's appointments."
+_D_START = (
+    "Start as ISO 8601 date and time. Without an offset it is read in the branch's time zone "
+    "('2027-03-29T09:00:00' = 9:00 at the branch)."
+)
+_D_DURATION = f"Minutes, {MIN_DURATION}–{MAX_DURATION}; default the service's duration."
+
+
+# ---------------------------------------------------------------------------------- inputs
+
+
+class CreateBookingInput(OperationInput):
+    service_id: Id = Field(description="Id of one of the tenant's services.")
+    branch_id: Id = Field(description="Id of the branch where the appointment takes place.")
+    start_time: StartTime = Field(description=_D_START)
+    staff_id: Id | None = Field(
+        default=None,
+        description=(
+            "The staff member to book. Left out: the best qualified staff member free at that "
+            "time is chosen."
+        ),
+    )
+    duration: Duration | None = Field(default=None, description=_D_DURATION)
+    customer_id: Id | None = Field(
+        default=None, description="An existing customer. Give this or customer_phone."
+    )
+    customer_phone: str | None = Field(
+        default=None,
+        max_length=32,
+        description=(
+            "The customer's phone number; the customer is found or created by it. German "
+            "national formats such as '030 1234567' are accepted; stored in E.164."
+        ),
+    )
+    customer_name: CustomerName = Field(
+        default="", description="The customer's name; fills in a name not yet known."
+    )
+    customer_email: Email = Field(
+        default="",
+        description="E-mail address; fills in one not yet known. The confirmation goes here, "
+        "else by SMS.",
+    )
+    notes: Notes = Field(default="", description="Free text for the staff member.")
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description=(
+            "Any unique string. Repeating a call with the same key and arguments returns the "
+            "first result and books nothing new; the same key with other arguments is a "
+            "CONFLICT."
+        ),
+    )
+
+
+class AppointmentIdInput(OperationInput):
+    appointment_id: Id = Field(description=_D_APPOINTMENT_ID)
+
+
+class CancelBookingInput(OperationInput):
+    appointment_id: Id = Field(description=_D_APPOINTMENT_ID)
+    reason: str = Field(default="", max_length=255, description="Why it was cancelled.")
+
+
+class RescheduleBookingInput(OperationInput):
+    appointment_id: Id = Field(description=_D_APPOINTMENT_ID)
+    start_time: StartTime = Field(description="The new start. " + _D_START)
+    staff_id: Id | None = Field(
+        default=None,
+        description="Move to this staff member of the same branch; default the current one.",
+    )
+
+
+class UpdateBookingInput(OperationInput):
+    """Fields left out keep their value. Times are changed with booking.rescheduleBooking."""
+
+    appointment_id: Id = Field(description=_D_APPOINTMENT_ID)
+    notes: Annotated[
+        Notes | None,
+        NOT_NULL,
+        Field(description="Free text for the staff member.", json_schema_extra=_as_when_given),
+    ] = None
+    customer_name: Annotated[
+        CustomerName | None,
+        NOT_NULL,
+        Field(description="The customer's name.", json_schema_extra=_as_when_given),
+    ] = None
+    customer_email: Annotated[
+        Email | None,
+        NOT_NULL,
+        Field(
+            description="The customer's e-mail address; empty string clears it.",
+            json_schema_extra=_as_when_given,
+        ),
+    ] = None
+    duration: Annotated[
+        Duration | None,
+        NOT_NULL,
+        Field(
+            description=f"New length in minutes, {MIN_DURATION}–{MAX_DURATION}; the start stays.",
+            json_schema_extra=_as_when_given,
+        ),
+    ] = None
+
+
+class ListBookingsInput(OperationInput):
+    status: Status | None = Field(default=None, description="Only appointments in this status.")
+    branch_id: Id | None = Field(default=None, description="Only this branch.")
+    staff_id: Id | None = Field(default=None, description="Only this staff member.")
+    customer_id: Id | None = Field(default=None, description="Only this customer.")
+    date: IsoDate | None = Field(
+        default=None, description="Only this local day (YYYY-MM-DD, the branch's date)."
+    )
+    date_from: IsoDate | None = Field(
+        default=None, description="Starting on or after this local day (YYYY-MM-DD)."
+    )
+    date_to: IsoDate | None = Field(
+        default=None, description="Starting on or before this local day (YYYY-MM-DD)."
+    )
+    page: int = Field(default=1, ge=1, description="Page number, starting at 1.")
+    page_size: int = Field(
+        default=DEFAULT_PAGE_SIZE,
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description=f"Appointments per page, at most {MAX_PAGE_SIZE}.",
+    )
+
+    @field_validator("date_from", "date_to")
+    @classmethod
+    def _range(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        if value is None:
+            return value
+        if info.data.get("date") is not None:
+            raise PydanticCustomError("date_range", "Give either date or date_from/date_to.")
+        start = info.data.get("date_from")
+        if info.field_name == "date_to" and isinstance(start, dt.date) and value < start:
+            raise PydanticCustomError("date_range", "Must not be before date_from.")
+        return value
+
+
+# --------------------------------------------------------------------------------- outputs
+
+
+def local_iso(value: dt.datetime, zone: dt.tzinfo) -> str:
+    return value.astimezone(zone).isoformat()
+
+
+class AppointmentOut(OperationOutput):
+    id: int
+    confirmation_number: str = Field(description="Read back to the caller, e.g. 'K7M-4RT'.")
+    status: Status
+    start_time: str = Field(description="ISO 8601 with the branch's UTC offset.")
+    end_time: str = Field(description="ISO 8601 with the branch's UTC offset.")
+    branch_id: int
+    service_id: int
+    staff_id: int
+    customer_id: int
+    sync_status: SyncStatusName = Field(description="State of the copy in the external calendar.")
+
+    @classmethod
+    def from_model(cls, appointment: Appointment, zone: dt.tzinfo) -> AppointmentOut:
+        return cls(
+            id=appointment.pk,
+            confirmation_number=appointment.confirmation_number,
+            status=cast(Status, appointment.status),
+            start_time=local_iso(appointment.start_time, zone),
+            end_time=local_iso(appointment.end_time, zone),
+            branch_id=appointment.branch_id,
+            service_id=appointment.service_id,
+            staff_id=appointment.staff_id,
+            customer_id=appointment.customer_id,
+            sync_status=cast(SyncStatusName, appointment.sync_status),
+        )
+
+
+class CreateBookingOutput(OperationOutput):
+    appointment: AppointmentOut
+    confirmation_number: str
+    notifications_sent: list[str] = Field(
+        description="Channels the confirmation went out on ('email', 'sms'); may be empty."
+    )
+
+
+class AppointmentOutput(OperationOutput):
+    appointment: AppointmentOut
+
+
+class BookingListOutput(OperationOutput):
+    bookings: list[AppointmentOut]
+    count: int = Field(description="Appointments matching the filters, over all pages.")
+    page: int
+    next_page: int | None
+
+
+class CustomerRef(OperationOutput):
+    id: int
+    name: str
+    phone: str
+    email: str
+
+
+class NamedRef(OperationOutput):
+    id: int
+    name: str
+
+
+class HistoryEntry(OperationOutput):
+    at: str = Field(description="ISO 8601, UTC.")
+    actor: str
+    action: str = Field(description="e.g. 'appointment.created', 'appointment.rescheduled'.")
+    changes: dict[str, Any]
+
+    @classmethod
+    def from_model(cls, row: AuditLog) -> HistoryEntry:
+        return cls(
+            at=row.created_at.astimezone(dt.UTC).isoformat(),
+            actor=row.actor,
+            action=row.action,
+            changes=row.changes if isinstance(row.changes, dict) else {},
+        )
+
+
+class BookingDetailsOutput(OperationOutput):
+    appointment: AppointmentOut
+    customer: CustomerRef
+    service: NamedRef
+    staff: NamedRef
+    branch: NamedRef
+    duration: int = Field(description="Minutes.")
+    price: Decimal = Field(description="EUR, gross.")
+    notes: str
+    source: str = Field(description="Where it was booked: phone, api, mcp or admin.")
+    cancellation_reason: str
+    created_at: str
+    history: list[HistoryEntry] = Field(description="What happened to it, oldest first.")

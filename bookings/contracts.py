@@ -16,8 +16,7 @@ from pydantic import BeforeValidator, Field, StringConstraints, ValidationInfo, 
 from pydantic_core import PydanticCustomError
 
 from bookings.models import Appointment
-from mcp_core.operations import OperationInput, OperationOutput
-from tenants.contracts import NOT_NULL, _as_when_given
+from mcp_core.operations import NOT_NULL, OperationInput, OperationOutput, when_given
 from tenants.models import AuditLog
 
 MIN_DURATION = 15
@@ -136,19 +135,19 @@ class UpdateBookingInput(OperationInput):
     notes: Annotated[
         Notes | None,
         NOT_NULL,
-        Field(description="Free text for the staff member.", json_schema_extra=_as_when_given),
+        Field(description="Free text for the staff member.", json_schema_extra=when_given),
     ] = None
     customer_name: Annotated[
         CustomerName | None,
         NOT_NULL,
-        Field(description="The customer's name.", json_schema_extra=_as_when_given),
+        Field(description="The customer's name.", json_schema_extra=when_given),
     ] = None
     customer_email: Annotated[
         Email | None,
         NOT_NULL,
         Field(
             description="The customer's e-mail address; empty string clears it.",
-            json_schema_extra=_as_when_given,
+            json_schema_extra=when_given,
         ),
     ] = None
     duration: Annotated[
@@ -156,7 +155,7 @@ class UpdateBookingInput(OperationInput):
         NOT_NULL,
         Field(
             description=f"New length in minutes, {MIN_DURATION}–{MAX_DURATION}; the start stays.",
-            json_schema_extra=_as_when_given,
+            json_schema_extra=when_given,
         ),
     ] = None
 

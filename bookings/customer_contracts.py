@@ -17,8 +17,7 @@ from pydantic import Field, StringConstraints, model_validator
 from bookings.contracts import AppointmentOut, Status
 from bookings.enums import AppointmentStatus
 from bookings.models import Appointment, Customer
-from mcp_core.operations import OperationInput, OperationOutput, iso
-from tenants.contracts import NOT_NULL, _as_when_given
+from mcp_core.operations import NOT_NULL, OperationInput, OperationOutput, iso, when_given
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -68,36 +67,32 @@ class UpsertCustomerInput(OperationInput):
     name: Annotated[
         NameInput | None,
         NOT_NULL,
-        Field(description="Full name; empty string clears it.", json_schema_extra=_as_when_given),
+        Field(description="Full name; empty string clears it.", json_schema_extra=when_given),
     ] = None
     email: Annotated[
         EmailInput | None,
         NOT_NULL,
-        Field(
-            description="E-mail address; empty string clears it.", json_schema_extra=_as_when_given
-        ),
+        Field(description="E-mail address; empty string clears it.", json_schema_extra=when_given),
     ] = None
     language: Annotated[
         Language | None,
         NOT_NULL,
         Field(
             description="Language to speak and write to them, e.g. 'de' or 'en'.",
-            json_schema_extra=_as_when_given,
+            json_schema_extra=when_given,
         ),
     ] = None
     sms_consent: Annotated[
         bool | None,
         NOT_NULL,
-        Field(
-            description="Whether they agreed to SMS reminders.", json_schema_extra=_as_when_given
-        ),
+        Field(description="Whether they agreed to SMS reminders.", json_schema_extra=when_given),
     ] = None
     marketing_consent: Annotated[
         bool | None,
         NOT_NULL,
         Field(
             description="Whether they agreed to marketing messages.",
-            json_schema_extra=_as_when_given,
+            json_schema_extra=when_given,
         ),
     ] = None
 

@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic_core import PydanticCustomError
 
 from mcp_core.permissions import Permission
 from tenants.models import Company
@@ -43,6 +44,32 @@ class OperationOutput(BaseModel):
 
 class EmptyInput(OperationInput):
     pass
+
+
+# Partial updates: a field left out keeps its value, so None means "not given" and an explicit
+# null is refused. Use as `Annotated[T | None, NOT_NULL, Field(..., json_schema_extra=when_given)]`.
+def _reject_null(value: Any) -> Any:
+    if value is None:
+        raise PydanticCustomError(
+            "not_null", "May not be null; leave the field out to keep its value."
+        )
+    return value
+
+
+def when_given(schema: dict[str, Any]) -> None:
+    # A partial-update field: None only marks "not given", so the schema shows the type a
+    # client may send, without a null default (omitting the field is how to keep a value).
+    schema.pop("default", None)
+    variants = schema.pop("anyOf", None)
+    if variants is not None:
+        given = [variant for variant in variants if variant != {"type": "null"}]
+        if len(given) == 1:
+            schema.update(given[0])
+        else:
+            schema["anyOf"] = given
+
+
+NOT_NULL = BeforeValidator(_reject_null)
 
 
 @dataclass(frozen=True)

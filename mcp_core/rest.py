@@ -172,9 +172,7 @@ ROUTES: tuple[RestRoute, ...] = (
         "tenant/branches/<int:branch_id>",
         {"GET": "tenant.getBranch", "PUT": "tenant.updateBranch"},
     ),
-    RestRoute(
-        "bookings", {"GET": "booking.listBookings", "POST": ("booking.createBooking", 201)}
-    ),
+    RestRoute("bookings", {"GET": "booking.listBookings", "POST": ("booking.createBooking", 201)}),
     RestRoute("bookings/check-availability", {"POST": "booking.checkAvailability"}),
     RestRoute(
         "bookings/<int:appointment_id>",

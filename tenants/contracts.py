@@ -13,43 +13,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, StringConstraints
-from pydantic_core import PydanticCustomError
+from pydantic import Field, StringConstraints
 
-from mcp_core.operations import OperationInput, OperationOutput, iso
+from mcp_core.operations import NOT_NULL, OperationInput, OperationOutput, iso, when_given
 from tenants.models import Branch, Company
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
 
-def _reject_null(value: Any) -> Any:
-    if value is None:
-        raise PydanticCustomError(
-            "not_null", "May not be null; leave the field out to keep its value."
-        )
-    return value
-
-
 def _no_default(schema: dict[str, Any]) -> None:
     # None marks "not given" here; null sent explicitly is a value (it clears the field).
     schema.pop("default", None)
 
-
-def _as_when_given(schema: dict[str, Any]) -> None:
-    # A partial-update field: None only marks "not given", so the schema shows the type a
-    # client may send, without a null default (omitting the field is how to keep a value).
-    schema.pop("default", None)
-    variants = schema.pop("anyOf", None)
-    if variants is not None:
-        given = [variant for variant in variants if variant != {"type": "null"}]
-        if len(given) == 1:
-            schema.update(given[0])
-        else:
-            schema["anyOf"] = given
-
-
-NOT_NULL = BeforeValidator(_reject_null)
 
 BranchName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Address = Annotated[str, StringConstraints(max_length=255)]
@@ -89,24 +65,24 @@ class UpdateTenantInput(OperationInput):
     name: Annotated[
         TenantName | None,
         NOT_NULL,
-        Field(description="Company name as shown to callers.", json_schema_extra=_as_when_given),
+        Field(description="Company name as shown to callers.", json_schema_extra=when_given),
     ] = None
     email: Annotated[
         EmailInput | None,
         NOT_NULL,
-        Field(description=_D_EMAIL, json_schema_extra=_as_when_given),
+        Field(description=_D_EMAIL, json_schema_extra=when_given),
     ] = None
     phone: Annotated[
         PhoneInput | None,
         NOT_NULL,
-        Field(description=_D_PHONE, json_schema_extra=_as_when_given),
+        Field(description=_D_PHONE, json_schema_extra=when_given),
     ] = None
     default_language: Annotated[
         Language | None,
         NOT_NULL,
         Field(
             description="Language the AI receptionist speaks by default, e.g. 'de' or 'en'.",
-            json_schema_extra=_as_when_given,
+            json_schema_extra=when_given,
         ),
     ] = None
     time_zone: Annotated[
@@ -114,7 +90,7 @@ class UpdateTenantInput(OperationInput):
         NOT_NULL,
         Field(
             description=_D_TIME_ZONE + " Used for monthly quotas and as new branches' default.",
-            json_schema_extra=_as_when_given,
+            json_schema_extra=when_given,
         ),
     ] = None
 
@@ -180,38 +156,38 @@ class UpdateBranchInput(OperationInput):
         NOT_NULL,
         Field(
             description="Branch name, unique within the tenant (any case).",
-            json_schema_extra=_as_when_given,
+            json_schema_extra=when_given,
         ),
     ] = None
     address: Annotated[
         Address | None,
         NOT_NULL,
-        Field(description="Street and house number.", json_schema_extra=_as_when_given),
+        Field(description="Street and house number.", json_schema_extra=when_given),
     ] = None
     postal_code: Annotated[
         PostalCode | None,
         NOT_NULL,
-        Field(description="Postal code.", json_schema_extra=_as_when_given),
+        Field(description="Postal code.", json_schema_extra=when_given),
     ] = None
     city: Annotated[
         City | None,
         NOT_NULL,
-        Field(description="City.", json_schema_extra=_as_when_given),
+        Field(description="City.", json_schema_extra=when_given),
     ] = None
     country: Annotated[
         Country | None,
         NOT_NULL,
-        Field(description="ISO 3166-1 alpha-2 country code.", json_schema_extra=_as_when_given),
+        Field(description="ISO 3166-1 alpha-2 country code.", json_schema_extra=when_given),
     ] = None
     phone: Annotated[
         PhoneInput | None,
         NOT_NULL,
-        Field(description=_D_PHONE, json_schema_extra=_as_when_given),
+        Field(description=_D_PHONE, json_schema_extra=when_given),
     ] = None
     email: Annotated[
         EmailInput | None,
         NOT_NULL,
-        Field(description=_D_EMAIL, json_schema_extra=_as_when_given),
+        Field(description=_D_EMAIL, json_schema_extra=when_given),
     ] = None
     latitude: Latitude | None = Field(
         default=None,
@@ -226,19 +202,19 @@ class UpdateBranchInput(OperationInput):
     time_zone: Annotated[
         TimeZoneName | None,
         NOT_NULL,
-        Field(description=_D_TIME_ZONE, json_schema_extra=_as_when_given),
+        Field(description=_D_TIME_ZONE, json_schema_extra=when_given),
     ] = None
     business_hours: Annotated[
         JsonObject | None,
         NOT_NULL,
-        Field(description=_D_HOURS + " Replaces the whole week.", json_schema_extra=_as_when_given),
+        Field(description=_D_HOURS + " Replaces the whole week.", json_schema_extra=when_given),
     ] = None
     settings: Annotated[
         JsonObject | None,
         NOT_NULL,
         Field(
             description="Keys to merge into the branch settings; a key set to null is removed.",
-            json_schema_extra=_as_when_given,
+            json_schema_extra=when_given,
         ),
     ] = None
 

@@ -233,9 +233,11 @@ def create_booking(ctx: CallContext, args: CreateBookingInput) -> CreateBookingO
     description=(
         "Change an appointment's notes or duration (the start stays), or its customer's name "
         "or e-mail; fields left out keep their value. To move it in time use "
-        "booking.rescheduleBooking. A longer duration must still fit the staff member's time. "
-        + _ERRORS
-        + "; CONFLICT also for a new duration of a cancelled or past appointment."
+        "booking.rescheduleBooking. Errors: VALIDATION_FAILED per field (details.duration "
+        "says why a new length does not fit: working hours, break, absence, ...); "
+        "RESOURCE_NOT_FOUND for an unknown id; CONFLICT when the longer appointment would "
+        "overlap the next one (details.next_available) or a cancelled or completed one is "
+        "given a new duration."
     ),
     examples=({"appointment_id": 12, "notes": "Bringt eigenes Shampoo mit", "duration": 45},),
 )

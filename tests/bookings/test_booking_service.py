@@ -428,6 +428,17 @@ def test_auto_assignment_falls_back_to_the_next_candidate_when_the_first_was_tak
     assert data["appointment"]["staff_id"] == world.ben.pk
 
 
+def test_a_confirmation_number_already_taken_is_drawn_again(world, monkeypatch):
+    taken = existing(world, world.ben, at("15:00"), confirmation_number="K7M-4RT")
+    numbers = iter([taken.confirmation_number, "X9P-3HW"])
+    monkeypatch.setattr(services, "new_confirmation_number", lambda: next(numbers))
+
+    data = book(world)
+
+    assert data["confirmation_number"] == "X9P-3HW"
+    assert Appointment.objects.count() == 2
+
+
 def test_monthly_quota_of_the_basic_plan_is_enforced_before_anything_is_written(outbox):
     world = make_world(plan=Plan.BASIC)
     customer = CustomerFactory(tenant=world.tenant)
@@ -521,6 +532,38 @@ def test_source_follows_the_front_door(world, front_door, source):
     ok(world.principal, "booking.createBooking", booking_args(world), source=front_door)
 
     assert Appointment.objects.get().source == source
+
+
+def test_customer_get_or_create_by_phone_normalises_and_fills_in(world):
+    created = services.customer_get_or_create_by_phone(
+        tenant=world.tenant, actor="test", phone="030 1234567"
+    )
+    found = services.customer_get_or_create_by_phone(
+        tenant=world.tenant, actor="test", phone="+49 (30) 123 45 67", name="Erika", email="e@x.de"
+    )
+    again = services.customer_get_or_create_by_phone(
+        tenant=world.tenant, actor="test", phone="030 1234567", name="Someone else"
+    )
+
+    assert created.pk == found.pk == again.pk
+    assert (again.phone, again.name, again.email) == ("+49301234567", "Erika", "e@x.de")
+    assert list(AuditLog.objects.order_by("pk").values_list("action", flat=True)) == [
+        "customer.created",
+        "customer.updated",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"), [({"phone": "12"}, "phone"), ({"email": "nope"}, "email")]
+)
+def test_customer_get_or_create_by_phone_refuses_bad_input(world, kwargs, field):
+    with pytest.raises(services.ValidationFailed) as raised:
+        services.customer_get_or_create_by_phone(
+            tenant=world.tenant, actor="test", **{"phone": "030 1234567", **kwargs}
+        )
+
+    assert list(raised.value.details) == [field]
+    assert Customer.objects.count() == 0
 
 
 # ------------------------------------------------------------------ calendar and notifications
@@ -808,6 +851,22 @@ def test_reschedule_to_a_taken_slot_is_a_conflict_and_changes_nothing(world):
     assert details["next_available"][0]["start"] == "2027-03-08T14:30:00+01:00"
     appointment = Appointment.objects.get(pk=appointment_id)
     assert (appointment.start_time, appointment.staff_id) == (at("10:00"), world.anna.pk)
+
+
+def test_reschedule_that_loses_a_race_at_the_database_is_a_conflict(world, monkeypatch):
+    appointment_id = book(world)["appointment"]["id"]
+    existing(world, world.anna, at("14:00"))
+    monkeypatch.setattr(services.availability, "check_bookable", lambda **kwargs: None)
+
+    error_type, details = failed(
+        world.principal,
+        "booking.rescheduleBooking",
+        {"appointment_id": appointment_id, "start_time": f"{MONDAY}T14:15"},
+    )
+
+    assert error_type == "CONFLICT"
+    assert details["next_available"][0]["start"] == "2027-03-08T14:30:00+01:00"
+    assert Appointment.objects.get(pk=appointment_id).start_time == at("10:00")
 
 
 def test_reschedule_within_its_own_time_is_allowed(world):

@@ -1,0 +1,552 @@
+"""Booking benchmark: the peer's scenario (bench/peer_django_appointment) through our booking path.
+
+    .venv/bin/python bench/booking.py --staff 20 --days 14 --appts-per-day 8 --book 200 [--http]
+    .venv/bin/python bench/booking.py --db sqlite ...
+
+Drops and recreates its own database (`askproai_bench_booking` on 127.0.0.1:5432 as postgres,
+or a temporary SQLite file with --db sqlite). One enterprise tenant, one branch, S staff working
+Mon–Fri --open–--close, one service of --service-minutes, K existing appointments per staff
+member and working day on the peer's slot indices, 50 customers. JSON lines on stdout:
+
+- `book`: M sequential booking.createBooking calls through the orchestrator (staff given), in
+  free slots, day-major as the peer books them; `book_auto`: M more without staff_id (the best
+  qualified free staff member is chosen). Seconds, ms per call and SQL statements per call.
+- `probe_double_booking`: booking an already taken slot must be refused (CONFLICT);
+  `race_same_slot`: 20 threads book one free slot at once, exactly one may win.
+- `baseline_list_http` (--http): the floor of the HTTP path on this machine, the cheapest
+  authenticated orchestrated call (GET /api/v2/mcp/bookings?page_size=1), same clients/workers.
+- `book_http` (--http): --clients concurrent HTTP clients POST /api/v2/mcp/bookings against
+  gunicorn (--workers, sync workers as `make serve`), each booking its own free slots (at most
+  --http-book), every --collide-every-th request deliberately aimed at a taken slot (must be
+  409); successful bookings per second, p50/p95 latency.
+- `check_no_double_booking`: a SQL self-join over all active appointments: no two of one staff
+  member overlap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SYSTEM = "askproai"
+PG_NAME = "askproai_bench_booking"
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--staff", "-S", type=int, default=20)
+    p.add_argument("--days", "-D", type=int, default=14)
+    p.add_argument("--appts-per-day", "-K", type=int, default=8)
+    p.add_argument("--book", "-M", type=int, default=200)
+    p.add_argument("--customers", type=int, default=50)
+    p.add_argument("--service-minutes", type=int, default=30)
+    p.add_argument("--slot-minutes", type=int, default=30)
+    p.add_argument("--open", default="09:00")
+    p.add_argument("--close", default="18:00")
+    p.add_argument("--start-date", default=None, help="default: the Monday two weeks from today")
+    p.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    p.add_argument("--pg-host", default="127.0.0.1")
+    p.add_argument("--pg-port", default="5432")
+    p.add_argument("--pg-user", default="postgres")
+    p.add_argument("--http", action="store_true", help="also the HTTP load test against gunicorn")
+    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--http-book", type=int, default=800, help="HTTP bookings (0: every free slot)")
+    p.add_argument("--collide-every", type=int, default=20)
+    return p.parse_args()
+
+
+ARGS = parse_args()
+
+
+def _database_url() -> str:
+    if ARGS.db == "sqlite":
+        folder = tempfile.mkdtemp(prefix="askproai-bench-booking-")
+        return f"sqlite:///{folder}/bench.sqlite3"
+    import psycopg
+
+    with psycopg.connect(
+        host=ARGS.pg_host, port=ARGS.pg_port, user=ARGS.pg_user, dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}"')
+        conn.execute(f'CREATE DATABASE "{PG_NAME}"')
+    return f"postgres://{ARGS.pg_user}@{ARGS.pg_host}:{ARGS.pg_port}/{PG_NAME}"
+
+
+DATABASE_URL = _database_url()
+SERVER_ENV = {
+    "DATABASE_URL": DATABASE_URL,
+    "MCP_RATE_LIMIT_ENTERPRISE": str(10**9),  # the limiter runs, but must not refuse the bench
+    "LOG_LEVEL": "WARNING",
+}
+os.environ.update(SERVER_ENV)
+os.environ.pop("REDIS_URL", None)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askproai.settings")
+
+import logging  # noqa: E402
+
+import django  # noqa: E402
+
+django.setup()
+# As bench/orchestrator.py: no per-call log lines in this process (gunicorn keeps its own).
+logging.getLogger("askproai").setLevel(logging.WARNING)
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from bookings.confirmation import new_confirmation_number  # noqa: E402
+from bookings.enums import AppointmentStatus  # noqa: E402
+from bookings.models import Appointment, Customer  # noqa: E402
+from mcp_core.auth import authenticate_api_key  # noqa: E402
+from mcp_core.orchestrator import execute  # noqa: E402
+from staff.models import Service, Staff, StaffService, WorkingHours  # noqa: E402
+from tenants import services as tenant_services  # noqa: E402
+from tenants.enums import Plan  # noqa: E402
+from tenants.models import Branch  # noqa: E402
+
+
+def emit(op: str, n: int, seconds: float, **extra: Any) -> None:
+    record = {"system": SYSTEM, "op": op, "n": n, "seconds": round(seconds, 6), **extra}
+    record.setdefault("db", ARGS.db)
+    print(json.dumps(record, default=str), flush=True)
+
+
+def hm(value: str) -> dt.time:
+    hour, minute = value.split(":")
+    return dt.time(int(hour), int(minute))
+
+
+def slot_grid() -> list[dt.time]:
+    start = dt.datetime.combine(dt.date(2000, 1, 3), hm(ARGS.open))
+    end = dt.datetime.combine(dt.date(2000, 1, 3), hm(ARGS.close))
+    step = dt.timedelta(minutes=ARGS.slot_minutes)
+    length = max(step, dt.timedelta(minutes=ARGS.service_minutes))
+    grid, cursor = [], start
+    while cursor + length <= end:
+        grid.append(cursor.time())
+        cursor += step
+    return grid
+
+
+def taken_indices(staff_index: int, slots: int, k: int) -> list[int]:
+    """The peer's K spread-out, staff-staggered slot indices."""
+    k = min(k, slots)
+    return sorted({(i * slots // k + staff_index) % slots for i in range(k)}) if k else []
+
+
+# --------------------------------------------------------------------------------- seed
+
+
+def seed(start_date: dt.date) -> dict[str, Any]:
+    started = time.perf_counter()
+    tenant, key = tenant_services.tenant_create(
+        name="Bench Salon", plan=Plan.ENTERPRISE, actor="bench"
+    )
+    day_hours = {"open": ARGS.open, "close": ARGS.close, "is_open": True}
+    branch = Branch.objects.create(
+        tenant=tenant,
+        name="Bench Mitte",
+        time_zone="Europe/Berlin",
+        is_active=True,
+        business_hours={
+            **{day: day_hours for day in ("monday", "tuesday", "wednesday", "thursday")},
+            "friday": day_hours,
+        },
+        settings={"slot_interval_minutes": ARGS.slot_minutes, "min_notice_minutes": 0},
+    )
+    service = Service.objects.create(
+        tenant=tenant,
+        name=f"Haarschnitt {ARGS.service_minutes} min",
+        duration_minutes=ARGS.service_minutes,
+        price=25,
+    )
+    staff = Staff.objects.bulk_create(
+        Staff(tenant=tenant, branch=branch, name=f"Staff {i:04d}") for i in range(ARGS.staff)
+    )
+    StaffService.objects.bulk_create(
+        StaffService(tenant=tenant, staff=member, service=service, skill_level=1 + i % 5)
+        for i, member in enumerate(staff)
+    )
+    WorkingHours.objects.bulk_create(
+        WorkingHours(
+            tenant=tenant,
+            staff=member,
+            weekday=weekday,
+            start_time=hm(ARGS.open),
+            end_time=hm(ARGS.close),
+            breaks=[],
+        )
+        for member in staff
+        for weekday in range(5)
+    )
+    customers = Customer.objects.bulk_create(
+        Customer(tenant=tenant, phone=f"+4930{5_000_000 + i:07d}", name=f"Kunde {i}")
+        for i in range(ARGS.customers)
+    )
+    zone = timezone.get_default_timezone()
+    days = [start_date + dt.timedelta(days=i) for i in range(ARGS.days)]
+    working_days = [day for day in days if day.weekday() < 5]
+    grid = slot_grid()
+    length = dt.timedelta(minutes=ARGS.service_minutes)
+    taken: dict[tuple[int, dt.date], set[int]] = {}
+    rows: list[Any] = []
+    for si, member in enumerate(staff):
+        for day in working_days:
+            indices = taken_indices(si, len(grid), ARGS.appts_per_day)
+            taken[(si, day)] = set(indices)
+            for j in indices:
+                start = dt.datetime.combine(day, grid[j], tzinfo=zone)
+                rows.append(
+                    Appointment(
+                        tenant=tenant,
+                        branch=branch,
+                        service=service,
+                        staff=member,
+                        customer=customers[len(rows) % len(customers)],
+                        start_time=start,
+                        end_time=start + length,
+                        occupied_start=start,
+                        occupied_end=start + length,
+                        status=AppointmentStatus.CONFIRMED,
+                        confirmation_number=new_confirmation_number(),
+                        price=25,
+                    )
+                )
+    Appointment.objects.bulk_create(rows, batch_size=500)
+    return {
+        "tenant": tenant,
+        "api_key": key.plaintext,
+        "branch": branch,
+        "service": service,
+        "staff": staff,
+        "customers": customers,
+        "working_days": working_days,
+        "grid": grid,
+        "taken": taken,
+        "seeded": len(rows),
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def free_cells(data: dict[str, Any]) -> list[tuple[int, dt.date, int]]:
+    """(staff index, day, slot index) of every slot still free in the database, day-major
+    like the peer."""
+    zone = timezone.get_default_timezone()
+    busy = set(
+        Appointment.objects.filter(status__in=("pending", "confirmed")).values_list(
+            "staff_id", "start_time"
+        )
+    )
+    return [
+        (si, day, j)
+        for day in data["working_days"]
+        for si, member in enumerate(data["staff"])
+        for j, slot in enumerate(data["grid"])
+        if (member.pk, dt.datetime.combine(day, slot, tzinfo=zone)) not in busy
+    ]
+
+
+def booking_args(data: dict[str, Any], cell: tuple[int, dt.date, int], n: int, *, staff=True):
+    si, day, j = cell
+    args = {
+        "service_id": data["service"].pk,
+        "branch_id": data["branch"].pk,
+        "start_time": dt.datetime.combine(day, data["grid"][j]).isoformat(),
+        "customer_phone": data["customers"][n % len(data["customers"])].phone,
+    }
+    if staff:
+        args["staff_id"] = data["staff"][si].pk
+    return args
+
+
+# ----------------------------------------------------------------------------- in-process
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute_sql, sql, params, many, context):
+        self.count += 1
+        return execute_sql(sql, params, many, context)
+
+
+def bench_book(op: str, data: dict[str, Any], cells, principal, *, staff: bool) -> None:
+    counter = QueryCounter()
+    failures: list[str] = []
+    started = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        for n, cell in enumerate(cells):
+            args = booking_args(data, cell, n, staff=staff)
+            result = execute(principal, "booking", "createBooking", args, source="cli")
+            if result.error is not None:
+                failures.append(f"{result.error.error_type.name}: {result.error.message}")
+    seconds = time.perf_counter() - started
+    ok = len(cells) - len(failures)
+    emit(
+        op,
+        ok,
+        seconds,
+        per_call_ms=round(1000 * seconds / max(len(cells), 1), 4),
+        queries=counter.count,
+        queries_per_call=round(counter.count / max(len(cells), 1), 2),
+        failed=len(failures),
+        api="orchestrator.execute('booking', 'createBooking')",
+        **({"first_failure": failures[0]} if failures else {}),
+    )
+
+
+def probe_double_booking(data: dict[str, Any], principal) -> None:
+    day = data["working_days"][0]
+    j = sorted(data["taken"][(0, day)])[0]
+    started = time.perf_counter()
+    result = execute(principal, "booking", "createBooking", booking_args(data, (0, day, j), 0))
+    seconds = time.perf_counter() - started
+    start = dt.datetime.combine(day, data["grid"][j], tzinfo=timezone.get_default_timezone())
+    rows = Appointment.objects.filter(
+        staff=data["staff"][0], start_time=start, status__in=("pending", "confirmed")
+    ).count()
+    emit(
+        "probe_double_booking",
+        1,
+        seconds,
+        accepted=result.ok,
+        double_booking_accepted=result.ok,
+        error=None if result.error is None else result.error.error_type.name,
+        next_available=None
+        if result.error is None
+        else len(result.error.details.get("next_available", [])),
+        rows_for_that_slot=rows,
+    )
+
+
+def race_same_slot(data: dict[str, Any], principal, cell, racers: int = 20) -> None:
+    barrier = threading.Barrier(racers)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait()
+            result = execute(principal, "booking", "createBooking", booking_args(data, cell, n))
+            with lock:
+                outcomes.append("ok" if result.error is None else result.error.error_type.name)
+        finally:
+            connections.close_all()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    summary = {name: outcomes.count(name) for name in sorted(set(outcomes))}
+    emit(
+        "race_same_slot",
+        racers,
+        seconds,
+        outcomes=summary,
+        correct=summary.get("ok") == 1 and summary.get("CONFLICT") == racers - 1,
+    )
+
+
+# ----------------------------------------------------------------------------- HTTP
+
+
+def baseline_http(host: str, port: int, headers: dict[str, str], per_client: int = 40) -> None:
+    """The floor of the HTTP path on this machine: the cheapest authenticated orchestrated
+    call (booking.listBookings, one row) with the same clients and workers."""
+    barrier = threading.Barrier(ARGS.clients + 1)
+    failures: list[int] = []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(host, port, timeout=60)
+        barrier.wait()
+        for _ in range(per_client):
+            conn.request("GET", "/api/v2/mcp/bookings?page_size=1", headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                failures.append(response.status)
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(ARGS.clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    n = ARGS.clients * per_client
+    emit(
+        "baseline_list_http",
+        n - len(failures),
+        seconds,
+        requests_per_second=round(n / seconds, 1),
+        clients=ARGS.clients,
+        workers=ARGS.workers,
+        failed=len(failures),
+        api="GET /api/v2/mcp/bookings?page_size=1",
+    )
+
+
+def bench_http(data: dict[str, Any], cells) -> None:
+    from tests.serving import gunicorn
+
+    base_cells = cells[: ARGS.http_book] if ARGS.http_book else cells
+    taken_cells = [
+        (si, day, j) for (si, day), indices in data["taken"].items() for j in sorted(indices)
+    ]
+    plans: list[list[tuple[bool, dict[str, Any]]]] = [[] for _ in range(ARGS.clients)]
+    for n, cell in enumerate(base_cells):
+        plans[n % ARGS.clients].append((False, booking_args(data, cell, n)))
+    for index, plan in enumerate(plans):  # deliberate collisions, spread through each plan
+        for position in range(ARGS.collide_every - 1, len(plan), ARGS.collide_every):
+            cell = taken_cells[(index * 7 + position) % len(taken_cells)]
+            plan.insert(position, (True, booking_args(data, cell, position)))
+    headers = {"Authorization": f"Bearer {data['api_key']}", "Content-Type": "application/json"}
+    counts = {"ok": 0, "conflict_expected": 0, "conflict_unexpected": 0, "other": 0}
+    latencies: list[float] = []
+    problems: list[str] = []
+    lock = threading.Lock()
+    with gunicorn(workers=ARGS.workers, extra_env=SERVER_ENV, database_url=DATABASE_URL) as base:
+        host, port = base.removeprefix("http://").split(":")
+        baseline_http(host, int(port), headers)
+
+        def client(index: int, barrier: threading.Barrier) -> None:
+            conn = http.client.HTTPConnection(host, int(port), timeout=60)
+            conn.request("GET", "/api/v2/mcp/bookings?page_size=1", headers=headers)  # warm-up
+            conn.getresponse().read()
+            barrier.wait()
+            local: dict[str, int] = dict.fromkeys(counts, 0)
+            mine: list[float] = []
+            for collide, args in plans[index]:
+                started = time.perf_counter()
+                conn.request("POST", "/api/v2/mcp/bookings", json.dumps(args), headers)
+                response = conn.getresponse()
+                body = response.read()
+                mine.append(time.perf_counter() - started)
+                if response.status == 201 and not collide:
+                    local["ok"] += 1
+                elif response.status == 409:
+                    local["conflict_expected" if collide else "conflict_unexpected"] += 1
+                else:
+                    local["other"] += 1
+                    with lock:
+                        problems.append(f"{response.status} {body[:200]!r}")
+            conn.close()
+            with lock:
+                for key, value in local.items():
+                    counts[key] += value
+                latencies.extend(mine)
+
+        barrier = threading.Barrier(ARGS.clients + 1)
+        threads = [
+            threading.Thread(target=client, args=(index, barrier)) for index in range(ARGS.clients)
+        ]
+        for thread in threads:
+            thread.start()
+        barrier.wait()
+        started = time.perf_counter()
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - started
+    latencies.sort()
+    emit(
+        "book_http",
+        counts["ok"],
+        seconds,
+        bookings_per_second=round(counts["ok"] / seconds, 1),
+        requests_per_second=round(len(latencies) / seconds, 1),
+        clients=ARGS.clients,
+        workers=ARGS.workers,
+        collisions_sent=sum(1 for plan in plans for collide, _ in plan if collide),
+        conflicts_409=counts["conflict_expected"],
+        unexpected_409=counts["conflict_unexpected"],
+        other_errors=counts["other"],
+        p50_ms=round(1000 * statistics.median(latencies), 2),
+        p95_ms=round(1000 * latencies[int(len(latencies) * 0.95)], 2),
+        api="POST /api/v2/mcp/bookings (gunicorn sync workers)",
+        **({"first_problem": problems[0]} if problems else {}),
+    )
+
+
+def check_no_double_booking() -> None:
+    table = Appointment._meta.db_table
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT count(*) FROM {table} a JOIN {table} b
+              ON a.staff_id = b.staff_id AND a.id < b.id
+             AND a.occupied_start < b.occupied_end AND b.occupied_start < a.occupied_end
+             WHERE a.status IN ('pending', 'confirmed') AND b.status IN ('pending', 'confirmed')
+            """  # noqa: S608 — the table name is our own
+        )
+        pairs = cursor.fetchone()[0]
+    active = Appointment.objects.filter(status__in=("pending", "confirmed")).count()
+    emit(
+        "check_no_double_booking",
+        active,
+        time.perf_counter() - started,
+        overlapping_pairs=pairs,
+        correct=pairs == 0,
+    )
+
+
+def main() -> None:
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    migrate_seconds = time.perf_counter() - started
+    if ARGS.start_date:
+        start_date = dt.date.fromisoformat(ARGS.start_date)
+    else:
+        today = timezone.localdate()
+        start_date = today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=14)
+    data = seed(start_date)
+    emit(
+        "params",
+        0,
+        0.0,
+        staff=ARGS.staff,
+        days=ARGS.days,
+        working_days=len(data["working_days"]),
+        appts_per_day=ARGS.appts_per_day,
+        book=ARGS.book,
+        slots_per_day=len(data["grid"]),
+        start_date=start_date,
+        migrate_seconds=round(migrate_seconds, 3),
+        django=django.get_version(),
+        python=sys.version.split()[0],
+    )
+    emit("seed", data["seeded"], data["seconds"], note="bulk_create of appointments")
+    principal = authenticate_api_key(data["api_key"])
+    cells = free_cells(data)
+    m = min(ARGS.book, len(cells) // 4)
+    bench_book("book", data, cells[0::2][:m], principal, staff=True)
+    bench_book("book_auto", data, cells[1::2][:m], principal, staff=False)
+    probe_double_booking(data, principal)
+    race_same_slot(data, principal, free_cells(data)[0])
+    if ARGS.http:
+        bench_http(data, free_cells(data))
+    check_no_double_booking()
+
+
+if __name__ == "__main__":
+    main()

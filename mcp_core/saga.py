@@ -116,11 +116,9 @@ class Saga:
         if not created:
             return self._replay(run, data)
         hold = _Hold(tenant, run.pk, run.attempts, data, {})
+        # Each commit closes one step and opens the next (the first opened with the run, the
+        # last closed with it): one short transaction between two actions instead of two.
         for index, step in enumerate(self.steps):
-            try:
-                hold.commit(current_step=step.name, step=_step(index, StepStatus.RUNNING))
-            except _TakenOver:
-                raise self._failure(run.pk, step.name, _TAKEN_OVER) from None
             try:
                 raw = step.action(hold.context())
                 if raw is not None and not isinstance(raw, dict):
@@ -129,11 +127,15 @@ class Saga:
             except Exception as exc:
                 self._fail(hold, index, exc)
             results = {**hold.results, step.name: result}
+            steps = [_step(index, StepStatus.DONE, result=result)]
+            run_fields: dict[str, Any] = {"context": {"data": data, "results": results}}
+            if index + 1 < len(self.steps):
+                steps.append(_step(index + 1, StepStatus.RUNNING))
+                run_fields["current_step"] = self.steps[index + 1].name
+            else:
+                run_fields["status"] = SagaStatus.COMPLETED
             try:
-                hold.commit(
-                    context={"data": data, "results": results},
-                    step=_step(index, StepStatus.DONE, result=result),
-                )
+                hold.commit(steps=steps, **run_fields)
             except _TakenOver:
                 # Recovery may have compensated this step before its action finished: undo again.
                 hold.results = results
@@ -141,10 +143,6 @@ class Saga:
                     _call_compensation(step.compensate, hold.context(), self.name)
                 raise self._failure(run.pk, step.name, _TAKEN_OVER) from None
             hold.results = results
-        # Recovery of an all-done run marks it completed too, so no attempt check is needed.
-        SagaRun.objects.filter(pk=run.pk, status=SagaStatus.RUNNING).update(
-            status=SagaStatus.COMPLETED, updated_at=timezone.now()
-        )
         return SagaResult(run.pk, hold.results)
 
     def _create_run(
@@ -157,9 +155,17 @@ class Saga:
                     name=self.name,
                     idempotency_key=key,
                     context={"data": data, "results": {}},
+                    current_step=self.steps[0].name,
                 )
+                # The first step starts running with the run itself.
                 SagaStep.objects.bulk_create(
-                    SagaStep(tenant=tenant, run=run, index=index, name=step.name)
+                    SagaStep(
+                        tenant=tenant,
+                        run=run,
+                        index=index,
+                        name=step.name,
+                        **(_step(0, StepStatus.RUNNING)[1] if index == 0 else {}),
+                    )
                     for index, step in enumerate(self.steps)
                 )
         except IntegrityError:
@@ -194,7 +200,7 @@ class Saga:
             hold.commit(
                 status=SagaStatus.COMPENSATING,
                 error=reason,
-                step=_step(index, StepStatus.FAILED, error=_detail(exc)),
+                steps=[_step(index, StepStatus.FAILED, error=_detail(exc))],
             )
             ok = self._compensate(hold, [(i, self.steps[i].name) for i in reversed(range(index))])
         except _TakenOver:
@@ -208,7 +214,7 @@ class Saga:
         definitions = {step.name: step for step in self.steps}
         ok = True
         for index, name in owed:
-            hold.commit(step=_step(index, StepStatus.COMPENSATING))
+            hold.commit(steps=[_step(index, StepStatus.COMPENSATING)])
             step = definitions.get(name)
             if step is None:
                 error: str | None = f"step {name!r} is not in the saga definition any more"
@@ -218,11 +224,11 @@ class Saga:
             else:
                 error = _call_compensation(step.compensate, hold.context(), self.name)
             if error is None:
-                hold.commit(step=_step(index, StepStatus.COMPENSATED))
+                hold.commit(steps=[_step(index, StepStatus.COMPENSATED)])
             else:
                 ok = False
                 hold.commit(
-                    status=SagaStatus.FAILED, step=_step(index, StepStatus.FAILED, error=error)
+                    status=SagaStatus.FAILED, steps=[_step(index, StepStatus.FAILED, error=error)]
                 )
         if ok:
             hold.commit(status=SagaStatus.COMPENSATED)
@@ -255,8 +261,10 @@ class _Hold:
         data, results = copy.deepcopy(self.data), copy.deepcopy(self.results)
         return SagaContext(self.tenant, self.run_id, data, results)
 
-    def commit(self, *, step: tuple[int, dict[str, Any]] | None = None, **run_fields: Any) -> None:
-        """Write the run's fields and heartbeat, and one step's, in one short transaction.
+    def commit(
+        self, *, steps: Sequence[tuple[int, dict[str, Any]]] = (), **run_fields: Any
+    ) -> None:
+        """Write the run's fields and heartbeat, and steps', in one short transaction.
 
         Raises _TakenOver when recovery has claimed the run since (its attempts moved on)."""
         with transaction.atomic():
@@ -265,8 +273,8 @@ class _Hold:
             )
             if not written:
                 raise _TakenOver
-            if step is not None:
-                SagaStep.objects.filter(run_id=self.run_id, index=step[0]).update(**step[1])
+            for index, fields in steps:
+                SagaStep.objects.filter(run_id=self.run_id, index=index).update(**fields)
 
 
 def recover_stale_sagas(now: dt.datetime | None = None) -> list[uuid.UUID]:

@@ -38,6 +38,7 @@ from django.utils import timezone
 from askproai.phone import InvalidPhoneNumber, normalize_phone
 from bookings import availability
 from bookings.confirmation import new_confirmation_number
+from bookings.customer_selectors import customer_get
 from bookings.enums import ACTIVE_STATUSES, AppointmentSource, AppointmentStatus, SyncStatus
 from bookings.errors import AppointmentNotFound, IllegalStatusTransition, SlotNotBookable, SlotTaken
 from bookings.models import Appointment, Customer
@@ -52,17 +53,16 @@ from integrations import calendar, notifications
 from mcp_core.errors import (
     ApplicationError,
     Conflict,
-    NotFound,
     QuotaExceeded,
     TransactionFailed,
     ValidationFailed,
 )
-from staff.errors import ServiceNotFound, StaffNotFound
 from staff.models import Service, Staff, StaffService
+from staff.selectors import service_get, staff_get
 from tenants.audit import audit_record
-from tenants.errors import BranchNotFound
 from tenants.models import AuditLog, Branch, Company
 from tenants.plans import UNLIMITED, effective_plan, plan_limits
+from tenants.selectors import branch_get
 
 logger = logging.getLogger(__name__)
 
@@ -260,9 +260,9 @@ def booking_create(
     Schedules `retry_calendar_sync` when the calendar could not be reached.
     """
     errors: Errors = {}
-    branch = _branch(tenant, branch_id)
-    service = _service(tenant, service_id)
-    staff = _staff(tenant, staff_id) if staff_id is not None else None
+    branch = branch_get(tenant=tenant, branch_id=branch_id)
+    service = service_get(tenant=tenant, service_id=service_id)
+    staff = staff_get(tenant=tenant, staff_id=staff_id) if staff_id is not None else None
     if staff is not None and staff.branch_id != branch.pk:
         errors["staff_id"] = ["This staff member works at another branch."]
     phone = (customer_phone or "").strip()
@@ -284,7 +284,9 @@ def booking_create(
             errors["customer_email"] = ["Enter a valid e-mail address."]
     if errors:
         raise ValidationFailed("The booking request is not valid.", details=errors)
-    known_customer = _customer(tenant, customer_id) if customer_id is not None else None
+    known_customer = (
+        customer_get(tenant=tenant, customer_id=customer_id) if customer_id is not None else None
+    )
 
     zone = ZoneInfo(branch.time_zone)
     start = start_time if timezone.is_aware(start_time) else start_time.replace(tzinfo=zone)
@@ -1099,7 +1101,7 @@ def booking_reschedule(
     appointment = booking_get(tenant=tenant, appointment_id=appointment_id)
     _require_active(appointment, "rescheduled")
     branch, service = appointment.branch, appointment.service
-    staff = appointment.staff if staff_id is None else _staff(tenant, staff_id)
+    staff = appointment.staff if staff_id is None else staff_get(tenant=tenant, staff_id=staff_id)
     if staff.branch_id != branch.pk:
         raise ValidationFailed(
             "The staff member works at another branch.",
@@ -1304,39 +1306,6 @@ def _customer_update(
     if diff:
         customer.save(update_fields=["name", "email", "updated_at"])
     return diff
-
-
-# ------------------------------------------------------------------------------ lookups
-
-
-def _branch(tenant: Company, branch_id: int) -> Branch:
-    branch = Branch.objects.for_tenant(tenant).filter(pk=branch_id).first()
-    if branch is None:
-        raise BranchNotFound(f"Branch {branch_id} not found.", details={"branch_id": branch_id})
-    return branch
-
-
-def _service(tenant: Company, service_id: int) -> Service:
-    service = Service.objects.for_tenant(tenant).filter(pk=service_id).first()
-    if service is None:
-        raise ServiceNotFound(
-            f"Service {service_id} not found.", details={"service_id": service_id}
-        )
-    return service
-
-
-def _staff(tenant: Company, staff_id: int) -> Staff:
-    staff = Staff.objects.for_tenant(tenant).filter(pk=staff_id).first()
-    if staff is None:
-        raise StaffNotFound(f"Staff member {staff_id} not found.", details={"staff_id": staff_id})
-    return staff
-
-
-def _customer(tenant: Company, customer_id: int) -> Customer:
-    customer = Customer.objects.for_tenant(tenant).filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound(f"Customer {customer_id} not found.", details={"customer_id": customer_id})
-    return customer
 
 
 SOURCE_BY_FRONT_DOOR: dict[str, str] = {

@@ -12,11 +12,11 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from askproai.pagination import Page, paginate
 from askproai.phone import InvalidPhoneNumber, normalize_phone
 from bookings.enums import AppointmentStatus
 from bookings.models import Appointment, Customer
 from mcp_core.errors import NotFound, ValidationFailed
-from staff.selectors import Page, paginate
 from tenants.models import AuditLog, Company
 from tenants.selectors import tenant_get
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
+from askproai.pagination import Page, paginate
 from bookings.errors import AppointmentNotFound
 from bookings.models import Appointment
 from tenants.models import AuditLog, Branch, Company
@@ -62,14 +62,6 @@ def bookings_created_this_month(*, tenant: Company, now: dt.datetime | None = No
     number the plan's monthly booking quota counts, as tenant.getTenantQuota shows it)."""
     since = month_start(tenant=tenant, now=now)
     return Appointment.objects.for_tenant(tenant).filter(created_at__gte=since).count()
-
-
-@dataclass(frozen=True)
-class BookingPage:
-    items: list[Appointment]
-    count: int
-    page: int
-    next_page: int | None
 
 
 def _local_day_bounds(
@@ -129,7 +121,7 @@ def booking_list_page(
     date_to: dt.date | None = None,
     page: int = 1,
     page_size: int = 20,
-) -> BookingPage:
+) -> Page[Appointment]:
     appointments = booking_list(
         tenant=tenant,
         status=status,
@@ -139,11 +131,4 @@ def booking_list_page(
         date_from=date_from,
         date_to=date_to,
     )
-    count = appointments.count()
-    offset = (page - 1) * page_size
-    return BookingPage(
-        items=list(appointments[offset : offset + page_size]),
-        count=count,
-        page=page,
-        next_page=page + 1 if offset + page_size < count else None,
-    )
+    return paginate(appointments, page=page, page_size=page_size)

@@ -11,11 +11,12 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
+from askproai.pagination import Page, paginate
 from bookings.availability import StaffDay, find_available_staff, staff_schedule
 from bookings.enums import ACTIVE_STATUSES, AppointmentStatus
 from bookings.models import Appointment
@@ -28,25 +29,6 @@ from tenants.hours import parse_hh_mm
 from tenants.models import Branch, Company
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    count: int
-    page: int
-    next_page: int | None
-
-
-def paginate(queryset: QuerySet[Any], *, page: int, page_size: int) -> Page[Any]:
-    count = queryset.count()
-    offset = (page - 1) * page_size
-    return Page(
-        items=list(queryset[offset : offset + page_size]),
-        count=count,
-        page=page,
-        next_page=page + 1 if offset + page_size < count else None,
-    )
 
 
 def _with_skills(staff: QuerySet[Staff]) -> QuerySet[Staff]:

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from askproai.pagination import Page, paginate
 from tenants.contracts import (
     BranchesSummary,
     BranchSummary,
@@ -120,14 +121,6 @@ def branch_list(
     return branches.order_by("name", "pk")
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[Branch]
-    count: int
-    page: int
-    next_page: int | None
-
-
 def branch_list_page(
     *,
     tenant: Company,
@@ -135,17 +128,9 @@ def branch_list_page(
     city: str | None = None,
     page: int = 1,
     page_size: int = 20,
-) -> Page:
+) -> Page[Branch]:
     branches = branch_list(tenant=tenant, active=active, city=city)
-    count = branches.count()
-    offset = (page - 1) * page_size
-    items = list(branches[offset : offset + page_size])
-    return Page(
-        items=items,
-        count=count,
-        page=page,
-        next_page=page + 1 if offset + page_size < count else None,
-    )
+    return paginate(branches, page=page, page_size=page_size)
 
 
 @dataclass(frozen=True)

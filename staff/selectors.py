@@ -11,7 +11,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
@@ -27,8 +27,6 @@ from tenants.enums import WEEKDAYS
 from tenants.errors import BranchNotFound
 from tenants.hours import parse_hh_mm
 from tenants.models import Branch, Company
-
-T = TypeVar("T")
 
 
 def _with_skills(staff: QuerySet[Staff]) -> QuerySet[Staff]:

@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,8 +33,9 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PEER = Path("/work/shared/bench/peer_django_appointment")
-PEER_VENV = Path("/tmp/peervenv")  # noqa: S108 - a fixed, documented location for the peer
+
+from bench.peer import run_peer  # noqa: E402 - needs the project root on sys.path
+
 PG_NAME = "askproai_bench_availability"
 
 
@@ -298,17 +298,8 @@ def run_ours(args: argparse.Namespace, start: dt.date) -> dict[str, Any]:
     return figures["free_slots"]
 
 
-def run_peer(args: argparse.Namespace, start: dt.date) -> dict[str, Any]:
-    python = PEER_VENV / "bin" / "python"
-    if not python.exists():
-        python3 = shutil.which("python3") or sys.executable
-        subprocess.run([python3, "-m", "venv", str(PEER_VENV)], check=True)  # noqa: S603
-        subprocess.run(  # noqa: S603
-            [str(PEER_VENV / "bin/pip"), "install", "-q", "-r", str(PEER / "requirements.txt")],
-            check=True,
-        )
-    command = [
-        str(python), str(PEER / "bench.py"),
+def run_peer_free_slots(args: argparse.Namespace, start: dt.date) -> dict[str, Any]:
+    flags = [
         "--staff", str(args.staff), "--days", str(args.days),
         "--appts-per-day", str(args.appts_per_day), "--repeat", str(args.repeat),
         "--customers", str(args.customers), "--service-minutes", str(args.service_minutes),
@@ -317,14 +308,7 @@ def run_peer(args: argparse.Namespace, start: dt.date) -> dict[str, Any]:
         "--pg-host", args.pg_host, "--pg-port", str(args.pg_port), "--pg-user", args.pg_user,
         "--no-http", "--no-admin-book", "--book", "0",
     ]  # fmt: skip
-    run = subprocess.run(command, check=True, capture_output=True, text=True, cwd=PEER)  # noqa: S603
-    output = run.stdout
-    free_slots: dict[str, Any] = {}
-    for line in output.splitlines():
-        print(line, flush=True)
-        if line.startswith("{") and json.loads(line).get("op") == "free_slots":
-            free_slots = json.loads(line)
-    return free_slots
+    return run_peer(flags).get("free_slots", {})
 
 
 def main() -> None:
@@ -341,7 +325,7 @@ def main() -> None:
     finally:
         cleanup()
     if args.with_peer:
-        peer = run_peer(args, start)
+        peer = run_peer_free_slots(args, start)
         print(
             json.dumps(
                 {

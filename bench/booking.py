@@ -66,6 +66,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--http-book", type=int, default=800, help="HTTP bookings (0: every free slot)")
     p.add_argument("--collide-every", type=int, default=20)
+    p.add_argument("--with-peer", action="store_true", help="run django-appointment beside ours")
     return p.parse_args()
 
 
@@ -285,7 +286,8 @@ class QueryCounter:
         return execute_sql(sql, params, many, context)
 
 
-def bench_book(op: str, data: dict[str, Any], cells, principal, *, staff: bool) -> None:
+def bench_book(op: str, data: dict[str, Any], cells, principal, *, staff: bool) -> float:
+    """Book `cells` one after another; returns milliseconds per call."""
     counter = QueryCounter()
     failures: list[str] = []
     started = time.perf_counter()
@@ -297,20 +299,23 @@ def bench_book(op: str, data: dict[str, Any], cells, principal, *, staff: bool) 
                 failures.append(f"{result.error.error_type.name}: {result.error.message}")
     seconds = time.perf_counter() - started
     ok = len(cells) - len(failures)
+    per_call_ms = round(1000 * seconds / max(len(cells), 1), 4)
     emit(
         op,
         ok,
         seconds,
-        per_call_ms=round(1000 * seconds / max(len(cells), 1), 4),
+        per_call_ms=per_call_ms,
         queries=counter.count,
         queries_per_call=round(counter.count / max(len(cells), 1), 2),
         failed=len(failures),
         api="orchestrator.execute('booking', 'createBooking')",
         **({"first_failure": failures[0]} if failures else {}),
     )
+    return per_call_ms
 
 
-def probe_double_booking(data: dict[str, Any], principal) -> None:
+def probe_double_booking(data: dict[str, Any], principal) -> bool:
+    """Book an already taken slot; True when that was (wrongly) accepted."""
     day = data["working_days"][0]
     j = sorted(data["taken"][(0, day)])[0]
     started = time.perf_counter()
@@ -332,6 +337,7 @@ def probe_double_booking(data: dict[str, Any], principal) -> None:
         else len(result.error.details.get("next_available", [])),
         rows_for_that_slot=rows,
     )
+    return result.ok
 
 
 def race_same_slot(data: dict[str, Any], principal, cell, racers: int = 20) -> None:
@@ -539,13 +545,44 @@ def main() -> None:
     principal = authenticate_api_key(data["api_key"])
     cells = free_cells(data)
     m = min(ARGS.book, len(cells) // 4)
-    bench_book("book", data, cells[0::2][:m], principal, staff=True)
+    ours_per_call_ms = bench_book("book", data, cells[0::2][:m], principal, staff=True)
     bench_book("book_auto", data, cells[1::2][:m], principal, staff=False)
-    probe_double_booking(data, principal)
+    double_booking_accepted = probe_double_booking(data, principal)
     race_same_slot(data, principal, free_cells(data)[0])
     if ARGS.http:
         bench_http(data, free_cells(data))
     check_no_double_booking()
+    if ARGS.with_peer:
+        compare_with_peer(start_date, ours_per_call_ms, double_booking_accepted)
+
+
+def compare_with_peer(start_date: dt.date, ours_per_call_ms: float, ours_accepted: bool) -> None:
+    from bench.peer import run_peer
+
+    flags = [
+        "--staff", str(ARGS.staff), "--days", str(ARGS.days),
+        "--appts-per-day", str(ARGS.appts_per_day), "--book", str(ARGS.book),
+        "--customers", str(ARGS.customers), "--service-minutes", str(ARGS.service_minutes),
+        "--slot-minutes", str(ARGS.slot_minutes), "--open", ARGS.open, "--close", ARGS.close,
+        "--start-date", start_date.isoformat(), "--db", ARGS.db, "--pg-host", ARGS.pg_host,
+        "--pg-port", str(ARGS.pg_port), "--pg-user", ARGS.pg_user, "--no-http", "--repeat", "1",
+    ]  # fmt: skip
+    peer = run_peer(flags)
+    peer_ms = peer["book_public"]["per_call_ms"]
+    print(
+        json.dumps(
+            {
+                "op": "comparison",
+                "peer_book_ms": peer_ms,
+                "askproai_book_ms": ours_per_call_ms,
+                "ratio": round(ours_per_call_ms / peer_ms, 2),
+                "peer_double_booking_accepted": peer["probe_double_booking_public"]["accepted"],
+                "askproai_double_booking_accepted": ours_accepted,
+                "db": ARGS.db,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -1025,12 +1025,7 @@ def booking_cancel(
     Raises AppointmentNotFound (also for another tenant's id) and IllegalStatusTransition.
     """
     appointment = _locked(tenant, appointment_id)
-    if not can_transition(appointment.status, AppointmentStatus.CANCELLED):
-        raise IllegalStatusTransition(
-            f"A {appointment.status} appointment cannot be cancelled.",
-            details={"status": appointment.status},
-        )
-    previous = appointment.status
+    previous = _require_transition(appointment, AppointmentStatus.CANCELLED, "cancelled")
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancelled_at = timezone.now()
     appointment.cancellation_reason = reason[:255]
@@ -1054,12 +1049,7 @@ def booking_confirm(*, tenant: Company, actor: str, appointment_id: int) -> Appo
 
     Raises AppointmentNotFound and IllegalStatusTransition (anything but pending)."""
     appointment = _locked(tenant, appointment_id)
-    if not can_transition(appointment.status, AppointmentStatus.CONFIRMED):
-        raise IllegalStatusTransition(
-            f"A {appointment.status} appointment cannot be confirmed.",
-            details={"status": appointment.status},
-        )
-    previous = appointment.status
+    previous = _require_transition(appointment, AppointmentStatus.CONFIRMED, "confirmed")
     appointment.status = AppointmentStatus.CONFIRMED
     appointment.confirmed_at = timezone.now()
     fields = ["status", "confirmed_at", "updated_at"]
@@ -1074,6 +1064,18 @@ def booking_confirm(*, tenant: Company, actor: str, appointment_id: int) -> Appo
         changes={"status": [previous, AppointmentStatus.CONFIRMED]},
     )
     return appointment
+
+
+def _require_transition(appointment: Appointment, new_status: str, what: str) -> str:
+    """The appointment's current status, when the status machine allows `new_status`.
+
+    Raises IllegalStatusTransition."""
+    if not can_transition(appointment.status, new_status):
+        raise IllegalStatusTransition(
+            f"A {appointment.status} appointment cannot be {what}.",
+            details={"status": appointment.status},
+        )
+    return appointment.status
 
 
 def _require_active(appointment: Appointment, what: str) -> None:

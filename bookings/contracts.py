@@ -16,13 +16,18 @@ from pydantic import BeforeValidator, Field, StringConstraints, ValidationInfo, 
 from pydantic_core import PydanticCustomError
 
 from bookings.models import Appointment
-from mcp_core.operations import NOT_NULL, OperationInput, OperationOutput, when_given
+from mcp_core.operations import (
+    NOT_NULL,
+    OperationInput,
+    OperationOutput,
+    page_field,
+    page_size_field,
+    when_given,
+)
 from tenants.models import AuditLog
 
 MIN_DURATION = 15
 MAX_DURATION = 480
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
 
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
@@ -174,13 +179,8 @@ class ListBookingsInput(OperationInput):
     date_to: IsoDate | None = Field(
         default=None, description="Starting on or before this local day (YYYY-MM-DD)."
     )
-    page: int = Field(default=1, ge=1, description="Page number, starting at 1.")
-    page_size: int = Field(
-        default=DEFAULT_PAGE_SIZE,
-        ge=1,
-        le=MAX_PAGE_SIZE,
-        description=f"Appointments per page, at most {MAX_PAGE_SIZE}.",
-    )
+    page: int = page_field()
+    page_size: int = page_size_field("Appointments")
 
     @field_validator("date_from", "date_to")
     @classmethod

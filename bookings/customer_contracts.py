@@ -17,10 +17,16 @@ from pydantic import Field, StringConstraints, model_validator
 from bookings.contracts import AppointmentOut, Status
 from bookings.enums import AppointmentStatus
 from bookings.models import Appointment, Customer
-from mcp_core.operations import NOT_NULL, OperationInput, OperationOutput, iso, when_given
+from mcp_core.operations import (
+    NOT_NULL,
+    OperationInput,
+    OperationOutput,
+    iso,
+    page_field,
+    page_size_field,
+    when_given,
+)
 
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
 FIND_LIMIT = 20
 
 _D_CUSTOMER_ID = "Id of one of the tenant's customers."
@@ -103,13 +109,8 @@ class ListCustomerBookingsInput(OperationInput):
         default=None,
         description="Only appointments in this status: " + ", ".join(AppointmentStatus.values),
     )
-    page: int = Field(default=1, ge=1, description="Page number, starting at 1.")
-    page_size: int = Field(
-        default=DEFAULT_PAGE_SIZE,
-        ge=1,
-        le=MAX_PAGE_SIZE,
-        description=f"Appointments per page, at most {MAX_PAGE_SIZE}.",
-    )
+    page: int = page_field()
+    page_size: int = page_size_field("Appointments")
 
 
 # --------------------------------------------------------------------------------- outputs

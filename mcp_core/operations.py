@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from mcp_core.permissions import Permission
@@ -44,6 +44,25 @@ class OperationOutput(BaseModel):
 
 class EmptyInput(OperationInput):
     pass
+
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+def page_field() -> Any:
+    """The `page` argument of every list operation."""
+    return Field(default=1, ge=1, description="Page number, starting at 1.")
+
+
+def page_size_field(items: str) -> Any:
+    """The `page_size` argument of every list operation, e.g. page_size_field("Branches")."""
+    return Field(
+        default=DEFAULT_PAGE_SIZE,
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description=f"{items} per page, at most {MAX_PAGE_SIZE}.",
+    )
 
 
 # Partial updates: a field left out keeps its value, so None means "not given" and an explicit

@@ -16,12 +16,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from mcp_core.operations import OperationInput, OperationOutput
+from mcp_core.operations import OperationInput, OperationOutput, page_field, page_size_field
 from staff.enums import TimeBlockKind
 from staff.models import Staff
 
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
 MAX_AVAILABILITY_DAYS = 31
 MAX_WORKLOAD_DAYS = 31
 MAX_PERFORMANCE_DAYS = 366
@@ -69,13 +67,8 @@ class ListStaffInput(OperationInput):
         default=None,
         description="Only active (true) or only inactive (false) staff; all if left out.",
     )
-    page: int = Field(default=1, ge=1, description="Page number, starting at 1.")
-    page_size: int = Field(
-        default=DEFAULT_PAGE_SIZE,
-        ge=1,
-        le=MAX_PAGE_SIZE,
-        description=f"Staff members per page, at most {MAX_PAGE_SIZE}.",
-    )
+    page: int = page_field()
+    page_size: int = page_size_field("Staff members")
 
 
 class StaffAvailabilityInput(OperationInput):

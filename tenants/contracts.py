@@ -15,11 +15,16 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from mcp_core.operations import NOT_NULL, OperationInput, OperationOutput, iso, when_given
+from mcp_core.operations import (
+    NOT_NULL,
+    OperationInput,
+    OperationOutput,
+    iso,
+    page_field,
+    page_size_field,
+    when_given,
+)
 from tenants.models import Branch, Company
-
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -104,13 +109,8 @@ class ListBranchesInput(OperationInput):
         max_length=100,
         description="Only branches whose city contains this text (case-insensitive).",
     )
-    page: int = Field(default=1, ge=1, description="Page number, starting at 1.")
-    page_size: int = Field(
-        default=DEFAULT_PAGE_SIZE,
-        ge=1,
-        le=MAX_PAGE_SIZE,
-        description=f"Branches per page, at most {MAX_PAGE_SIZE}.",
-    )
+    page: int = page_field()
+    page_size: int = page_size_field("Branches")
 
 
 class BranchIdInput(OperationInput):

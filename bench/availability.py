@@ -34,28 +34,23 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.peer import run_peer  # noqa: E402 - needs the project root on sys.path
+from bench.scenario import (  # noqa: E402 - needs the project root on sys.path
+    add_scenario_arguments,
+    first_day,
+    hm,
+    peer_flags,
+    run_peer,
+    slot_grid,
+    taken_indices,
+)
 
 PG_NAME = "askproai_bench_availability"
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--staff", "-S", type=int, default=20)
-    p.add_argument("--days", "-D", type=int, default=14, help="calendar days, weekends included")
-    p.add_argument("--appts-per-day", "-K", type=int, default=8)
+    add_scenario_arguments(p, default_db="sqlite")
     p.add_argument("--repeat", "-R", type=int, default=3)
-    p.add_argument("--customers", type=int, default=50)
-    p.add_argument("--service-minutes", type=int, default=30)
-    p.add_argument("--slot-minutes", type=int, default=30)
-    p.add_argument("--open", default="09:00")
-    p.add_argument("--close", default="18:00")
-    p.add_argument("--start-date", default=None, help="default: the Monday two weeks from today")
-    p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    p.add_argument("--pg-host", default="127.0.0.1")
-    p.add_argument("--pg-port", default="5432")
-    p.add_argument("--pg-user", default="postgres")
-    p.add_argument("--with-peer", action="store_true", help="also run the peer and compare")
     return p.parse_args()
 
 
@@ -63,29 +58,6 @@ def emit(op: str, n: int, seconds: float, **extra: Any) -> dict[str, Any]:
     record = {"system": "askproai", "op": op, "n": n, "seconds": round(seconds, 6), **extra}
     print(json.dumps(record, default=str), flush=True)
     return record
-
-
-def hm(text: str) -> dt.time:
-    hour, minute = text.split(":")
-    return dt.time(int(hour), int(minute))
-
-
-def grid(args: argparse.Namespace) -> list[dt.time]:
-    """The peer's slot grid: starts from --open while start + max(step, service) <= --close."""
-    day = dt.date(2000, 1, 3)
-    t, end = dt.datetime.combine(day, hm(args.open)), dt.datetime.combine(day, hm(args.close))
-    step, longest = (dt.timedelta(minutes=m) for m in (args.slot_minutes, args.service_minutes))
-    starts = []
-    while t + max(step, longest) <= end:
-        starts.append(t.time())
-        t += step
-    return starts
-
-
-def taken_indices(staff_idx: int, nslots: int, k: int) -> list[int]:
-    """Exactly the peer's placement of the K existing appointments of one staff member."""
-    k = min(k, nslots)
-    return sorted({(i * nslots // k + staff_idx) % nslots for i in range(k)}) if k else []
 
 
 def pg_admin(sql: str, args: argparse.Namespace) -> None:
@@ -176,7 +148,7 @@ def seed(args: argparse.Namespace, start: dt.date) -> dict[str, Any]:
     )
     days = [start + dt.timedelta(days=i) for i in range(args.days)]
     working_days = [d for d in days if d.weekday() < 5]
-    starts, zone = grid(args), ZoneInfo(branch.time_zone)
+    starts, zone = slot_grid(args), ZoneInfo(branch.time_zone)
     length = dt.timedelta(minutes=args.service_minutes)
     appointments: list[Appointment] = []
     for si, member in enumerate(staff):
@@ -299,26 +271,13 @@ def run_ours(args: argparse.Namespace, start: dt.date) -> dict[str, Any]:
 
 
 def run_peer_free_slots(args: argparse.Namespace, start: dt.date) -> dict[str, Any]:
-    flags = [
-        "--staff", str(args.staff), "--days", str(args.days),
-        "--appts-per-day", str(args.appts_per_day), "--repeat", str(args.repeat),
-        "--customers", str(args.customers), "--service-minutes", str(args.service_minutes),
-        "--slot-minutes", str(args.slot_minutes), "--open", args.open, "--close", args.close,
-        "--start-date", start.isoformat(), "--db", args.db,
-        "--pg-host", args.pg_host, "--pg-port", str(args.pg_port), "--pg-user", args.pg_user,
-        "--no-http", "--no-admin-book", "--book", "0",
-    ]  # fmt: skip
-    return run_peer(flags).get("free_slots", {})
+    extra = ["--repeat", str(args.repeat), "--no-http", "--no-admin-book", "--book", "0"]
+    return run_peer([*peer_flags(args, start), *extra]).get("free_slots", {})
 
 
 def main() -> None:
     args = parse_args()
-    today = dt.datetime.now(ZoneInfo("Europe/Berlin")).date()
-    start = (
-        dt.date.fromisoformat(args.start_date)
-        if args.start_date
-        else today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=14)
-    )
+    start = first_day(args)
     cleanup = setup(args)
     try:
         ours = run_ours(args, start)

@@ -41,32 +41,29 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scenario import (  # noqa: E402 - needs the project root on sys.path
+    add_scenario_arguments,
+    first_day,
+    hm,
+    peer_flags,
+    run_peer,
+    slot_grid,
+    taken_indices,
+)
+
 SYSTEM = "askproai"
 PG_NAME = "askproai_bench_booking"
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--staff", "-S", type=int, default=20)
-    p.add_argument("--days", "-D", type=int, default=14)
-    p.add_argument("--appts-per-day", "-K", type=int, default=8)
+    add_scenario_arguments(p, default_db="postgres")
     p.add_argument("--book", "-M", type=int, default=200)
-    p.add_argument("--customers", type=int, default=50)
-    p.add_argument("--service-minutes", type=int, default=30)
-    p.add_argument("--slot-minutes", type=int, default=30)
-    p.add_argument("--open", default="09:00")
-    p.add_argument("--close", default="18:00")
-    p.add_argument("--start-date", default=None, help="default: the Monday two weeks from today")
-    p.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
-    p.add_argument("--pg-host", default="127.0.0.1")
-    p.add_argument("--pg-port", default="5432")
-    p.add_argument("--pg-user", default="postgres")
     p.add_argument("--http", action="store_true", help="also the HTTP load test against gunicorn")
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--http-book", type=int, default=800, help="HTTP bookings (0: every free slot)")
     p.add_argument("--collide-every", type=int, default=20)
-    p.add_argument("--with-peer", action="store_true", help="run django-appointment beside ours")
     return p.parse_args()
 
 
@@ -126,29 +123,6 @@ def emit(op: str, n: int, seconds: float, **extra: Any) -> None:
     print(json.dumps(record, default=str), flush=True)
 
 
-def hm(value: str) -> dt.time:
-    hour, minute = value.split(":")
-    return dt.time(int(hour), int(minute))
-
-
-def slot_grid() -> list[dt.time]:
-    start = dt.datetime.combine(dt.date(2000, 1, 3), hm(ARGS.open))
-    end = dt.datetime.combine(dt.date(2000, 1, 3), hm(ARGS.close))
-    step = dt.timedelta(minutes=ARGS.slot_minutes)
-    length = max(step, dt.timedelta(minutes=ARGS.service_minutes))
-    grid, cursor = [], start
-    while cursor + length <= end:
-        grid.append(cursor.time())
-        cursor += step
-    return grid
-
-
-def taken_indices(staff_index: int, slots: int, k: int) -> list[int]:
-    """The peer's K spread-out, staff-staggered slot indices."""
-    k = min(k, slots)
-    return sorted({(i * slots // k + staff_index) % slots for i in range(k)}) if k else []
-
-
 # --------------------------------------------------------------------------------- seed
 
 
@@ -201,7 +175,7 @@ def seed(start_date: dt.date) -> dict[str, Any]:
     zone = timezone.get_default_timezone()
     days = [start_date + dt.timedelta(days=i) for i in range(ARGS.days)]
     working_days = [day for day in days if day.weekday() < 5]
-    grid = slot_grid()
+    grid = slot_grid(ARGS)
     length = dt.timedelta(minutes=ARGS.service_minutes)
     taken: dict[tuple[int, dt.date], set[int]] = {}
     rows: list[Any] = []
@@ -520,11 +494,7 @@ def main() -> None:
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
     migrate_seconds = time.perf_counter() - started
-    if ARGS.start_date:
-        start_date = dt.date.fromisoformat(ARGS.start_date)
-    else:
-        today = timezone.localdate()
-        start_date = today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=14)
+    start_date = first_day(ARGS)
     data = seed(start_date)
     emit(
         "params",
@@ -557,16 +527,7 @@ def main() -> None:
 
 
 def compare_with_peer(start_date: dt.date, ours_per_call_ms: float, ours_accepted: bool) -> None:
-    from bench.peer import run_peer
-
-    flags = [
-        "--staff", str(ARGS.staff), "--days", str(ARGS.days),
-        "--appts-per-day", str(ARGS.appts_per_day), "--book", str(ARGS.book),
-        "--customers", str(ARGS.customers), "--service-minutes", str(ARGS.service_minutes),
-        "--slot-minutes", str(ARGS.slot_minutes), "--open", ARGS.open, "--close", ARGS.close,
-        "--start-date", start_date.isoformat(), "--db", ARGS.db, "--pg-host", ARGS.pg_host,
-        "--pg-port", str(ARGS.pg_port), "--pg-user", ARGS.pg_user, "--no-http", "--repeat", "1",
-    ]  # fmt: skip
+    flags = [*peer_flags(ARGS, start_date), "--book", str(ARGS.book), "--no-http", "--repeat", "1"]
     peer = run_peer(flags)
     peer_ms = peer["book_public"]["per_call_ms"]
     print(

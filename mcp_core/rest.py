@@ -137,7 +137,7 @@ class OperationAPIView(KeyAuthAPIView):
         if method == "GET":
             args: Any = _query_args(request, op) if op else {}
         else:
-            args = request.data if request.data != {} else {}
+            args = request.data
         if isinstance(args, dict):
             args = {**args, **path_args}
         result = execute_named(
@@ -229,6 +229,9 @@ def _route_view(route: RestRoute) -> type[OperationAPIView]:
 
 
 def _clone(fn: Any) -> Any:
+    """A fresh function per route: extend_schema annotates the function it decorates, so the
+    shared OperationAPIView methods must not be decorated themselves."""
+
     def method(self: OperationAPIView, request: Request, **kwargs: Any) -> Response:
         return typing.cast(Response, fn(self, request, **kwargs))
 

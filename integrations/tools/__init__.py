@@ -1,0 +1,2 @@
+"""The integration.* operations (CONTRACT section 3), one module per integration; importing
+this package registers them (mcp_core autodiscovers `tools`)."""

@@ -1,0 +1,71 @@
+"""What every webhook front door shares: signature failures and bad bodies in the contract's
+envelope, and applying a delivery at most once.
+
+Each provider's view (Retell, Cal.com, Stripe, Twilio) verifies its own signature over the raw
+body, then, inside one `transaction.atomic()`, calls `first_delivery` with the provider's id for
+the delivery and applies the effect only when it answers True. A replay, or a second worker
+racing on the same delivery, finds the row (the unique constraint decides the race) and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, JsonResponse
+
+from integrations.models import WebhookEvent
+from mcp_core.errors import ApplicationError, AuthenticationFailed, ValidationFailed
+from mcp_core.middleware import correlation_id_of
+from tenants.models import Company
+
+
+def first_delivery(
+    provider: str,
+    event_id: str,
+    *,
+    event_type: str = "",
+    tenant: Company | None = None,
+    payload: dict[str, Any] | None = None,
+) -> bool:
+    """Record the delivery; True the first time, False when it was applied before.
+
+    Call it inside the transaction that applies the delivery's effect."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("first_delivery must run inside the transaction of the effect")
+    try:
+        with transaction.atomic():
+            WebhookEvent.objects.create(
+                provider=provider,
+                event_id=event_id[:255],
+                event_type=event_type[:100],
+                tenant=tenant,
+                payload=payload or {},
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def error_response(request: HttpRequest, error: ApplicationError) -> JsonResponse:
+    return JsonResponse(error.envelope(correlation_id_of(request)), status=error.http_status)
+
+
+def signature_failed(request: HttpRequest, provider: str) -> JsonResponse:
+    """401 for a missing or wrong signature; the body was not looked at."""
+    return error_response(
+        request, AuthenticationFailed(f"The {provider} webhook signature is missing or invalid.")
+    )
+
+
+def json_body(request: HttpRequest) -> dict[str, Any]:
+    """The verified body as a JSON object; raises ValidationFailed for anything else."""
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("The body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed("The body must be a JSON object.")
+    return data

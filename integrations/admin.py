@@ -12,8 +12,8 @@ class WebhookEventAdmin(admin.ModelAdmin):
     search_fields = ["event_id"]
     readonly_fields = ["provider", "event_id", "event_type", "tenant", "payload", "received_at"]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False

@@ -21,13 +21,25 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 @dataclass(frozen=True)
 class Principal:
+    """Who calls: the tenant and role an API key fixes, or a caller without a key
+    (`Principal.system`)."""
+
     tenant: Company
     role: str
     api_key_id: int
     key_prefix: str
 
+    @classmethod
+    def system(cls, tenant: Company, source: str, role: str) -> Principal:
+        """A caller without an API key, acting for `tenant`: a verified webhook (source
+        'retell', 'calcom', 'stripe', 'twilio'), a Celery task or manage.py ('cli'). The
+        tenant must come from a verified source (a signed payload, the operator's argument)."""
+        return cls(tenant=tenant, role=role, api_key_id=0, key_prefix=source)
+
     @property
     def actor(self) -> str:
+        if self.api_key_id == 0:
+            return f"system:{self.key_prefix}"
         return f"api_key:{self.key_prefix}"
 
 

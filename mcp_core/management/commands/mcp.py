@@ -65,7 +65,7 @@ class Command(BaseCommand):
         except json.JSONDecodeError as exc:
             raise CommandError(f"--args is not valid JSON: {exc}") from exc
         # The operator's shell acts with the owner's rights, as itself in the audit log.
-        principal = Principal(tenant=tenant, role=Role.OWNER, api_key_id=0, key_prefix="cli")
+        principal = Principal.system(tenant, "cli", Role.OWNER)
         result = execute_named(principal, name, arguments, source="cli")
         if result.error is not None:
             self.stdout.write(

@@ -187,6 +187,9 @@ MCP_ALLOWED_ORIGINS = env_list("MCP_ALLOWED_ORIGINS", [])
 MCP_SERVICE_RATE_LIMITS = env_json("MCP_SERVICE_RATE_LIMITS", {})
 # A saga run not updated for this long is taken as left behind by a dead process.
 MCP_SAGA_STALE_AFTER = env_int("MCP_SAGA_STALE_AFTER", 120)
+# Seconds a worker trusts a checked API key before asking the database again (0: every call).
+# A revoked key or deactivated tenant is refused by every worker within this time.
+MCP_AUTH_CACHE_TTL = env_int("MCP_AUTH_CACHE_TTL", 10)
 
 # Integrations: one with no key configured reports "not_configured" and is skipped.
 CALCOM_API_URL = env_str("CALCOM_API_URL", "https://api.cal.com")

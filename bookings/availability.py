@@ -44,13 +44,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import BigIntegerField, Count, Exists, Func, OuterRef, QuerySet
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Count,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    QuerySet,
+    Value,
+)
 from django.utils import timezone
 from pydantic import ValidationError
 
 from bookings.enums import ACTIVE_STATUSES, AppointmentStatus
 from bookings.errors import SlotNotBookable, SlotTaken
 from bookings.models import Appointment
+from staff.enums import TimeBlockKind
 from staff.models import Service, Staff, StaffService, TimeBlock, WorkingHours
 from tenants.hours import WeekHours, parse_business_hours, parse_hh_mm
 from tenants.models import Branch, Company
@@ -214,14 +225,16 @@ def check_bookable(
         raise refuse("The branch does not take bookings.")
     if service.tenant_id != tenant.pk or not service.is_active:
         raise refuse("The service is not offered.")
-    offered_at = set(service.branches.values_list("pk", flat=True))
-    if offered_at and branch.pk not in offered_at:
-        raise refuse("The service is not offered at this branch.")
     if staff.tenant_id != tenant.pk or staff.branch_id != branch.pk:
         raise refuse("The staff member does not work at this branch.")
     if not staff.is_active:
         raise refuse("The staff member is not active.")
-    if not StaffService.objects.for_tenant(tenant).filter(staff=staff, service=service).exists():
+    offered_anywhere, offered_here, qualified = _offer_and_qualification(
+        tenant, service, branch, staff
+    )
+    if offered_anywhere and not offered_here:
+        raise refuse("The service is not offered at this branch.")
+    if not qualified:
         raise refuse("The staff member is not qualified for this service.")
 
     day = dt.datetime.fromtimestamp(begin, rules.zone).date()
@@ -236,14 +249,15 @@ def check_bookable(
         raise refuse("The time is outside the staff member's working hours.")
     if not _fits(_working_intervals(rules, periods, day, cut_breaks=True), begin, end):
         raise refuse("The time falls in the staff member's break.")
-    block = (
+    # Time blocks and appointments in one round trip: the first block's kind, or "" for an
+    # appointment (blocks sort first).
+    blocks = (
         TimeBlock.objects.for_tenant(tenant)
         .filter(staff=staff, start_time__lt=_dt(end), end_time__gt=_dt(begin))
-        .order_by("start_time")
-        .first()
+        .annotate(what=Value(0), first=F("start_time"))
+        .order_by()
+        .values_list("what", "first", "kind")
     )
-    if block is not None:
-        raise refuse(f"The staff member is not available then ({block.get_kind_display()}).")
     taken = Appointment.objects.for_tenant(tenant).filter(
         staff=staff,
         status__in=ACTIVE_STATUSES,
@@ -252,11 +266,45 @@ def check_bookable(
     )
     if exclude_appointment_id is not None:
         taken = taken.exclude(pk=exclude_appointment_id)
-    if taken.exists():
+    appointments = (
+        taken.annotate(
+            what=Value(1), first=F("occupied_start"), kind=Value("", output_field=CharField())
+        )
+        .order_by()
+        .values_list("what", "first", "kind")
+    )
+    in_the_way = list(blocks.union(appointments, all=True).order_by("what", "first")[:1])
+    if in_the_way and in_the_way[0][0] == 0:
+        kind = TimeBlockKind(in_the_way[0][2]).label
+        raise refuse(f"The staff member is not available then ({kind}).")
+    if in_the_way:
         raise SlotTaken(
             "The staff member already has an appointment at that time.",
             details={"staff_id": staff.pk, "start_time": start.isoformat()},
         )
+
+
+def _offer_and_qualification(
+    tenant: Company, service: Service, branch: Branch, staff: Staff
+) -> tuple[bool, bool, bool]:
+    """(the service is limited to some branches, it is offered at `branch`, `staff` is
+    qualified for it), in one query."""
+    offered = Service.branches.through.objects.filter(service_id=OuterRef("pk"))
+    row = (
+        Service.objects.filter(pk=service.pk)
+        .annotate(
+            anywhere=Exists(offered),
+            here=Exists(offered.filter(branch_id=branch.pk)),
+            qualified=Exists(
+                StaffService.objects.for_tenant(tenant).filter(
+                    staff_id=staff.pk, service_id=OuterRef("pk")
+                )
+            ),
+        )
+        .values_list("anywhere", "here", "qualified")
+        .first()
+    )
+    return row if row is not None else (False, False, False)
 
 
 def staff_schedule(

@@ -46,6 +46,15 @@ def release(ctx: SagaContext) -> None:
     )
 
 
+def _new_booking(ctx: SagaContext) -> bool:
+    reservation = _reservation(ctx)
+    return reservation is not None and not reservation.replayed
+
+
+def _calendar_to_sync(ctx: SagaContext) -> bool:
+    return _new_booking(ctx) and ctx.data["sync_status"] != SyncStatus.NOT_REQUIRED
+
+
 def calendar_sync(ctx: SagaContext) -> dict[str, Any]:
     reservation = _reservation(ctx)
     if reservation is None or reservation.replayed:
@@ -78,8 +87,14 @@ def notify(ctx: SagaContext) -> dict[str, Any]:
 booking_create_saga = Saga(
     "booking.create",
     steps=[
-        Step("reserve", action=reserve, compensate=release),
-        Step("calendar_sync", action=calendar_sync, compensate=calendar_unsync),
-        Step("notifications", action=notify),
+        Step("reserve", action=reserve, compensate=release, atomic=True),
+        # Skipped without a transaction of its own when there is no external calendar.
+        Step(
+            "calendar_sync",
+            action=calendar_sync,
+            compensate=calendar_unsync,
+            applies=_calendar_to_sync,
+        ),
+        Step("notifications", action=notify, applies=_new_booking),
     ],
 )

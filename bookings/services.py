@@ -262,7 +262,11 @@ def booking_create(
     errors: Errors = {}
     branch = branch_get(tenant=tenant, branch_id=branch_id)
     service = service_get(tenant=tenant, service_id=service_id)
-    staff = staff_get(tenant=tenant, staff_id=staff_id) if staff_id is not None else None
+    staff = (
+        staff_get(tenant=tenant, staff_id=staff_id, with_skills=False)
+        if staff_id is not None
+        else None
+    )
     if staff is not None and staff.branch_id != branch.pk:
         errors["staff_id"] = ["This staff member works at another branch."]
     phone = (customer_phone or "").strip()

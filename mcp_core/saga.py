@@ -21,6 +21,12 @@ and compensation sees it as read back from the database, in this process or afte
 action that raises must leave no effect behind: only steps that returned are compensated
 in-process. The heartbeat is written between steps, so MCP_SAGA_STALE_AFTER must exceed the
 longest step (outbound calls have time-outs of seconds).
+
+A step declared `atomic=True` only writes this database (no outbound call): its action runs
+inside the transaction that records it done — for the first step, the one that creates the run.
+Its effect and its record then commit together or not at all, so a crash can never leave it
+half done, an action that raises leaves nothing to compensate, and the saga spends one
+transaction on it instead of two.
 """
 
 from __future__ import annotations
@@ -69,12 +75,35 @@ class Step:
     name: str
     action: StepFn
     compensate: StepFn | None = None
+    atomic: bool = False  # database work only: runs in the transaction that records it
+    # Asked once the step before is done (the context holds its result): False skips this step
+    # (recorded done with SKIPPED, no transaction of its own). Must not write or mutate.
+    applies: Callable[[SagaContext], bool] | None = None
+
+
+SKIPPED: dict[str, Any] = {"skipped": True}
+
+
+@dataclass(frozen=True)
+class _Advance:
+    steps: list[tuple[int, dict[str, Any]]]
+    run_fields: dict[str, Any]
+    next_index: int
+    results: dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class SagaResult:
     run_id: uuid.UUID
     results: dict[str, dict[str, Any]]
+
+
+class _FirstStepFailed(Exception):
+    """An atomic first step raised `error`; its transaction, with the run, is rolled back."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _TakenOver(Exception):
@@ -112,38 +141,153 @@ class Saga:
         other inputs, and TypeError (nothing written) for a context JSON cannot represent.
         """
         data = _jsonable(context)
-        run, created = self._create_run(tenant, data, idempotency_key)
-        if not created:
-            return self._replay(run, data)
-        hold = _Hold(tenant, run.pk, run.attempts, data, {})
+        if self.steps[0].atomic:
+            started = self._start_with_first_step(tenant, data, idempotency_key)
+            if isinstance(started, SagaResult):
+                return started
+            hold, first = started
+        else:
+            run, created = self._create_run(tenant, data, idempotency_key)
+            if not created:
+                return self._replay(run, data)
+            hold, first = _Hold(tenant, run.pk, run.attempts, data, {}), 0
         # Each commit closes one step and opens the next (the first opened with the run, the
         # last closed with it): one short transaction between two actions instead of two.
-        for index, step in enumerate(self.steps):
+        index = first
+        while index < len(self.steps):
+            step = self.steps[index]
+            if step.atomic:
+                index = self._run_atomic_step(hold, index)
+                continue
             try:
-                raw = step.action(hold.context())
-                if raw is not None and not isinstance(raw, dict):
-                    raise TypeError(f"step {step.name!r} returned {type(raw).__name__}")
-                result = _jsonable(raw or {})
+                result = _result_of(step, hold.context())
             except Exception as exc:
                 self._fail(hold, index, exc)
-            results = {**hold.results, step.name: result}
-            steps = [_step(index, StepStatus.DONE, result=result)]
-            run_fields: dict[str, Any] = {"context": {"data": data, "results": results}}
-            if index + 1 < len(self.steps):
-                steps.append(_step(index + 1, StepStatus.RUNNING))
-                run_fields["current_step"] = self.steps[index + 1].name
-            else:
-                run_fields["status"] = SagaStatus.COMPLETED
             try:
-                hold.commit(steps=steps, durable=index + 1 == len(self.steps), **run_fields)
+                index = self._record_done(hold, index, result)
             except _TakenOver:
                 # Recovery may have compensated this step before its action finished: undo again.
-                hold.results = results
+                hold.results = {**hold.results, step.name: result}
                 if step.compensate is not None:
                     _call_compensation(step.compensate, hold.context(), self.name)
-                raise self._failure(run.pk, step.name, _TAKEN_OVER) from None
-            hold.results = results
-        return SagaResult(run.pk, hold.results)
+                raise self._failure(hold.run_id, step.name, _TAKEN_OVER) from None
+        return SagaResult(hold.run_id, hold.results)
+
+    def _advance(self, hold: _Hold, index: int, result: dict[str, Any]) -> _Advance:
+        """What to write once step `index` is done with `result`: its row, those of the steps
+        after it that do not apply (done, `{"skipped": true}`, no transaction of their own),
+        and the next step's (running) — or the run completed."""
+        results = {**hold.results, self.steps[index].name: result}
+        steps = [_step(index, StepStatus.DONE, result=result)]
+        following = index + 1
+        while following < len(self.steps):
+            applies = self.steps[following].applies
+            ctx = SagaContext(hold.tenant, hold.run_id, hold.data, results)
+            if applies is None or applies(ctx):
+                break
+            results[self.steps[following].name] = dict(SKIPPED)
+            steps.append(_step(following, StepStatus.DONE, result=dict(SKIPPED)))
+            following += 1
+        run_fields: dict[str, Any] = {"context": {"data": hold.data, "results": results}}
+        if following == len(self.steps):
+            run_fields["status"] = SagaStatus.COMPLETED
+        else:
+            steps.append(_step(following, StepStatus.RUNNING))
+            run_fields["current_step"] = self.steps[following].name
+        return _Advance(steps, run_fields, following, results)
+
+    def _record_done(self, hold: _Hold, index: int, result: dict[str, Any]) -> int:
+        """Commit step `index` done (see `_advance`); returns the next step to run.
+        Raises _TakenOver."""
+        advance = self._advance(hold, index, result)
+        last = advance.next_index == len(self.steps)
+        hold.commit(steps=advance.steps, durable=last, **advance.run_fields)
+        hold.results = advance.results
+        return advance.next_index
+
+    def _run_atomic_step(self, hold: _Hold, index: int) -> int:
+        """Run an atomic step and record it done in one transaction; returns the next step to
+        run. A raising action rolls its own writes back, so only the steps before it are
+        compensated."""
+        step = self.steps[index]
+        try:
+            with transaction.atomic():
+                return self._record_done(hold, index, _result_of(step, hold.context()))
+        except _TakenOver:
+            raise self._failure(hold.run_id, step.name, _TAKEN_OVER) from None
+        except Exception as exc:
+            self._fail(hold, index, exc)
+
+    def _start_with_first_step(
+        self, tenant: Company, data: dict[str, Any], key: str | None
+    ) -> tuple[_Hold, int] | SagaResult:
+        """Create the run and run its atomic first step in one transaction. Returns the hold
+        on the new run and the next step to run, or the replayed result of an earlier run with
+        the same key.
+
+        A first step that raises leaves no run behind (nothing happened; the warning is
+        logged), so a retry with the same key runs again. Raises TransactionFailed."""
+        step = self.steps[0]
+        existing: SagaRun | None = None
+        try:
+            with transaction.atomic():
+                try:
+                    # First, so a concurrent call with the same key waits here, not after work.
+                    # Only a key can collide: without one no savepoint is needed.
+                    with transaction.atomic(savepoint=key is not None):
+                        run = SagaRun.objects.create(
+                            tenant=tenant,
+                            name=self.name,
+                            idempotency_key=key,
+                            context={"data": data, "results": {}},
+                            current_step=step.name,
+                        )
+                except IntegrityError:
+                    existing = self._run_with_key(tenant, key)
+                    if existing is None:
+                        raise
+                else:
+                    hold = _Hold(tenant, run.pk, run.attempts, data, {})
+                    next_index = self._first_step(hold, run)
+        except _FirstStepFailed as failed:
+            exc = failed.error
+            # An ApplicationError is an expected refusal (slot taken); anything else is a bug.
+            log = logger.warning if isinstance(exc, ApplicationError) else logger.exception
+            log("saga %s run %s: step %s failed: %s", self.name, run.pk, step.name, _reason(exc))
+            raise self._failure(run.pk, step.name, _reason(exc)) from exc
+        if existing is not None:
+            return self._replay(existing, data)
+        return hold, next_index
+
+    def _first_step(self, hold: _Hold, run: SagaRun) -> int:
+        """Run the atomic first step inside the run's transaction and write the step rows;
+        returns the next step to run. Raises _FirstStepFailed (its cause the action's
+        exception)."""
+        step = self.steps[0]
+        try:
+            result = _result_of(step, hold.context())
+        except Exception as exc:
+            raise _FirstStepFailed(exc) from exc
+        advance = self._advance(hold, 0, result)
+        if advance.next_index < len(self.steps):
+            _skip_wal_flush()  # the run's last commit is the durable one
+        written = dict(advance.steps)
+        written[0] = {"started_at": written[0]["finished_at"], **written[0]}
+        SagaStep.objects.bulk_create(
+            SagaStep(
+                tenant=hold.tenant, run=run, index=index, name=each.name, **written.get(index, {})
+            )
+            for index, each in enumerate(self.steps)
+        )
+        SagaRun.objects.filter(pk=run.pk).update(**advance.run_fields)
+        hold.results = advance.results
+        return advance.next_index
+
+    def _run_with_key(self, tenant: Company, key: str | None) -> SagaRun | None:
+        if key is None:
+            return None
+        runs = SagaRun.objects.for_tenant(tenant).filter(name=self.name, idempotency_key=key)
+        return runs.first()
 
     def _create_run(
         self, tenant: Company, data: dict[str, Any], key: str | None
@@ -171,10 +315,7 @@ class Saga:
                 )
         except IntegrityError:
             # A concurrent first run with the same key may have won the insert.
-            if key is None:
-                raise
-            runs = SagaRun.objects.for_tenant(tenant).filter(name=self.name, idempotency_key=key)
-            existing = runs.first()
+            existing = self._run_with_key(tenant, key)
             if existing is None:
                 raise
             return existing, False
@@ -377,6 +518,14 @@ def _step(index: int, status: StepStatus, **fields: Any) -> tuple[int, dict[str,
     elif status != StepStatus.COMPENSATING:
         fields["finished_at"] = timezone.now()
     return index, {"status": status, **fields}
+
+
+def _result_of(step: Step, ctx: SagaContext) -> dict[str, Any]:
+    """Run the step's action; its result as it reads back from the database."""
+    raw = step.action(ctx)
+    if raw is not None and not isinstance(raw, dict):
+        raise TypeError(f"step {step.name!r} returned {type(raw).__name__}")
+    return _jsonable(raw or {})
 
 
 def _call_compensation(compensate: StepFn, ctx: SagaContext, saga: str) -> str | None:

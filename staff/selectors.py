@@ -47,10 +47,14 @@ def branch_zone(branch: Branch) -> zoneinfo.ZoneInfo:
 # ----------------------------------------------------------------------------- staff, service
 
 
-def staff_get(*, tenant: Company, staff_id: int) -> Staff:
-    """The staff member with branch and skills. Raises StaffNotFound, also for another
-    tenant's id (which must not be told apart)."""
-    staff = _with_skills(Staff.objects.for_tenant(tenant)).filter(pk=staff_id).first()
+def staff_get(*, tenant: Company, staff_id: int, with_skills: bool = True) -> Staff:
+    """The staff member, with branch and skills unless `with_skills` is False (the booking
+    path needs neither). Raises StaffNotFound, also for another tenant's id (which must not be
+    told apart)."""
+    staff_members = Staff.objects.for_tenant(tenant)
+    if with_skills:
+        staff_members = _with_skills(staff_members)
+    staff = staff_members.filter(pk=staff_id).first()
     if staff is None:
         raise StaffNotFound(details={"staff_id": staff_id})
     return staff

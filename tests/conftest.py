@@ -59,16 +59,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
-    """Each test starts with an empty cache, no rate-limit counts and closed breakers."""
+    """Each test starts with an empty cache, no rate-limit counts, closed breakers and no
+    remembered API keys."""
+    from mcp_core.auth import forget_checked_keys
     from mcp_core.breakers import reset_breakers
     from mcp_core.ratelimit import reset_local_counts
 
     cache.clear()
     reset_local_counts()
     reset_breakers()
+    forget_checked_keys()
     yield
     cache.clear()
     reset_local_counts()
+    forget_checked_keys()
 
 
 @pytest.fixture

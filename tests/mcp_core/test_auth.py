@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from mcp_core import auth
 from mcp_core.auth import authenticate_api_key, bearer_token
 from mcp_core.errors import AuthenticationFailed
 from tenants.models import ApiKey
@@ -60,3 +61,61 @@ def test_malformed_or_unknown_keys_fail(token):
 )
 def test_bearer_token_parsing(header, token):
     assert bearer_token(header) == token
+
+
+def test_a_checked_key_is_trusted_for_the_ttl_without_a_query(django_assert_num_queries):
+    _, plaintext = ApiKeyFactory.create_with_plaintext()
+    first = authenticate_api_key(plaintext)
+
+    with django_assert_num_queries(0):
+        assert authenticate_api_key(plaintext) == first
+
+
+@pytest.mark.parametrize("mutation", ["revoked", "tenant_inactive"])
+def test_a_write_to_the_key_or_tenant_in_this_process_ends_the_trust_at_once(mutation):
+    api_key, plaintext = ApiKeyFactory.create_with_plaintext()
+    authenticate_api_key(plaintext)
+    if mutation == "revoked":
+        api_key.revoked_at = timezone.now()
+        api_key.save()
+    else:
+        api_key.tenant.is_active = False
+        api_key.tenant.save()
+
+    with pytest.raises(AuthenticationFailed):
+        authenticate_api_key(plaintext)
+
+
+def test_other_processes_see_a_revocation_after_the_ttl(settings, monkeypatch):
+    """A revocation written by another process (no signal here: a queryset update) is seen
+    once the TTL has passed."""
+    settings.MCP_AUTH_CACHE_TTL = 10
+    api_key, plaintext = ApiKeyFactory.create_with_plaintext()
+    authenticate_api_key(plaintext)
+    ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=timezone.now())
+
+    authenticate_api_key(plaintext)  # still trusted within the TTL
+    later = auth._monotonic() + 11
+    monkeypatch.setattr(auth, "_monotonic", lambda: later)
+    with pytest.raises(AuthenticationFailed):
+        authenticate_api_key(plaintext)
+
+
+def test_a_key_expiring_within_the_ttl_is_refused_at_its_expiry(time_machine):
+    api_key, plaintext = ApiKeyFactory.create_with_plaintext()
+    time_machine.move_to(timezone.now(), tick=False)
+    api_key.expires_at = timezone.now() + dt.timedelta(seconds=3)
+    api_key.save()
+    authenticate_api_key(plaintext)
+
+    time_machine.shift(dt.timedelta(seconds=4))
+    with pytest.raises(AuthenticationFailed):
+        authenticate_api_key(plaintext)
+
+
+def test_ttl_zero_asks_the_database_every_time(settings, django_assert_num_queries):
+    settings.MCP_AUTH_CACHE_TTL = 0
+    _, plaintext = ApiKeyFactory.create_with_plaintext()
+    authenticate_api_key(plaintext)
+    with django_assert_num_queries(1):
+        authenticate_api_key(plaintext)

@@ -626,3 +626,102 @@ def test_admin_hides_other_tenants_runs_from_an_operator(client):
 
     assert list(listing.context["cl"].queryset) == [mine]
     assert other.status_code == 302
+
+
+# ------------------------------------------------------------------------------ atomic steps
+
+
+class AtomicSaga:
+    """reserve (atomic, writes an audit row) → notify (outbound) → settle (atomic, writes one)."""
+
+    def __init__(self, *, fail_at: str = "") -> None:
+        self.calls: list[str] = []
+        self.fail_at = fail_at
+
+        def writer(name: str):
+            def action(ctx: SagaContext) -> dict:
+                self.calls.append(name)
+                AuditLog.objects.create(
+                    tenant=ctx.tenant, actor="saga", action=f"test.{name}", object_type="t"
+                )
+                if name == self.fail_at:
+                    raise IntegrationError(f"{name} refused")
+                return {"done": name}
+
+            return action
+
+        def undo(name: str):
+            def compensate(ctx: SagaContext) -> None:
+                self.calls.append(f"undo {name}")
+                AuditLog.objects.filter(action=f"test.{name}").delete()
+
+            return compensate
+
+        self.saga = Saga(
+            f"test.{uuid.uuid4().hex[:12]}",
+            [
+                Step("reserve", writer("reserve"), undo("reserve"), atomic=True),
+                Step("notify", lambda ctx: self.calls.append("notify") or {"sent": 1}),
+                Step("settle", writer("settle"), undo("settle"), atomic=True),
+            ],
+        )
+
+
+def test_atomic_steps_commit_with_their_record():
+    tenant = CompanyFactory()
+    atomic = AtomicSaga()
+
+    result = atomic.saga.run(tenant=tenant, context={"n": 1}, idempotency_key="k1")
+
+    run = SagaRun.objects.get()
+    assert result.results == {
+        "reserve": {"done": "reserve"},
+        "notify": {"sent": 1},
+        "settle": {"done": "settle"},
+    }
+    assert run.status == SagaStatus.COMPLETED
+    assert [s[:2] for s in _steps(run)] == [
+        (n, StepStatus.DONE) for n in ("reserve", "notify", "settle")
+    ]
+    assert all(s.started_at <= s.finished_at for s in run.steps.all())
+    assert set(AuditLog.objects.values_list("action", flat=True)) == {"test.reserve", "test.settle"}
+
+    # Replaying the key returns the first outcome and runs nothing.
+    assert atomic.saga.run(tenant=tenant, context={"n": 1}, idempotency_key="k1") == result
+    assert atomic.calls == ["reserve", "notify", "settle"]
+    with pytest.raises(Conflict):
+        atomic.saga.run(tenant=tenant, context={"n": 2}, idempotency_key="k1")
+
+
+def test_a_failing_atomic_first_step_leaves_nothing_and_may_be_retried():
+    tenant = CompanyFactory()
+    atomic = AtomicSaga(fail_at="reserve")
+
+    with pytest.raises(TransactionFailed) as failure:
+        atomic.saga.run(tenant=tenant, context={}, idempotency_key="k1")
+
+    assert failure.value.details["failed_step"] == "reserve"
+    assert isinstance(failure.value.__cause__, IntegrationError)
+    assert not SagaRun.objects.exists()
+    assert not AuditLog.objects.exists()
+    atomic.fail_at = ""
+    atomic.saga.run(tenant=tenant, context={}, idempotency_key="k1")
+    assert SagaRun.objects.get().status == SagaStatus.COMPLETED
+
+
+def test_a_failing_later_atomic_step_rolls_its_writes_back_and_compensates_the_rest():
+    tenant = CompanyFactory()
+    atomic = AtomicSaga(fail_at="settle")
+
+    with pytest.raises(TransactionFailed):
+        atomic.saga.run(tenant=tenant, context={})
+
+    run = SagaRun.objects.get()
+    assert run.status == SagaStatus.COMPENSATED
+    assert atomic.calls == ["reserve", "notify", "settle", "undo reserve"]
+    assert [s[:2] for s in _steps(run)] == [
+        ("reserve", StepStatus.COMPENSATED),
+        ("notify", StepStatus.COMPENSATED),
+        ("settle", StepStatus.FAILED),
+    ]
+    assert not AuditLog.objects.exists()

@@ -51,7 +51,7 @@ def staff_get(*, tenant: Company, staff_id: int, with_skills: bool = True) -> St
     """The staff member, with branch and skills unless `with_skills` is False (the booking
     path needs neither). Raises StaffNotFound, also for another tenant's id (which must not be
     told apart)."""
-    staff_members = Staff.objects.for_tenant(tenant)
+    staff_members: QuerySet[Staff] = Staff.objects.for_tenant(tenant)
     if with_skills:
         staff_members = _with_skills(staff_members)
     staff = staff_members.filter(pk=staff_id).first()

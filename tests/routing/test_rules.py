@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
+from django.db import connections
 
 from routing.models import RoutingRule
 from tenants.enums import Role
 from tests.factories import BranchFactory, RoutingRuleFactory
-from tests.routing.support import audit_actions, failed, ok, principal_for
+from tests.routing.support import audit_actions, call, failed, ok, principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +183,33 @@ def test_tenants_see_and_replace_only_their_own_rules(owner, tenant, old_rule):
 def test_too_many_rules_are_refused(owner):
     rules = [{"name": f"R{i}", "action": "fallback"} for i in range(51)]
     assert failed(owner, "routing.updateRoutingRules", {"rules": rules})[0] == "VALIDATION_FAILED"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_replacements_leave_one_complete_set(owner, tenant, berlin, hamburg):
+    racers = 8
+    barrier = threading.Barrier(racers)
+    results: list[Any] = [None] * racers
+
+    def replace(index: int) -> None:
+        rules = [
+            {"name": f"T{index}-{part}", "priority": part, "action": "fallback"}
+            for part in range(3)
+        ]
+        try:
+            barrier.wait(timeout=30)
+            results[index] = call(owner, "routing.updateRoutingRules", {"rules": rules})
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=replace, args=(i,)) for i in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(result is not None and result.ok for result in results)
+    names = [row[0] for row in stored(tenant)]
+    winner = names[0].split("-")[0]
+    assert names == [f"{winner}-0", f"{winner}-1", f"{winner}-2"]
+    assert audit_actions(tenant) == ["routing.rules_replaced"] * racers

@@ -9,7 +9,9 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from routing import selectors
 from routing.enums import CallOutcome
 from routing.geo import Point, haversine_km
 from tests.factories import (
@@ -84,6 +86,24 @@ def test_at_most_five_and_available_now_by_hours(owner, tenant, berlin, hamburg)
     with time_machine.travel(SUNDAY, tick=False):
         data = ok(owner, "routing.findNearestBranch", {"location": ALEXANDERPLATZ})
     assert {b["available_now"] for b in data["branches"]} == {False}
+
+
+def test_nearest_costs_two_queries_whatever_the_branches(
+    tenant, berlin, hamburg, django_assert_max_num_queries
+):
+    service = ServiceFactory(tenant=tenant)
+    for index in range(8):
+        branch = BranchFactory(tenant=tenant, name=f"Filiale {index}")
+        StaffServiceFactory(staff=StaffFactory(branch=branch), service=service)
+    with django_assert_max_num_queries(2):
+        nearby = selectors.branch_nearest_list(
+            tenant=tenant,
+            origin=Point(**ALEXANDERPLATZ),
+            max_distance_km=50,
+            now=timezone.now(),
+            service_id=service.pk,
+        )
+    assert len(nearby) == 5
 
 
 def test_service_filter_needs_an_active_qualified_staff_member(owner, tenant, berlin, hamburg):
@@ -232,8 +252,6 @@ def test_distribution_costs_the_same_queries_for_many_calls(
     for hour in range(8, 20):
         logs(berlin, (at(1, hour), CallOutcome.BOOKED), (at(2, hour), CallOutcome.NO_BOOKING))
         logs(hamburg, (at(1, hour, 30), CallOutcome.FAILED))
-    from routing import selectors
-
     with django_assert_max_num_queries(3):
         result = selectors.call_distribution(
             tenant=owner.tenant, date_from=dt.date(2027, 6, 1), date_to=dt.date(2027, 6, 2)

@@ -11,6 +11,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from mcp_core.operations import registry
+from routing import services
 from routing.enums import CallStatus, RoutingAction
 from routing.geo import Point, haversine_km
 from tests.factories import (
@@ -374,8 +375,6 @@ def test_routing_reads_a_constant_number_of_rows(
             target_agent_id="agent_fr",
         )
         BranchFactory(tenant=tenant, name=f"Extra {index}")
-    from routing import services
-
     with django_assert_max_num_queries(4):
         decision = services.call_route(tenant=tenant, phone_number=BERLIN_NUMBER)
     assert decision.branch == berlin

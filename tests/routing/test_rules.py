@@ -10,6 +10,7 @@ from django.db import connections
 
 from routing.models import RoutingRule
 from tenants.enums import Role
+from tenants.models import AuditLog
 from tests.factories import BranchFactory, RoutingRuleFactory
 from tests.routing.support import audit_actions, call, failed, ok, principal_for
 
@@ -81,8 +82,6 @@ def test_update_replaces_the_whole_set_and_get_reads_it(owner, tenant, berlin, h
 
 def test_update_is_audited_with_before_and_after(owner, tenant, old_rule):
     ok(owner, "routing.updateRoutingRules", {"rules": [{"name": "New", "action": "fallback"}]})
-    from tenants.models import AuditLog
-
     row = AuditLog.objects.for_tenant(tenant).get()
     assert row.actor.startswith("api_key:")
     assert [r["name"] for r in row.changes["before"]] == ["Old"]

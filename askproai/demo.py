@@ -24,7 +24,8 @@ from django.utils import timezone
 from bookings.confirmation import new_confirmation_number
 from bookings.enums import AppointmentSource, AppointmentStatus
 from bookings.models import Appointment, Customer
-from routing.models import PhoneNumber
+from routing.enums import RoutingAction
+from routing.models import PhoneNumber, RoutingRule
 from staff.models import Service, Staff, StaffService, WorkingHours
 from tenants import services as tenant_services
 from tenants.api_keys import key_from_plaintext
@@ -117,6 +118,38 @@ STAFF: list[tuple[str, int, dict[str, int], bool, list[str], str]] = [
         True,
         ["de", "pl"],
         "4.30",
+    ),
+]
+
+# (name, priority, branch index or None, conditions, action, target branch index, agent):
+# a busy branch hands calls to the other one; English callers get an English agent.
+ROUTING_RULES: list[tuple[str, int, int | None, dict[str, Any], str, int | None, str]] = [
+    (
+        "Berlin ausgelastet → Hamburg",
+        10,
+        0,
+        {"time_windows": [], "languages": [], "min_ongoing_calls": 8},
+        RoutingAction.OVERFLOW,
+        1,
+        "",
+    ),
+    (
+        "Hamburg ausgelastet → Berlin",
+        11,
+        1,
+        {"time_windows": [], "languages": [], "min_ongoing_calls": 8},
+        RoutingAction.OVERFLOW,
+        0,
+        "",
+    ),
+    (
+        "Englischsprachige Anrufer",
+        50,
+        None,
+        {"time_windows": [], "languages": ["en"], "min_ongoing_calls": None},
+        RoutingAction.USE_AGENT,
+        None,
+        "agent_demo_en",
     ),
 ]
 
@@ -229,6 +262,21 @@ def seed_demo() -> dict[str, Any]:
             },
         )
         branches.append(branch)
+
+    for name, priority, scope, conditions, action, target, agent in ROUTING_RULES:
+        RoutingRule.objects.update_or_create(
+            tenant=company,
+            name=name,
+            defaults={
+                "priority": priority,
+                "branch": branches[scope] if scope is not None else None,
+                "conditions": conditions,
+                "action": action,
+                "target_branch": branches[target] if target is not None else None,
+                "target_agent_id": agent,
+                "is_active": True,
+            },
+        )
 
     services_by_name: dict[str, Service] = {}
     for spec in SERVICES:

@@ -19,6 +19,10 @@ member and working day on the peer's slot indices, 50 customers. JSON lines on s
   gunicorn (--workers, sync workers as `make serve`), each booking its own free slots (at most
   --http-book), every --collide-every-th request deliberately aimed at a taken slot (must be
   409); successful bookings per second, p50/p95 latency.
+- Both HTTP lines carry `cpu_ms_per_op` (CPU milliseconds per request of the gunicorn
+  processes, the benchmark database's PostgreSQL backends and this client process) and
+  `cpu_bound_rate`, the rate all cores could sustain at that cost: on a shared machine the
+  measured rate swings with other load, the CPU cost does not.
 - `check_no_double_booking`: a SQL self-join over all active appointments: no two of one staff
   member overlap.
 """
@@ -41,6 +45,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu import CpuMeter  # noqa: E402 - needs the project root on sys.path
 from bench.scenario import (  # noqa: E402 - needs the project root on sys.path
     add_scenario_arguments,
     first_day,
@@ -348,6 +353,22 @@ def race_same_slot(data: dict[str, Any], principal, cell, racers: int = 20) -> N
 # ----------------------------------------------------------------------------- HTTP
 
 
+def cpu_figures(spent: dict[str, float], n: int) -> dict[str, Any]:
+    """CPU milliseconds per operation by process group, and the rate all cores could sustain
+    at that cost (load-independent, unlike the measured rate on a shared machine)."""
+    groups = {k: v for k, v in spent.items() if k != "wall"}
+    per_op = {k: round(1000 * v / max(n, 1), 3) for k, v in groups.items()}
+    total = sum(groups.values()) * 1000 / max(n, 1)
+    return {
+        "cpu_ms_per_op": {**per_op, "total": round(total, 3)},
+        "cpu_bound_rate": round((os.cpu_count() or 1) * 1000 / total, 1) if total else None,
+    }
+
+
+def _meter(port: int) -> CpuMeter:
+    return CpuMeter(server=f"127.0.0.1:{port}", database=PG_NAME)
+
+
 def baseline_http(host: str, port: int, headers: dict[str, str], per_client: int = 40) -> None:
     """The floor of the HTTP path on this machine: the cheapest authenticated orchestrated
     call (booking.listBookings, one row) with the same clients and workers."""
@@ -368,11 +389,14 @@ def baseline_http(host: str, port: int, headers: dict[str, str], per_client: int
     threads = [threading.Thread(target=client) for _ in range(ARGS.clients)]
     for thread in threads:
         thread.start()
+    meter = _meter(port)
+    meter.start()
     barrier.wait()
     started = time.perf_counter()
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - started
+    spent = meter.stop()
     n = ARGS.clients * per_client
     emit(
         "baseline_list_http",
@@ -383,6 +407,7 @@ def baseline_http(host: str, port: int, headers: dict[str, str], per_client: int
         workers=ARGS.workers,
         failed=len(failures),
         api="GET /api/v2/mcp/bookings?page_size=1",
+        **cpu_figures(spent, n),
     )
 
 
@@ -442,11 +467,14 @@ def bench_http(data: dict[str, Any], cells) -> None:
         ]
         for thread in threads:
             thread.start()
+        meter = _meter(int(port))
+        meter.start()
         barrier.wait()
         started = time.perf_counter()
         for thread in threads:
             thread.join()
         seconds = time.perf_counter() - started
+        spent = meter.stop()
     latencies.sort()
     emit(
         "book_http",
@@ -463,6 +491,7 @@ def bench_http(data: dict[str, Any], cells) -> None:
         p50_ms=round(1000 * statistics.median(latencies), 2),
         p95_ms=round(1000 * latencies[int(len(latencies) * 0.95)], 2),
         api="POST /api/v2/mcp/bookings (gunicorn sync workers)",
+        **cpu_figures(spent, len(latencies)),
         **({"first_problem": problems[0]} if problems else {}),
     )
 

@@ -65,6 +65,7 @@ from staff.enums import TimeBlockKind
 from staff.models import Service, Staff, StaffService, TimeBlock, WorkingHours
 from tenants.hours import WeekHours, parse_business_hours, parse_hh_mm
 from tenants.models import Branch, Company
+from tenants.selectors import branch_get
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -196,9 +197,12 @@ def check_bookable(
     duration_minutes: int | None = None,
     exclude_appointment_id: int | None = None,
     now: dt.datetime | None = None,
+    offer: Offer | None = None,
 ) -> None:
     """Check that `staff` can perform `service` at `branch` from `start` (any minute, not only
-    the slot grid; a naive start is read in the branch's zone).
+    the slot grid; a naive start is read in the branch's zone). `offer` is what
+    `booking_subjects` already knows about the service's branches and the staff member's
+    qualification (asked for when not given).
 
     Raises SlotNotBookable (details {"start_time": [reason]}) when the rules forbid it, and
     SlotTaken (details {"staff_id", "start_time"}) when it overlaps an active appointment of
@@ -229,12 +233,11 @@ def check_bookable(
         raise refuse("The staff member does not work at this branch.")
     if not staff.is_active:
         raise refuse("The staff member is not active.")
-    offered_anywhere, offered_here, qualified = _offer_and_qualification(
-        tenant, service, branch, staff
-    )
-    if offered_anywhere and not offered_here:
+    if offer is None:
+        offer = _offer_and_qualification(tenant, service, branch, staff)
+    if offer.offered_anywhere and not offer.offered_here:
         raise refuse("The service is not offered at this branch.")
-    if not qualified:
+    if not offer.qualified:
         raise refuse("The staff member is not qualified for this service.")
 
     day = dt.datetime.fromtimestamp(begin, rules.zone).date()
@@ -284,27 +287,76 @@ def check_bookable(
         )
 
 
+@dataclass(frozen=True)
+class Offer:
+    offered_anywhere: bool  # the service is limited to some branches
+    offered_here: bool  # ... and this is one of them
+    qualified: bool  # the staff member has the service among their skills
+
+
 def _offer_and_qualification(
-    tenant: Company, service: Service, branch: Branch, staff: Staff
-) -> tuple[bool, bool, bool]:
-    """(the service is limited to some branches, it is offered at `branch`, `staff` is
-    qualified for it), in one query."""
+    tenant: Company, service: Service, branch: Branch, staff: Staff | None
+) -> Offer:
+    """Where the service is offered and whether `staff` is qualified for it, in one query."""
     offered = Service.branches.through.objects.filter(service_id=OuterRef("pk"))
+    # No staff member: id 0 matches no row, so `qualified` is False.
+    skills = StaffService.objects.for_tenant(tenant).filter(
+        staff_id=staff.pk if staff is not None else 0, service_id=OuterRef("pk")
+    )
     row = (
         Service.objects.filter(pk=service.pk)
         .annotate(
             anywhere=Exists(offered),
             here=Exists(offered.filter(branch_id=branch.pk)),
-            qualified=Exists(
-                StaffService.objects.for_tenant(tenant).filter(
-                    staff_id=staff.pk, service_id=OuterRef("pk")
-                )
-            ),
+            qualified=Exists(skills),
         )
         .values_list("anywhere", "here", "qualified")
         .first()
     )
-    return row if row is not None else (False, False, False)
+    return Offer(*row) if row is not None else Offer(False, False, False)
+
+
+@dataclass(frozen=True)
+class BookingSubjects:
+    """What a booking request names, with what the checks need to know about it."""
+
+    branch: Branch
+    service: Service
+    staff: Staff | None
+    offer: Offer
+
+
+def booking_subjects(
+    *, tenant: Company, branch_id: int, service_id: int, staff_id: int | None
+) -> BookingSubjects:
+    """The branch, service and staff member (without skills) of a booking request, and where
+    the service is offered. Cached under the tenant's schedule version: every write to a
+    branch, service, staff member or skill bumps it (`bookings.signals`), so a cached entry is
+    never read after a change — the booking path spends no query on them while they stay.
+
+    Raises BranchNotFound, ServiceNotFound, StaffNotFound (also for another tenant's ids)."""
+    # staff.selectors imports this module for the staff service's availability operations.
+    from staff.selectors import service_get, staff_get
+
+    version = _schedule_version(tenant.pk)
+    key = f"availability:subjects:{tenant.pk}:{version}:{branch_id}:{service_id}:{staff_id}"
+    if version is not None:
+        cached = cache.get(key)
+        if isinstance(cached, BookingSubjects):
+            return cached
+    branch = branch_get(tenant=tenant, branch_id=branch_id)
+    service = service_get(tenant=tenant, service_id=service_id)
+    staff = (
+        staff_get(tenant=tenant, staff_id=staff_id, with_skills=False)
+        if staff_id is not None
+        else None
+    )
+    subjects = BookingSubjects(
+        branch, service, staff, _offer_and_qualification(tenant, service, branch, staff)
+    )
+    if version is not None:
+        cache.set(key, subjects, settings.MCP_STAFF_SCHEDULE_CACHE_TTL)
+    return subjects
 
 
 def staff_schedule(

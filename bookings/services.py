@@ -57,12 +57,11 @@ from mcp_core.errors import (
     TransactionFailed,
     ValidationFailed,
 )
-from staff.models import Service, Staff, StaffService
-from staff.selectors import service_get, staff_get
+from staff.models import Service, StaffService
+from staff.selectors import staff_get
 from tenants.audit import audit_record
 from tenants.models import AuditLog, Branch, Company
 from tenants.plans import UNLIMITED, effective_plan, plan_limits
-from tenants.selectors import branch_get
 
 logger = logging.getLogger(__name__)
 
@@ -260,13 +259,10 @@ def booking_create(
     Schedules `retry_calendar_sync` when the calendar could not be reached.
     """
     errors: Errors = {}
-    branch = branch_get(tenant=tenant, branch_id=branch_id)
-    service = service_get(tenant=tenant, service_id=service_id)
-    staff = (
-        staff_get(tenant=tenant, staff_id=staff_id, with_skills=False)
-        if staff_id is not None
-        else None
+    subjects = availability.booking_subjects(
+        tenant=tenant, branch_id=branch_id, service_id=service_id, staff_id=staff_id
     )
+    branch, service, staff = subjects.branch, subjects.service, subjects.staff
     if staff is not None and staff.branch_id != branch.pk:
         errors["staff_id"] = ["This staff member works at another branch."]
     phone = (customer_phone or "").strip()
@@ -318,9 +314,7 @@ def booking_create(
             tenant=tenant,
             actor=actor,
             source=source,
-            branch=branch,
-            service=service,
-            staff=staff,
+            subjects=subjects,
             start=start,
             minutes=minutes,
             known_customer=known_customer,
@@ -345,9 +339,7 @@ def _book(
     tenant: Company,
     actor: str,
     source: str,
-    branch: Branch,
-    service: Service,
-    staff: Staff | None,
+    subjects: availability.BookingSubjects,
     start: dt.datetime,
     minutes: int,
     known_customer: Customer | None,
@@ -360,6 +352,7 @@ def _book(
     call_id: str,
 ) -> CreatedBooking:
     """The checks that need the availability engine, the customer, then the saga."""
+    branch, service, staff = subjects.branch, subjects.service, subjects.staff
     if staff is not None:
         try:
             availability.check_bookable(
@@ -369,6 +362,7 @@ def _book(
                 staff=staff,
                 start=start,
                 duration_minutes=minutes,
+                offer=subjects.offer,
             )
         except SlotTaken as exc:
             raise _slot_taken(tenant, service, branch, staff.pk, start, minutes, exc) from exc

@@ -28,7 +28,7 @@ from bookings.availability import (
 from bookings.enums import AppointmentStatus
 from bookings.errors import SlotNotBookable, SlotTaken
 from mcp_core.auth import Principal
-from mcp_core.errors import Conflict, ValidationFailed
+from mcp_core.errors import ApplicationError, Conflict, ValidationFailed
 from mcp_core.orchestrator import execute_named
 from staff.models import StaffService, WorkingHours
 from tests.factories import (
@@ -857,3 +857,47 @@ def test_rest_check_availability_of_another_tenants_service_is_404(client, tenan
 
     assert response.status_code == 404
     assert response.json()["error"]["type"] == "RESOURCE_NOT_FOUND"
+
+
+# ------------------------------------------------------------------ cached booking subjects
+
+
+def test_booking_subjects_are_cached_until_any_of_them_changes(
+    tenant, branch, service, staff, django_assert_num_queries
+):
+    from bookings.availability import booking_subjects
+
+    args = {
+        "tenant": tenant,
+        "branch_id": branch.pk,
+        "service_id": service.pk,
+        "staff_id": staff.pk,
+    }
+    first = booking_subjects(**args)
+    assert first.offer.qualified
+    with django_assert_num_queries(0):
+        assert booking_subjects(**args) == first
+
+    # A skill removed (through the ORM, as the admin would) is seen at once.
+    StaffService.objects.filter(staff=staff, service=service).delete()
+    assert booking_subjects(**args).offer.qualified is False
+
+    # So is a deactivated staff member, and a service limited to another branch.
+    staff.is_active = False
+    staff.save()
+    assert booking_subjects(**args).staff.is_active is False
+    service.branches.add(BranchFactory(tenant=tenant))
+    offer = booking_subjects(**args).offer
+    assert (offer.offered_anywhere, offer.offered_here) == (True, False)
+
+
+def test_booking_subjects_never_cross_tenants(branch, service, staff):
+    from bookings.availability import booking_subjects
+
+    with pytest.raises(ApplicationError):
+        booking_subjects(
+            tenant=CompanyFactory(),
+            branch_id=branch.pk,
+            service_id=service.pk,
+            staff_id=staff.pk,
+        )

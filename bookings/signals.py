@@ -1,0 +1,34 @@
+"""Forget cached booking reference data when it changes.
+
+`bookings.availability` caches working hours and a booking request's branch, service and staff
+member under a per-tenant version. Every write to those (through a service, the admin or a
+shell) bumps the version here, so no worker reads a cached copy older than the write.
+Queryset `.update()` bypasses signals: code that changes these models in bulk must call
+`schedule_cache_invalidate` itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from bookings.availability import schedule_cache_invalidate
+from staff.models import Service, Staff, StaffService, TimeBlock, WorkingHours
+from tenants.models import Branch
+
+
+def _changed(sender: type, instance: Any, **kwargs: Any) -> None:
+    tenant_id = getattr(instance, "tenant_id", None)
+    if tenant_id is not None:
+        schedule_cache_invalidate(tenant_id=tenant_id)
+
+
+def connect() -> None:
+    for model in (Branch, Service, Staff, StaffService, WorkingHours, TimeBlock):
+        uid = f"bookings-cache-{model.__name__}"
+        post_save.connect(_changed, sender=model, dispatch_uid=uid)
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"{uid}-deleted")
+    m2m_changed.connect(
+        _changed, sender=Service.branches.through, dispatch_uid="bookings-cache-service-branches"
+    )

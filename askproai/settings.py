@@ -83,9 +83,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
-    # Server-side parameters let psycopg prepare a statement the fifth time it runs on a
-    # connection (persistent ones, above): PostgreSQL then skips parsing and planning it.
-    DATABASES["default"]["OPTIONS"]["server_side_binding"] = env_bool("DATABASE_PREPARE", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")

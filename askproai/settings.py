@@ -205,6 +205,13 @@ TWILIO_FROM = env_str("TWILIO_FROM", "")
 TWILIO_API_BASE = env_str("TWILIO_API_BASE", "")
 INTEGRATION_HTTP_TIMEOUT = env_float("INTEGRATION_HTTP_TIMEOUT", 2.5)
 
+# Call routing (routing app): the agent for numbers we do not know, agent lines per branch
+# (a branch's settings.max_concurrent_calls overrides) and the handle time assumed until calls
+# have been measured.
+RETELL_DEFAULT_AGENT_ID = env_str("RETELL_DEFAULT_AGENT_ID", "")
+ROUTING_MAX_CONCURRENT_CALLS = env_int("ROUTING_MAX_CONCURRENT_CALLS", 10)
+ROUTING_DEFAULT_HANDLE_SECONDS = env_int("ROUTING_DEFAULT_HANDLE_SECONDS", 240)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import DatabaseError
 from django.utils import timezone
 
 from askproai.phone import InvalidPhoneNumber, normalize_phone
@@ -167,6 +168,9 @@ class Call:
         return appointment
 
 
+_UNAVAILABLE = (
+    "Unser Buchungssystem ist gerade nicht erreichbar. Bitte versuchen Sie es später noch einmal."
+)
 _MISSING = {
     "service": "Welche Leistung möchten Sie buchen?",
     "date": "An welchem Tag möchten Sie kommen?",
@@ -200,8 +204,7 @@ def _spoken_error(error: ApplicationError) -> Say:
     messages = {
         ErrorType.RATE_LIMIT_EXCEEDED: "Das System ist gerade ausgelastet. Bitte versuchen Sie "
         "es in einigen Minuten noch einmal.",
-        ErrorType.SERVICE_UNAVAILABLE: "Unser Buchungssystem ist gerade nicht erreichbar. Bitte "
-        "versuchen Sie es später noch einmal.",
+        ErrorType.SERVICE_UNAVAILABLE: _UNAVAILABLE,
         ErrorType.TENANT_QUOTA_EXCEEDED: "Online-Buchungen sind gerade nicht möglich. Bitte "
         "rufen Sie während der Öffnungszeiten direkt im Salon an.",
         ErrorType.VALIDATION_FAILED: "Zu dieser Zeit kann ich leider keinen Termin eintragen.",
@@ -584,17 +587,20 @@ def answer(body: dict[str, Any]) -> Answer:
             "Diese Funktion kenne ich nicht.",
             {"error": {"type": "unknown_function", "name": str(name)[:64]}},
         )
-    line = line_for(call.get("to_number"), call.get("agent_id"))
-    if line is None:
-        return Answer(
-            "Diese Rufnummer ist bei uns nicht eingerichtet; ich kann hier leider keine Termine "
-            "verwalten.",
-            {"error": {"type": "line_unknown"}},
-        )
     try:
+        line = line_for(call.get("to_number"), call.get("agent_id"))
+        if line is None:
+            return Answer(
+                "Diese Rufnummer ist bei uns nicht eingerichtet; ich kann hier leider keine "
+                "Termine verwalten.",
+                {"error": {"type": "line_unknown"}},
+            )
         return handler(Call(line=line, call=call, args=args, name=name))
     except Say as refusal:
         return refusal.answer
+    except DatabaseError:
+        logger.warning("retell.database_unavailable", function=name)
+        return Answer(_UNAVAILABLE, {"error": {"type": ErrorType.SERVICE_UNAVAILABLE.name.lower()}})
     except Exception:
         logger.exception("retell.function_failed", function=name, call_id=call.get("call_id"))
         return Answer(

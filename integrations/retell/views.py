@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -22,7 +23,7 @@ from integrations.retell.lines import line_for
 from integrations.retell.signature import META_KEY, signature_valid
 from integrations.webhooks import error_response, json_body, signature_failed
 from mcp_core.auth import Principal
-from mcp_core.errors import ApplicationError, ValidationFailed
+from mcp_core.errors import ApplicationError, ServiceUnavailable, ValidationFailed
 from mcp_core.middleware import correlation_id_of
 from mcp_core.observability import logger
 from mcp_core.orchestrator import execute_named
@@ -49,6 +50,17 @@ def retell_webhook(request: HttpRequest) -> HttpResponse:
     event = body.get("event")
     if event == "call_inbound":
         return _inbound(request, body)
+    try:
+        return _call_event(request, body, event)
+    except DatabaseError:
+        # Not recorded: the error answer makes Retell retry the delivery later.
+        logger.warning("retell.database_unavailable", retell_event=str(event)[:50])
+        return error_response(
+            request, ServiceUnavailable("The database is unavailable; try again shortly.")
+        )
+
+
+def _call_event(request: HttpRequest, body: dict[str, Any], event: Any) -> HttpResponse:
     if event not in CALL_EVENTS:
         logger.info("retell.event_ignored", retell_event=str(event)[:50])
         return HttpResponse(status=204)
@@ -85,7 +97,10 @@ def _inbound(request: HttpRequest, body: dict[str, Any]) -> JsonResponse:
     data = data if isinstance(data, dict) else {}
     to_number = str(data.get("to_number") or "")
     from_number = str(data.get("from_number") or "")
-    line = line_for(to_number, data.get("agent_id"))
+    try:
+        line = line_for(to_number, data.get("agent_id"))
+    except DatabaseError:
+        line = None  # routing's own answer copes with the database being away
     answer: dict[str, Any] | None = None
     if line is not None:
         result = execute_named(

@@ -296,3 +296,40 @@ def test_process_retell_webhook_with_an_api_key_acts_only_on_the_keys_tenant():
     assert staff.error is not None and staff.error.error_type.name == "PERMISSION_DENIED"
     assert CallLog.objects.count() == 0
     assert Customer.objects.filter(tenant=other).count() == 0
+
+
+def test_with_the_database_away_nothing_answers_500(client, monkeypatch, settings):
+    from django.db import OperationalError
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    settings.RETELL_DEFAULT_AGENT_ID = "agent_default_de"
+    monkeypatch.setattr("integrations.retell.views.line_for", unreachable)
+    monkeypatch.setattr("integrations.retell.functions.line_for", unreachable)
+    monkeypatch.setattr("routing.selectors.phone_number_find", unreachable)
+
+    webhook = post(client, event("call_started", call_object("c7")))
+    assert webhook.status_code == 503  # Retell retries it later
+    assert webhook.json()["error"]["type"] == "SERVICE_UNAVAILABLE"
+
+    spoken = _say(client, "check_availability", {"service": "Bart", "date": "morgen"})
+    assert spoken["data"]["error"]["type"] == "service_unavailable"
+    assert "nicht erreichbar" in spoken["result"]
+
+    inbound = signed(
+        "/webhooks/retell",
+        {"event": "call_inbound", "call_inbound": {"from_number": CALLER, "to_number": BERLIN}},
+    )
+    answer = post(client, inbound)
+    assert answer.status_code == 200
+    assert answer.json()["call_inbound"]["override_agent_id"] == "agent_default_de"
+    assert CallLog.objects.count() == 0
+
+
+def test_a_web_call_without_numbers_is_found_by_its_agent(client):
+    web_call = {**call_object("c8"), "call_type": "web_call"}
+    del web_call["to_number"]
+    assert post(client, event("call_started", web_call)).status_code == 204
+    log = CallLog.objects.get(call_id="c8")
+    assert (log.branch.name, log.status) == ("Berlin Mitte", "ongoing")

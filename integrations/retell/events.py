@@ -143,7 +143,14 @@ def _book_from_analysis(line: Line, call: dict[str, Any]) -> dict[str, Any] | No
     if missing or not call.get("from_number"):
         logger.warning("retell.analysis_booking_incomplete", call_id=call_id, missing=missing)
         return {"booked": False, "reason": "incomplete", "missing": missing}
-    today = timezone.now().astimezone(line.zone).date()
+    # "morgen" means the day after the call, also when the analysis arrives after midnight.
+    began = call.get("start_timestamp")
+    when = (
+        dt.datetime.fromtimestamp(began / 1000, dt.UTC)
+        if isinstance(began, int) and not isinstance(began, bool) and began > 0
+        else timezone.now()
+    )
+    today = when.astimezone(line.zone).date()
     try:
         start = dt.datetime.combine(parse_date(wish["date"], today=today), parse_time(wish["time"]))
     except (UnclearDate, UnclearTime) as exc:

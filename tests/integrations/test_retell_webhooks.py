@@ -333,3 +333,25 @@ def test_a_web_call_without_numbers_is_found_by_its_agent(client):
     assert post(client, event("call_started", web_call)).status_code == 204
     log = CallLog.objects.get(call_id="c8")
     assert (log.branch.name, log.status) == ("Berlin Mitte", "ongoing")
+
+
+def test_a_late_analysis_reads_relative_dates_from_the_calls_day(client):
+    late = NOW.replace(hour=23, minute=58)
+    call = call_object(
+        "call_late",
+        "ended",
+        start_timestamp=int(late.timestamp() * 1000),
+        call_analysis={
+            "custom_analysis_data": {
+                "booking_intent": True,
+                "service": "Bartpflege",
+                "date": "morgen",
+                "time": "14 Uhr",
+            }
+        },
+    )
+    # Delivered after midnight: "morgen" is still Tuesday, the day after the call.
+    with time_machine.travel(late + dt.timedelta(minutes=5), tick=False):
+        assert post(client, event("call_analyzed", call)).status_code == 204
+    appointment = Appointment.objects.get(call_id="call_late")
+    assert appointment.start_time == dt.datetime(2026, 11, 24, 13, tzinfo=dt.UTC)

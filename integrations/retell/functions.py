@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import DatabaseError
 from django.utils import timezone
@@ -234,8 +235,8 @@ def _distinct(slots: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(seen.values(), key=lambda item: dt.datetime.fromisoformat(item["start"]))
 
 
-def _local(value: str, request: Call) -> dt.datetime:
-    return dt.datetime.fromisoformat(value).astimezone(request.line.zone)
+def _local(value: str, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime.fromisoformat(value).astimezone(zone)
 
 
 # ----------------------------------------------------------------------------- functions
@@ -256,9 +257,9 @@ def check_availability(request: Call) -> Answer:
         "time": wished.strftime("%H:%M") if wished else None,
         "slots": [],
     }
-    today, zone = request.today, request.line.zone
+    today, zone = request.today, ZoneInfo(branch.time_zone)
     if wished is not None:
-        exact = [s for s in slots if _local(s["start"], request).time() == wished]
+        exact = [s for s in slots if _local(s["start"], zone).time() == wished]
         if exact:
             data["slots"] = exact[:1]
             return Answer(
@@ -268,7 +269,7 @@ def check_availability(request: Call) -> Answer:
         target = dt.datetime.combine(day, wished, zone)
         slots = sorted(
             slots,
-            key=lambda s: (abs((_local(s["start"], request) - target).total_seconds()), s["start"]),
+            key=lambda s: (abs((_local(s["start"], zone) - target).total_seconds()), s["start"]),
         )
     offered = sorted(slots[:OFFERED_SLOTS], key=lambda s: s["start"])
     if not offered and found.get("next_available"):
@@ -323,7 +324,7 @@ def idempotency_key(request: Call) -> str:
 
 
 def book_appointment(request: Call) -> Answer:
-    branch = request.line.branch
+    branch = request.branch()
     day = request.date()
     wished = request.time()
     service = request.text("service", required=True)
@@ -341,7 +342,7 @@ def book_appointment(request: Call) -> Answer:
     if request.call_id:
         args["idempotency_key"] = idempotency_key(request)
     outcome = request.run("booking.processPhoneBooking", args)
-    zone, today = request.line.zone, request.today
+    zone, today = ZoneInfo(branch.time_zone), request.today
     if not outcome["booked"]:
         starts = [s["start"] for s in outcome["alternatives"]]
         sentence = (
@@ -359,7 +360,7 @@ def book_appointment(request: Call) -> Answer:
             appointment_id=appointment["id"],
             outcome=CallOutcome.BOOKED,
         )
-    start = _local(appointment["start_time"], request)
+    start = _local(appointment["start_time"], zone)
     sentence = (
         f"Ihr Termin ist gebucht: {outcome['service']['name']} am {speech.day(start.date())} "
         f"um {speech.clock(start)} Uhr bei {outcome['staff']['name']}. Ihre "
@@ -382,7 +383,7 @@ def _booking_data(outcome: dict[str, Any]) -> dict[str, Any]:
 
 def cancel_appointment(request: Call) -> Answer:
     appointment = request.appointment()
-    start = appointment.start_time.astimezone(request.line.zone)
+    start = appointment.start_time.astimezone(ZoneInfo(appointment.branch.time_zone))
     when = f"am {speech.day(start.date())} um {speech.clock(start)} Uhr"
     if appointment.status == AppointmentStatus.CANCELLED:
         # A retried call, or the caller cancelling twice: the result they want is there.
@@ -411,7 +412,7 @@ def reschedule_appointment(request: Call) -> Answer:
             error="not_active",
         )
     target = dt.datetime.combine(day, wished)
-    zone, today = request.line.zone, request.today
+    zone, today = ZoneInfo(appointment.branch.time_zone), request.today
     # Moving one's own appointment, proven by the caller's number and its confirmation
     # number: the orchestrator's rescheduleBooking asks for the manager's permission, which
     # covers moving other people's bookings; this principal may only reach this one.
@@ -437,7 +438,7 @@ def reschedule_appointment(request: Call) -> Answer:
         raise _spoken_error(result.error)
     moved = (result.data or {})["appointment"]
     _link(request, appointment.pk, CallOutcome.RESCHEDULED)
-    start = _local(moved["start_time"], request)
+    start = _local(moved["start_time"], zone)
     return Answer(
         f"Ihr Termin ist verschoben auf {speech.day(start.date())} um {speech.clock(start)} "
         f"Uhr. Die Bestätigungsnummer bleibt {moved['confirmation_number']}.",

@@ -1,5 +1,5 @@
 """Operations of the bookings app: the `booking` and `customer` services."""
 
-from bookings.tools import booking, customer
+from bookings.tools import booking, customer, phone
 
-__all__ = ["booking", "customer"]
+__all__ = ["booking", "customer", "phone"]

@@ -1,0 +1,257 @@
+"""Retell custom-function benchmark: check_availability over HTTP against gunicorn, demo data.
+
+    .venv/bin/python bench/retell_functions.py [--requests 300] [--clients 1] [--workers 2]
+    .venv/bin/python bench/retell_functions.py --db sqlite
+
+Drops and recreates its own database (`askproai_bench_retell` on 127.0.0.1:5432 as postgres,
+or a temporary SQLite file with --db sqlite), migrates it and loads the demo tenant
+(`seed_demo`). Then serves the project with gunicorn (sync workers, as `make serve`) and sends
+what Retell sends mid-call: `POST /webhooks/retell/functions` with `x-retell-signature` (signed
+before the clock starts, as Retell signs before it sends), body `{name: "check_availability",
+args: {service, date}, call: {...to_number: the demo Berlin number...}}`. JSON lines on stdout:
+
+- `baseline_health_http`: the floor of the HTTP path on this machine, `GET /mcp/health` (no
+  auth; database, cache and broker checks), same clients and workers, measured in the same run;
+- `retell_check_availability_http`: the function's round trip: p50, p99, max, requests per
+  second, and the ratios to the baseline's p50/p99; `meets_target` is p99 < --target-p99-ms.
+
+Every response is checked (200, slots offered) so a fast error cannot pass as a fast answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SYSTEM = "askproai"
+PG_NAME = "askproai_bench_retell"
+SIGNING_KEY = "key_bench_retell_signing"
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--requests", "-n", type=int, default=300, help="function calls per client")
+    p.add_argument("--warmup", type=int, default=20, help="unmeasured calls per client first")
+    p.add_argument("--clients", type=int, default=1, help="concurrent HTTP clients")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (make serve: 2)")
+    p.add_argument("--service", default="Herrenschnitt", help="as the caller says it")
+    p.add_argument("--date", default="nächsten Dienstag", help="as the caller says it")
+    p.add_argument("--target-p99-ms", type=float, default=150.0)
+    p.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
+    p.add_argument("--pg-host", default="127.0.0.1")
+    p.add_argument("--pg-port", default="5432")
+    p.add_argument("--pg-user", default="postgres")
+    return p.parse_args()
+
+
+ARGS = parse_args()
+
+
+def _database_url() -> str:
+    if ARGS.db == "sqlite":
+        folder = tempfile.mkdtemp(prefix="askproai-bench-retell-")
+        return f"sqlite:///{folder}/bench.sqlite3"
+    import psycopg
+
+    with psycopg.connect(
+        host=ARGS.pg_host, port=ARGS.pg_port, user=ARGS.pg_user, dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}"')
+        conn.execute(f'CREATE DATABASE "{PG_NAME}"')
+    return f"postgres://{ARGS.pg_user}@{ARGS.pg_host}:{ARGS.pg_port}/{PG_NAME}"
+
+
+DATABASE_URL = _database_url()
+SERVER_ENV = {
+    "DATABASE_URL": DATABASE_URL,
+    "RETELL_API_KEY": SIGNING_KEY,
+    "MCP_RATE_LIMIT_PRO": str(10**9),  # the limiter runs, but must not refuse the bench
+    "LOG_LEVEL": "WARNING",
+}
+os.environ.update(SERVER_ENV)
+os.environ.pop("REDIS_URL", None)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askproai.settings")
+
+import logging  # noqa: E402
+
+import django  # noqa: E402
+
+django.setup()
+logging.getLogger("askproai").setLevel(logging.WARNING)
+
+from django.core.management import call_command  # noqa: E402
+
+from askproai.demo import seed_demo  # noqa: E402
+from integrations.retell.signature import sign  # noqa: E402
+
+BERLIN_NUMBER = "+493012345670"
+
+
+def emit(op: str, n: int, seconds: float, **extra: Any) -> None:
+    record = {"system": SYSTEM, "op": op, "n": n, "seconds": round(seconds, 6), **extra}
+    record.setdefault("db", ARGS.db)
+    print(json.dumps(record, default=str), flush=True)
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def function_request(n: int) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(
+        {
+            "name": "check_availability",
+            "args": {"service": ARGS.service, "date": ARGS.date},
+            "call": {
+                "call_type": "phone_call",
+                "call_id": f"call_bench_{n:06d}",
+                "agent_id": "agent_demo_berlin_de",
+                "call_status": "ongoing",
+                "direction": "inbound",
+                "from_number": "+4915790001234",
+                "to_number": BERLIN_NUMBER,
+            },
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    headers = {
+        "Content-Type": "application/json",
+        "X-Retell-Signature": sign(body, SIGNING_KEY),
+    }
+    return body.encode(), headers
+
+
+def measure(host: str, port: int, label: str, send) -> dict[str, Any]:
+    """ARGS.clients clients, each ARGS.warmup + ARGS.requests calls of `send(conn, n)`, which
+    returns None for a good answer or a problem description."""
+    barrier = threading.Barrier(ARGS.clients + 1)
+    latencies: list[float] = []
+    problems: list[str] = []
+    lock = threading.Lock()
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection(host, port, timeout=60)
+        for n in range(ARGS.warmup):
+            send(conn, index * 1_000_000 + n, None)
+        barrier.wait()
+        mine: list[float] = []
+        mistakes: list[str] = []
+        for n in range(ARGS.requests):
+            problem = send(conn, index * 1_000_000 + ARGS.warmup + n, mine)
+            if problem:
+                mistakes.append(problem)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            problems.extend(mistakes)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(ARGS.clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "label": label,
+        "n": len(latencies),
+        "seconds": seconds,
+        "p50_ms": round(1000 * statistics.median(latencies), 2),
+        "p99_ms": round(1000 * percentile(latencies, 0.99), 2),
+        "max_ms": round(1000 * latencies[-1], 2),
+        "requests_per_second": round(len(latencies) / seconds, 1),
+        "failed": len(problems),
+        "first_problem": problems[0] if problems else None,
+    }
+
+
+def health(conn: http.client.HTTPConnection, n: int, timings: Any) -> str | None:
+    started = time.perf_counter()
+    conn.request("GET", "/mcp/health")
+    response = conn.getresponse()
+    body = response.read()
+    if isinstance(timings, list):
+        timings.append(time.perf_counter() - started)
+    return None if response.status == 200 else f"{response.status} {body[:200]!r}"
+
+
+def check_availability(conn: http.client.HTTPConnection, n: int, timings: Any) -> str | None:
+    body, headers = function_request(n)
+    started = time.perf_counter()
+    conn.request("POST", "/webhooks/retell/functions", body, headers)
+    response = conn.getresponse()
+    raw = response.read()
+    if isinstance(timings, list):
+        timings.append(time.perf_counter() - started)
+    if response.status != 200:
+        return f"{response.status} {raw[:200]!r}"
+    answer = json.loads(raw)
+    if not answer.get("data", {}).get("slots"):
+        return f"no slots offered: {answer.get('result')!r}"
+    return None
+
+
+def main() -> None:
+    from tests.serving import gunicorn
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    seed_demo()
+    emit("seed", 1, time.perf_counter() - started, data="demo tenant (seed_demo)")
+
+    with gunicorn(workers=ARGS.workers, extra_env=SERVER_ENV, database_url=DATABASE_URL) as base:
+        host, port = base.removeprefix("http://").split(":")
+        baseline = measure(host, int(port), "GET /mcp/health", health)
+        emit(
+            "baseline_health_http",
+            baseline["n"],
+            baseline["seconds"],
+            p50_ms=baseline["p50_ms"],
+            p99_ms=baseline["p99_ms"],
+            max_ms=baseline["max_ms"],
+            requests_per_second=baseline["requests_per_second"],
+            clients=ARGS.clients,
+            workers=ARGS.workers,
+            failed=baseline["failed"],
+            api=baseline["label"],
+        )
+        result = measure(host, int(port), "POST /webhooks/retell/functions", check_availability)
+    emit(
+        "retell_check_availability_http",
+        result["n"],
+        result["seconds"],
+        p50_ms=result["p50_ms"],
+        p99_ms=result["p99_ms"],
+        max_ms=result["max_ms"],
+        requests_per_second=result["requests_per_second"],
+        p50_vs_baseline=round(result["p50_ms"] / baseline["p50_ms"], 2),
+        p99_vs_baseline=round(result["p99_ms"] / baseline["p99_ms"], 2),
+        target_p99_ms=ARGS.target_p99_ms,
+        meets_target=result["p99_ms"] < ARGS.target_p99_ms and result["failed"] == 0,
+        clients=ARGS.clients,
+        workers=ARGS.workers,
+        failed=result["failed"],
+        api=f"{result['label']} check_availability "
+        f"{{service: {ARGS.service!r}, date: {ARGS.date!r}}} (gunicorn sync workers)",
+        **({"first_problem": result["first_problem"]} if result["first_problem"] else {}),
+    )
+
+
+if __name__ == "__main__":
+    main()

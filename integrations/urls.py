@@ -1,6 +1,10 @@
 """The webhook front doors (CONTRACT section 4.3): no API key, each verified by its provider's
 signature."""
 
-from django.urls import path  # noqa: F401  (each provider adds its route below)
+from django.urls import path
 
 urlpatterns: list = []
+
+from integrations.calcom.webhook import calcom_webhook  # noqa: E402
+
+urlpatterns += [path("calcom", calcom_webhook, name="webhook-calcom")]

@@ -103,14 +103,19 @@ def enqueue(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox.enqueue must run inside the transaction of the change")
-    dedupe_key = key or f"{topic}:{uuid.uuid4().hex}"
-    try:
-        with transaction.atomic():
-            message = OutboxMessage.objects.create(
-                tenant=tenant, topic=topic, payload=payload, dedupe_key=dedupe_key
-            )
-    except IntegrityError:
-        return OutboxMessage.objects.get(dedupe_key=dedupe_key)
+    if key is None:
+        # A fresh uuid cannot collide: no savepoint (two round trips) on the booking path.
+        message = OutboxMessage.objects.create(
+            tenant=tenant, topic=topic, payload=payload, dedupe_key=f"{topic}:{uuid.uuid4().hex}"
+        )
+    else:
+        try:
+            with transaction.atomic():
+                message = OutboxMessage.objects.create(
+                    tenant=tenant, topic=topic, payload=payload, dedupe_key=key
+                )
+        except IntegrityError:
+            return OutboxMessage.objects.get(dedupe_key=key)
     transaction.on_commit(partial(schedule, message.pk, countdown=countdown), robust=True)
     return message
 

@@ -1,3 +1,4 @@
+from django.core.validators import URLValidator
 from django.db import models
 
 from staff.models import Service, Staff, TimeBlock
@@ -51,8 +52,12 @@ class CalcomAccount(TenantOwnedModel):
     api_key = models.CharField(
         max_length=255, blank=True, help_text="cal_live_…; empty: the global CALCOM_API_KEY."
     )
-    api_url = models.URLField(
-        blank=True, help_text="Empty: CALCOM_API_URL (https://api.cal.com; EU accounts differ)."
+    # A CharField with a URL validator: the form field of URLField guesses a scheme.
+    api_url = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Empty: CALCOM_API_URL (https://api.cal.com; EU accounts differ).",
     )
     is_active = models.BooleanField(
         default=True, help_text="Off: this tenant's bookings are not synced to Cal.com."

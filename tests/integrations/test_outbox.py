@@ -270,3 +270,37 @@ def test_two_sweeps_at_once_never_attempt_the_same_message(scheduled):
     assert sorted(attempted) == sorted(ids)
     assert len(received) == 10
     assert set(OutboxMessage.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_the_admin_lists_only_the_operators_tenant_and_delivers_dead_ones_again(
+    client, scheduled, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    mine, theirs = CompanyFactory(), CompanyFactory()
+    with transaction.atomic():
+        my_dead = outbox.enqueue(tenant=mine, topic=TOPIC, payload={"n": 1})
+        their_dead = outbox.enqueue(tenant=theirs, topic=TOPIC, payload={"n": 2})
+    OutboxMessage.objects.update(status=OutboxStatus.DEAD)
+    profile = OperatorProfileFactory(tenant=mine, user=UserFactory(is_staff=True))
+    profile.user.user_permissions.set(
+        Permission.objects.filter(content_type__model="outboxmessage")
+    )
+    client.force_login(profile.user)
+    url = reverse("admin:mcp_core_outboxmessage_changelist")
+
+    listed = list(client.get(url + "?status=dead").context["cl"].queryset)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url,
+            {"action": "deliver_again", "_selected_action": [my_dead.pk, their_dead.pk]},
+        )
+
+    assert listed == [my_dead]
+    assert response.status_code == 302
+    assert OutboxMessage.objects.get(pk=my_dead.pk).status == OutboxStatus.PENDING
+    assert OutboxMessage.objects.get(pk=their_dead.pk).status == OutboxStatus.DEAD
+    assert [pk for pk, _ in scheduled] == [my_dead.pk]
+    retried = AuditLog.objects.get(action="outbox.retried")
+    assert retried.actor == f"admin:{profile.user.get_username()}"

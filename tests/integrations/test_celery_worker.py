@@ -90,10 +90,20 @@ def broker(settings) -> Iterator[str]:
     settings.CELERY_BROKER_URL = url
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.update(broker_url=url, task_always_eager=False)
+    _forget_broker_connections()
     app.control.purge()  # tasks left over from an earlier run are not ours
     yield url
     app.control.purge()
     app.conf.update(**previous)
+    _forget_broker_connections()
+
+
+def _forget_broker_connections() -> None:
+    """Eager calls earlier in the run made Celery cache a connection and producer pool for the
+    broker configured then (none: the amqp default); the next publish must use the new one.
+    Celery has no public reset for these."""
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def test_a_celery_worker_delivers_the_outbox_message_once_calcom_is_back(

@@ -125,6 +125,11 @@ def schedule(message_id: int, *, countdown: float = 0.0) -> None:
     sweep delivers the message later."""
     from mcp_core.tasks import deliver_outbox_message
 
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # No broker: deliver here and now. Not through eager apply_async, whose process-wide
+        # "join would block" flag is not thread-safe (concurrent bookings could leave it set).
+        deliver(message_id)
+        return
     try:
         # retry=False: with the broker down, fail at once rather than hold the request.
         deliver_outbox_message.apply_async((message_id,), countdown=countdown, retry=False)

@@ -42,16 +42,42 @@ def _clean() -> None:
 
 @pytest.fixture
 def scheduled(monkeypatch) -> list[tuple[int, float]]:
-    """Delivery tasks sent to the broker (the process edge), as (message id, countdown)."""
+    """Delivery tasks sent (the process edge), as (message id, countdown)."""
     sent: list[tuple[int, float]] = []
-    from mcp_core import tasks
-
     monkeypatch.setattr(
-        tasks.deliver_outbox_message,
-        "apply_async",
-        lambda args, countdown=0.0, retry=True: sent.append((args[0], countdown)),
+        outbox, "schedule", lambda message_id, countdown=0.0: sent.append((message_id, countdown))
     )
     return sent
+
+
+def test_with_a_broker_the_task_is_sent_with_its_countdown_and_no_publish_retries(
+    monkeypatch, settings
+):
+    from mcp_core import tasks
+
+    sent: list[tuple[Any, dict[str, Any]]] = []
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr(
+        tasks.deliver_outbox_message, "apply_async", lambda args, **kw: sent.append((args, kw))
+    )
+
+    outbox.schedule(41, countdown=7.5)
+
+    assert sent == [((41,), {"countdown": 7.5, "retry": False})]
+
+
+def test_without_a_reachable_broker_scheduling_only_logs(monkeypatch, settings, caplog):
+    from mcp_core import tasks
+
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("no broker")
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr(tasks.deliver_outbox_message, "apply_async", refuse)
+
+    outbox.schedule(41)
+
+    assert "the sweep delivers it" in caplog.text
 
 
 def due(message: OutboxMessage) -> None:

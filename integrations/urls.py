@@ -12,3 +12,7 @@ urlpatterns += [
     path("retell", retell_views.retell_webhook, name="retell-webhook"),
     path("retell/functions", retell_views.retell_functions, name="retell-functions"),
 ]
+
+from integrations.calcom.webhook import calcom_webhook  # noqa: E402
+
+urlpatterns += [path("calcom", calcom_webhook, name="webhook-calcom")]

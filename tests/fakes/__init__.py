@@ -1,0 +1,1 @@
+"""Local fakes of external services, on real sockets, speaking their wire formats."""

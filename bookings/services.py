@@ -972,7 +972,9 @@ def booking_notify_confirmation(*, tenant: Company, actor: str, appointment_id: 
             customer_name=row["customer__name"],
             customer_phone=row["customer__phone"],
             customer_email=row["customer__email"],
-        )
+        ),
+        tenant=tenant,
+        appointment_id=appointment_id,
     )
     appointment = Appointment(pk=appointment_id)
     for failure in report.failed:

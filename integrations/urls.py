@@ -1,6 +1,14 @@
 """The webhook front doors (CONTRACT section 4.3): no API key, each verified by its provider's
 signature."""
 
-from django.urls import path  # noqa: F401  (each provider adds its route below)
+from django.urls import path  # each provider adds its route below
 
 urlpatterns: list = []
+
+from integrations.billing_webhook import stripe_webhook  # noqa: E402
+from integrations.sms_status import sms_status_webhook  # noqa: E402
+
+urlpatterns += [
+    path("sms/status", sms_status_webhook, name="webhook-sms-status"),
+    path("stripe", stripe_webhook, name="webhook-stripe"),
+]

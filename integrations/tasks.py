@@ -1,0 +1,15 @@
+"""Celery tasks of the integrations app: thin, they call a service; schedules in settings."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from integrations import reminders
+
+
+@shared_task(name="integrations.tasks.send_due_reminders")
+def send_due_reminders() -> int:
+    """Beat, every 5 minutes: send the SMS reminders now due (SMS_REMINDER_HOURS_BEFORE).
+    Safe to run twice or on two workers at once: each appointment is reminded once."""
+    return reminders.reminders_send_due(now=timezone.now())

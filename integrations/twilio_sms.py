@@ -12,6 +12,8 @@ set; without it messages are sent without a status callback.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -21,6 +23,9 @@ from integrations.models import SmsStatus
 from integrations.notifications import NotificationError, SmsNotConfigured
 
 STATUS_CALLBACK_PATH = "/webhooks/sms/status"
+
+# The SDK logs every request's headers and URL at INFO; our own log line says what matters.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 
 class TwilioRejected(NotificationError):

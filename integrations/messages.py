@@ -47,11 +47,13 @@ PLACEHOLDERS: dict[str, str] = {
     "firma": "Name des Unternehmens",
 }
 
+# Every text names the appointment's time: {termin}, or {datum} and {uhrzeit}. Those that
+# confirm a (new) booking also carry the number the customer needs to change it.
 REQUIRED_PLACEHOLDERS: dict[str, frozenset[str]] = {
-    SmsKind.CONFIRMATION: frozenset({"termin", "nummer"}),
-    SmsKind.REMINDER: frozenset({"termin"}),
-    SmsKind.CANCELLATION: frozenset({"termin"}),
-    SmsKind.RESCHEDULE: frozenset({"termin", "nummer"}),
+    SmsKind.CONFIRMATION: frozenset({"nummer"}),
+    SmsKind.REMINDER: frozenset(),
+    SmsKind.CANCELLATION: frozenset(),
+    SmsKind.RESCHEDULE: frozenset({"nummer"}),
 }
 
 DEFAULT_TEMPLATES: dict[str, str] = {
@@ -116,6 +118,8 @@ def sms_template_errors(kind: str, body: str) -> list[str]:
             messages.append(f"Placeholder {{{name}}} may not carry a format (':' or '!').")
         used.add(name)
     missing = sorted(REQUIRED_PLACEHOLDERS[kind] - used)
+    if "termin" not in used and not {"datum", "uhrzeit"} <= used:
+        messages.append("The time is missing: use {termin}, or {datum} and {uhrzeit}.")
     if missing:
         messages.append(
             "Required placeholder(s) missing: " + ", ".join(f"{{{name}}}" for name in missing)

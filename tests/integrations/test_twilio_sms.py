@@ -172,8 +172,12 @@ def test_a_booking_confirmation_uses_the_tenants_template(twilio: FakeTwilio) ->
 def test_templates_are_checked_when_saved() -> None:
     tenant = CompanyFactory()
     assert sms_template_errors("reminder", "Bis {termin}!") == []
-    assert sms_template_errors("reminder", "Bis morgen!") == [
-        "Required placeholder(s) missing: {termin}"
+    assert sms_template_errors("reminder", "Bis {datum} um {uhrzeit}!") == []
+    assert sms_template_errors("reminder", "Bis {datum}!") == [
+        "The time is missing: use {termin}, or {datum} and {uhrzeit}."
+    ]
+    assert sms_template_errors("confirmation", "Bis {termin}!") == [
+        "Required placeholder(s) missing: {nummer}"
     ]
     assert sms_template_errors("reminder", "Bis {termin} {passwort}")[0].startswith(
         "Unknown placeholder {passwort}"

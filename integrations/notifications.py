@@ -23,6 +23,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
+from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from integrations import messages
@@ -168,6 +169,17 @@ def sms_deliver_recorded(message: SmsMessage) -> SmsMessage:
     message.status = backend.initial_status
     message.save(update_fields=["provider", "provider_sid", "status", "updated_at"])
     return message
+
+
+def sms_records_erase(*, tenant: Company, customer_id: int, phone: str) -> int:
+    """GDPR erasure: empty the number and text of every SMS recorded for the customer (by
+    appointment or number); delivery status and counts stay. Returns how many rows changed."""
+    return (
+        SmsMessage.objects.for_tenant(tenant)
+        .filter(Q(appointment__customer_id=customer_id) | Q(to=phone))
+        .exclude(to="", body="")
+        .update(to="", body="")
+    )
 
 
 def _hand_over(backend: SmsBackend, to: str, body: str) -> str:

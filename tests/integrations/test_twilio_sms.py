@@ -315,3 +315,23 @@ def test_without_twilio_configured_the_operation_records_and_skips(twilio, setti
     assert result.error is None
     assert result.data is not None
     assert (result.data["sent"], result.data["sms"]["status"]) == (False, "not_configured")
+
+
+def test_erasing_a_customer_empties_their_recorded_sms(twilio: FakeTwilio) -> None:
+    from bookings.customer_services import customer_erase
+
+    appointment = AppointmentFactory(customer__phone="+4915112345672")
+    customer = appointment.customer
+    notifications.send_sms(customer.phone, "Hallo Erika", tenant=appointment.tenant)
+    notifications.send_sms(
+        customer.phone,
+        "Erinnerung",
+        tenant=appointment.tenant,
+        kind="reminder",
+        appointment_id=appointment.pk,
+    )
+    other = notifications.send_sms(TO, "Hallo Max", tenant=appointment.tenant)
+    customer_erase(tenant=appointment.tenant, actor="admin:anna", customer_id=customer.pk)
+    rows = SmsMessage.objects.order_by("pk").values_list("to", "body", "status")
+    assert list(rows) == [("", "", "queued"), ("", "", "queued"), (TO, "Hallo Max", "queued")]
+    assert SmsMessage.objects.get(provider_sid=other).to == TO

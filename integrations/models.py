@@ -87,7 +87,7 @@ class SmsTemplate(TenantOwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.tenant} · {self.kind}"
+        return str(self.get_kind_display())
 
 
 class SmsMessage(TenantOwnedModel):

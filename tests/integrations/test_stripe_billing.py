@@ -458,3 +458,22 @@ def test_the_stripe_conflict_error_maps_to_conflict(fake_stripe: FakeStripe) -> 
             description="Minuten",
             idempotency_key="conflicting",
         )
+
+
+def test_the_stripe_subscribe_command(fake_stripe: FakeStripe) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    tenant = CompanyFactory()
+    out = StringIO()
+    call_command(
+        "stripe_subscribe", "--tenant", str(tenant.pk), "--plan", "basic", "--json", stdout=out
+    )
+    result = json.loads(out.getvalue())
+    [remote] = fake_stripe.subscriptions.values()
+    assert (result["tenant_id"], result["plan"], result["status"]) == (tenant.pk, "basic", "active")
+    assert result["stripe_subscription_id"] == remote["id"]
+    assert AuditLog.objects.get(tenant=tenant, action="billing.subscribed").actor == (
+        "cli:stripe_subscribe"
+    )

@@ -10,14 +10,28 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from django.db import IntegrityError, transaction
+
 from askproai.phone import InvalidPhoneNumber, normalize_phone
 from bookings.models import Appointment, Customer
 from integrations import notifications
 from integrations.messages import MAX_SMS_LENGTH, render_booking_message
 from integrations.models import SmsKind, SmsMessage, SmsStatus
-from mcp_core.errors import IntegrationError, NotFound, ServiceUnavailable, ValidationFailed
+from mcp_core.errors import (
+    Conflict,
+    IntegrationError,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from tenants.audit import audit_record
 from tenants.models import Company
+
+_AUDIT_ACTION = {
+    SmsStatus.FAILED: "sms.failed",
+    SmsStatus.NOT_CONFIGURED: "sms.not_configured",
+    SmsStatus.CLAIMED: "sms.failed",
+}
 
 
 def _appointment(tenant: Company, appointment_id: int) -> Appointment:
@@ -66,7 +80,8 @@ def sms_notification_send(
     `kind` "custom" sends `message`; the other kinds render the tenant's template about
     `appointment_id`. The recipient is `customer_id`, else `phone`, else the appointment's
     customer. Returns the record with status `not_configured` when no SMS provider is set up.
-    Raises ValidationFailed, NotFound (also for another tenant's ids), ServiceUnavailable (breaker
+    Raises ValidationFailed, NotFound (also for another tenant's ids), Conflict (a reminder for an
+    appointment already reminded, by beat or by hand), ServiceUnavailable (breaker
     open, provider down or timed out) and IntegrationError (provider refused); a failure is
     recorded before it is raised. Writes an `sms.sent` audit row."""
     appointment = _appointment(tenant, appointment_id) if appointment_id is not None else None
@@ -109,14 +124,22 @@ def sms_notification_send(
         )
         body = render_booking_message(tenant, kind, context)
 
-    record = SmsMessage.objects.create(
-        tenant=tenant,
-        appointment=appointment,
-        kind=kind,
-        to=customer.phone,
-        body=body,
-        provider=notifications.get_sms_backend().name,
-    )
+    try:
+        with transaction.atomic():
+            record = SmsMessage.objects.create(
+                tenant=tenant,
+                appointment=appointment,
+                kind=kind,
+                to=customer.phone,
+                body=body,
+                provider=notifications.get_sms_backend().name,
+            )
+    except IntegrityError as exc:
+        # Only the once-only reminder can collide: the appointment was reminded already.
+        raise Conflict(
+            "This appointment has been reminded already.",
+            details={"appointment_id": appointment_id, "kind": kind},
+        ) from exc
     try:
         notifications.sms_deliver_recorded(record)
     except notifications.SmsNotConfigured:
@@ -135,7 +158,7 @@ def sms_notification_send(
         audit_record(
             tenant=tenant,
             actor=actor,
-            action="sms.sent" if record.status != SmsStatus.FAILED else "sms.failed",
+            action=_AUDIT_ACTION.get(record.status, "sms.sent"),
             obj=record,
             changes={"kind": kind, "customer_id": customer.pk, "status": record.status},
         )

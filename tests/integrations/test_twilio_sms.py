@@ -335,3 +335,27 @@ def test_erasing_a_customer_empties_their_recorded_sms(twilio: FakeTwilio) -> No
     rows = SmsMessage.objects.order_by("pk").values_list("to", "body", "status")
     assert list(rows) == [("", "", "queued"), ("", "", "queued"), (TO, "Hallo Max", "queued")]
     assert SmsMessage.objects.get(provider_sid=other).to == TO
+
+
+def test_an_appointment_is_reminded_once_also_by_hand(twilio: FakeTwilio) -> None:
+    appointment = AppointmentFactory()
+    args = {"kind": "reminder", "appointment_id": appointment.pk}
+    first = execute_named(principal(appointment.tenant), "integration.sendSMSNotification", args)
+    assert first.error is None
+    again = execute_named(principal(appointment.tenant), "integration.sendSMSNotification", args)
+    assert again.error is not None
+    assert again.error.error_type.name == "CONFLICT"
+    assert len(twilio.requests) == 1
+    assert SmsMessage.objects.filter(appointment=appointment, kind="reminder").count() == 1
+
+
+def test_the_operation_finds_the_customer_by_a_national_number(twilio: FakeTwilio) -> None:
+    customer = CustomerFactory(phone="+4930901820")
+    result = execute_named(
+        principal(customer.tenant),
+        "integration.sendSMSNotification",
+        {"phone": "030 901820", "message": "Ihre Bestellung ist da."},
+    )
+    assert result.error is None
+    assert twilio.requests[0].field("To") == "+4930901820"
+    assert twilio.requests[0].field("Body") == "Ihre Bestellung ist da."

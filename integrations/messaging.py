@@ -27,7 +27,7 @@ from mcp_core.errors import (
 from tenants.audit import audit_record
 from tenants.models import Company
 
-_AUDIT_ACTION = {
+_AUDIT_ACTION: dict[str, str] = {
     SmsStatus.FAILED: "sms.failed",
     SmsStatus.NOT_CONFIGURED: "sms.not_configured",
     SmsStatus.CLAIMED: "sms.failed",

@@ -160,6 +160,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "recover-stale-sagas": {"task": "mcp_core.tasks.recover_stale_sagas", "schedule": 60.0},
     "send-sms-reminders": {"task": "integrations.tasks.send_due_reminders", "schedule": 300.0},
+    "deliver-due-outbox-messages": {
+        "task": "mcp_core.tasks.deliver_due_outbox_messages",
+        "schedule": 30.0,
+    },
 }
 
 # Observability
@@ -213,6 +217,19 @@ STRIPE_PRICE_IDS = env_json("STRIPE_PRICE_IDS", {})
 STRIPE_CURRENCY = env_str("STRIPE_CURRENCY", "eur")
 # Appointments are reminded by SMS this many hours before they start (0 turns reminders off).
 SMS_REMINDER_HOURS_BEFORE = env_int("SMS_REMINDER_HOURS_BEFORE", 24)
+
+# Transactional outbox (mcp_core.outbox) and Cal.com. Retries of a failed side effect wait
+# base * 2^(n-1) seconds (capped, with jitter); after MCP_MAX_RETRIES retries it is dead-lettered.
+MCP_RETRY_BACKOFF_BASE = env_float("MCP_RETRY_BACKOFF_BASE", 30.0)
+MCP_RETRY_BACKOFF_MAX = env_float("MCP_RETRY_BACKOFF_MAX", 3600.0)
+# How long one claimed delivery may take before another process may take it over.
+MCP_OUTBOX_LEASE = env_int("MCP_OUTBOX_LEASE", 300)
+# The beat sweep leaves a fresh message this long to its own task (or inline attempt).
+MCP_OUTBOX_SWEEP_GRACE = env_int("MCP_OUTBOX_SWEEP_GRACE", 30)
+# Who is e-mailed when a side effect is dead-lettered (besides the tenant's admin operators).
+OPERATIONS_ALERT_EMAILS = env_list("OPERATIONS_ALERT_EMAILS", [])
+# Cal.com API v2: the cal-api-version of the bookings endpoints (slots use 2024-09-04).
+CALCOM_BOOKINGS_API_VERSION = env_str("CALCOM_BOOKINGS_API_VERSION", "2024-08-13")
 
 LOGGING = {
     "version": 1,

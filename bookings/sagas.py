@@ -2,8 +2,12 @@
 so every web and worker process knows its compensations for crash recovery).
 
     reserve        booking_reserve                 ↺ booking_release (delete the appointment)
-    calendar_sync  booking_calendar_first_sync     ↺ booking_calendar_unsync (cancel the event)
-    notifications  booking_notify_confirmation     (nothing to undo: a message cannot be unsent)
+    calendar_sync  booking_calendar_deliver        ↺ booking_calendar_unsync (cancel the event)
+    notifications  booking_notification_deliver    (nothing to undo: a message cannot be unsent)
+
+The reserve step writes the appointment and its outbox messages in one transaction; the later
+steps only deliver those messages inline (the outbox retries them when that fails), so the
+response can say `synced` and which channels confirmed the booking.
 
 Each step is one call to a service in `bookings.services`; these adapters only translate the
 saga's JSON context. No step holds a transaction open while the next one runs. When the reserve
@@ -50,10 +54,10 @@ def calendar_sync(ctx: SagaContext) -> dict[str, Any]:
     reservation = _reservation(ctx)
     if reservation is None or reservation.replayed:
         return {"skipped": True}
-    if ctx.data["sync_status"] == SyncStatus.NOT_REQUIRED:
+    if reservation.calendar_message_id is None:
         return {"sync_status": SyncStatus.NOT_REQUIRED.value}
-    status = services.booking_calendar_first_sync(
-        tenant=ctx.tenant, actor=ctx.data["actor"], appointment_id=reservation.appointment_id
+    status = services.booking_calendar_deliver(
+        tenant=ctx.tenant, message_id=reservation.calendar_message_id
     )
     return {"sync_status": status}
 
@@ -69,8 +73,10 @@ def notify(ctx: SagaContext) -> dict[str, Any]:
     reservation = _reservation(ctx)
     if reservation is None or reservation.replayed:
         return {"skipped": True, "sent": []}
-    sent = services.booking_notify_confirmation(
-        tenant=ctx.tenant, actor=ctx.data["actor"], appointment_id=reservation.appointment_id
+    if reservation.notification_message_id is None:
+        return {"sent": []}
+    sent = services.booking_notification_deliver(
+        tenant=ctx.tenant, message_id=reservation.notification_message_id
     )
     return {"sent": sent}
 

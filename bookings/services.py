@@ -4,10 +4,17 @@ Creating a booking is a saga (`bookings.sagas.booking_create_saga`): `booking_cr
 normalises the request, then runs the saga outside any transaction. Its steps are services here:
 
 1. `booking_reserve` (compensated by `booking_release`): one short transaction per attempt that
-   checks the monthly quota and inserts the appointment;
-2. `booking_calendar_first_sync` (compensated by `booking_calendar_unsync`): mirrors it in the
-   external calendar; an outage leaves `sync_status` pending and queues `retry_calendar_sync`;
-3. `booking_notify_confirmation`: tells the customer; a failure is recorded, never fatal.
+   checks the monthly quota, inserts the appointment and writes its side effects to the
+   transactional outbox (`mcp_core.outbox`): "calendar.sync" when the calendar keeps a copy,
+   "notification.booking" (confirmation) always;
+2. `booking_calendar_deliver` (compensated by `booking_calendar_unsync`): delivers the calendar
+   message inline, so a healthy calendar answers `synced`; an outage leaves `sync_status`
+   pending and the message is retried by Celery with back-off;
+3. `booking_notification_deliver`: delivers the confirmation inline the same way.
+
+The lifecycle services (cancel, confirm, reschedule, update) write their calendar and
+notification messages in their own transaction; Celery delivers them after commit. The outbox
+handlers of both topics are in `bookings.side_effects`.
 
 No double booking: on PostgreSQL the exclusion constraint `appointment_no_staff_overlap` has the
 last word (its IntegrityError becomes SlotTaken); on SQLite every write transaction is IMMEDIATE
@@ -23,7 +30,6 @@ import json
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
@@ -50,6 +56,7 @@ from bookings.selectors import (
 )
 from bookings.status import can_transition
 from integrations import calendar, notifications
+from mcp_core import outbox
 from mcp_core.errors import (
     ApplicationError,
     Conflict,
@@ -72,7 +79,11 @@ OVERLAP_CONSTRAINT = "appointment_no_staff_overlap"
 CONFIRMATION_NUMBER_ATTEMPTS = 5
 MAX_STAFF_CANDIDATES = 5  # auto-assignment tries this many free staff members when racing
 NEXT_AVAILABLE_LIMIT = 3
-CALENDAR_RETRY_TASK = "bookings.tasks.retry_calendar_sync"
+CALENDAR_TOPIC = "calendar.sync"
+NOTIFICATION_TOPIC = "notification.booking"
+# The createBooking saga delivers its messages inline; their tasks come this much later, only
+# to cover a process that died in between.
+INLINE_HEAD_START_SECONDS = 30.0
 
 
 # ------------------------------------------------------------------------------ customers
@@ -211,6 +222,9 @@ class Reservation:
     confirmation_number: str
     staff_id: int
     replayed: bool  # the idempotency key's first booking, found when racing it
+    # The outbox messages written with the appointment (None: nothing to deliver).
+    calendar_message_id: int | None = None
+    notification_message_id: int | None = None
 
     def to_result(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -257,7 +271,7 @@ def booking_create(
     ServiceNotFound / StaffNotFound / NotFound for the customer (404), QuotaExceeded (403),
     SlotTaken (409, details.next_available), Conflict (409: idempotency key used with other
     arguments) and TransactionFailed (500, compensated) when a later step failed unexpectedly.
-    Schedules `retry_calendar_sync` when the calendar could not be reached.
+    Writes the calendar and confirmation messages to the outbox with the appointment.
     """
     errors: Errors = {}
     branch = branch_get(tenant=tenant, branch_id=branch_id)
@@ -412,7 +426,9 @@ def _book(
         call_id=call_id,
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
-        sync_status=SyncStatus.PENDING if backend.requires_sync else SyncStatus.NOT_REQUIRED,
+        sync_status=SyncStatus.PENDING
+        if calendar.requires_sync(backend, tenant_id=tenant.pk, service_id=service.pk)
+        else SyncStatus.NOT_REQUIRED,
     )
     results = _run_booking_saga(tenant, request)
     reservation = Reservation.from_result(results["reserve"])
@@ -714,11 +730,25 @@ def _reserve_for(
                         "saga_run_id": saga_run_id,
                     },
                 )
+                calendar_message = None
+                if request.sync_status == SyncStatus.PENDING:
+                    calendar_message = _calendar_message(
+                        tenant, request.actor, appointment.pk, countdown=INLINE_HEAD_START_SECONDS
+                    )
+                notification = _notification_message(
+                    tenant,
+                    request.actor,
+                    appointment.pk,
+                    "confirmation",
+                    countdown=INLINE_HEAD_START_SECONDS,
+                )
             return Reservation(
                 appointment_id=appointment.pk,
                 confirmation_number=appointment.confirmation_number,
                 staff_id=staff_id,
                 replayed=False,
+                calendar_message_id=calendar_message.pk if calendar_message else None,
+                notification_message_id=notification.pk,
             )
         except IntegrityError as exc:
             violated = _violation(exc)
@@ -806,6 +836,7 @@ def _calendar_event(appointment: Appointment) -> calendar.CalendarEvent:
         customer_phone=customer.phone,
         customer_email=customer.email,
         notes=appointment.notes,
+        service_id=appointment.service_id,
     )
 
 
@@ -826,12 +857,16 @@ def booking_calendar_sync(*, tenant: Company, appointment_id: int) -> str:
         if appointment is None:
             return ""
         external_id = appointment.external_calendar_id
-        if not backend.requires_sync and not external_id:
+        syncs = calendar.requires_sync(
+            backend, tenant_id=tenant.pk, service_id=appointment.service_id
+        )
+        if not syncs and not external_id:
             status = SyncStatus.NOT_REQUIRED
         else:
             event = _calendar_event(appointment)
             if appointment.is_active and external_id:
-                calendar.call(backend, backend.update_event, external_id, event)
+                moved_to = calendar.call(backend, backend.update_event, external_id, event)
+                external_id = moved_to or external_id
             elif appointment.is_active:
                 external_id = calendar.call(backend, backend.create_event, event)
             elif external_id:
@@ -847,35 +882,57 @@ def booking_calendar_sync(*, tenant: Company, appointment_id: int) -> str:
     return SyncStatus.PENDING.value
 
 
-def _queue_calendar_sync(tenant: Company, appointment_id: int) -> None:
-    """Queue `retry_calendar_sync` for after the current transaction commits."""
-    from bookings.tasks import retry_calendar_sync  # the task module calls these services
-
-    transaction.on_commit(
-        partial(retry_calendar_sync.delay, tenant.pk, appointment_id), robust=True
+def _calendar_message(
+    tenant: Company, actor: str, appointment_id: int, *, countdown: float = 0.0
+) -> outbox.OutboxMessage:
+    """The outbox message that brings the appointment's calendar copy in line (in the
+    caller's transaction; `actor` is who caused it, for the audit rows of its delivery)."""
+    return outbox.enqueue(
+        tenant=tenant,
+        topic=CALENDAR_TOPIC,
+        payload={"appointment_id": appointment_id, "actor": actor},
+        countdown=countdown,
     )
 
 
-def booking_calendar_first_sync(*, tenant: Company, actor: str, appointment_id: int) -> str:
-    """Step 2 of the booking saga: mirror the new appointment in the external calendar.
+def _notification_message(
+    tenant: Company, actor: str, appointment_id: int, kind: str, *, countdown: float = 0.0
+) -> outbox.OutboxMessage:
+    """The outbox message that tells the customer (kind confirmation, cancellation or
+    reschedule), in the caller's transaction."""
+    return outbox.enqueue(
+        tenant=tenant,
+        topic=NOTIFICATION_TOPIC,
+        payload={"appointment_id": appointment_id, "kind": kind, "actor": actor},
+        countdown=countdown,
+    )
 
-    A backend failure does not fail the booking: the appointment stays `pending`, the failure
-    is audited ('calendar_sync.failed') and `retry_calendar_sync` is queued. Returns the status.
-    """
-    try:
-        return booking_calendar_sync(tenant=tenant, appointment_id=appointment_id)
-    except calendar.CalendarError as exc:
-        logger.warning("calendar sync of appointment %s failed: %s", appointment_id, exc)
-        with transaction.atomic():
-            audit_record(
-                tenant=tenant,
-                actor=actor,
-                action="calendar_sync.failed",
-                obj=Appointment(pk=appointment_id),
-                changes={"error": str(exc)[:500], "retry": CALENDAR_RETRY_TASK},
-            )
-            _queue_calendar_sync(tenant, appointment_id)
-        return SyncStatus.PENDING.value
+
+def booking_calendar_deliver(*, tenant: Company, message_id: int) -> str:
+    """Step 2 of the booking saga: deliver the new appointment's calendar message now and
+    return the appointment's sync status. A failed delivery does not fail the booking: the
+    appointment stays `pending` and the outbox retries the message with back-off."""
+    delivery = outbox.deliver(message_id)
+    if delivery is not None and delivery.delivered and delivery.result:
+        return str(delivery.result.get("sync_status") or SyncStatus.PENDING.value)
+    return SyncStatus.PENDING.value
+
+
+def booking_calendar_sync_failed(
+    *, tenant: Company, actor: str, appointment_id: int, error: str, attempt: int
+) -> None:
+    """Record one failed calendar delivery ('calendar_sync.failed'); the outbox retries it."""
+    logger.warning("calendar sync of appointment %s failed: %s", appointment_id, error)
+    with transaction.atomic():
+        if not Appointment.objects.for_tenant(tenant).filter(pk=appointment_id).exists():
+            return
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="calendar_sync.failed",
+            obj=Appointment(pk=appointment_id),
+            changes={"error": error[:500], "attempt": attempt, "retry": "outbox"},
+        )
 
 
 def booking_calendar_unsync(*, tenant: Company, appointment_id: int) -> None:
@@ -925,79 +982,78 @@ def booking_calendar_sync_gave_up(
     )
 
 
-def _calendar_follows(tenant: Company, appointment: Appointment) -> bool:
-    """After a change: mark the calendar copy pending and queue its sync when there is one to
-    keep in line (the caller saves `sync_status`)."""
-    if not (calendar.get_calendar_backend().requires_sync or appointment.external_calendar_id):
+def _calendar_follows(tenant: Company, actor: str, appointment: Appointment) -> bool:
+    """After a change: mark the calendar copy pending and write its outbox message when there
+    is one to keep in line (inside the caller's transaction; the caller saves `sync_status`).
+    """
+    backend = calendar.get_calendar_backend()
+    if not (
+        appointment.external_calendar_id
+        or calendar.requires_sync(backend, tenant_id=tenant.pk, service_id=appointment.service_id)
+    ):
         return False
     appointment.sync_status = SyncStatus.PENDING
-    _queue_calendar_sync(tenant, appointment.pk)
+    _calendar_message(tenant, actor, appointment.pk)
     return True
 
 
 # ------------------------------------------------------------------------------ notifications
 
 
-def booking_notify_confirmation(*, tenant: Company, actor: str, appointment_id: int) -> list[str]:
-    """Step 3 of the booking saga: confirm the booking to the customer (e-mail when given, else
-    SMS; SMS when the e-mail fails). Never fails the booking: each failure is audited as
-    'notification.failed' for follow-up. Returns the channels that succeeded, also audited
-    ('appointment.notified')."""
-    row = (
-        Appointment.objects.for_tenant(tenant)
-        .filter(pk=appointment_id)
-        .values(
-            "confirmation_number",
-            "start_time",
-            "service__name",
-            "branch__name",
-            "branch__time_zone",
-            "staff__name",
-            "customer__name",
-            "customer__phone",
-            "customer__email",
-            "customer__erased_at",
-        )
-        .first()
+class NotificationUndelivered(Exception):
+    """No channel reached the customer; the outbox retries the message."""
+
+
+def booking_notify(*, tenant: Company, actor: str, appointment_id: int, kind: str) -> list[str]:
+    """Tell the customer about their appointment (kind confirmation, cancellation or
+    reschedule): e-mail when given, else SMS; SMS when the e-mail fails. Each failed channel is
+    audited as 'notification.failed', the outcome as 'appointment.notified'. Returns the
+    channels that succeeded (none for a deleted appointment or an erased customer).
+
+    Raises NotificationUndelivered when every channel tried failed (the outbox retries)."""
+    report = notifications.deliver_booking_notification(
+        tenant=tenant, appointment_id=appointment_id, kind=kind
     )
-    if row is None or row["customer__erased_at"] is not None:
+    if not report.sent and not report.failed:
         return []
-    report = notifications.deliver_booking_confirmation(
-        notifications.BookingConfirmation(
-            confirmation_number=row["confirmation_number"],
-            service_name=row["service__name"],
-            branch_name=row["branch__name"],
-            staff_name=row["staff__name"],
-            start=row["start_time"].astimezone(ZoneInfo(row["branch__time_zone"])),
-            customer_name=row["customer__name"],
-            customer_phone=row["customer__phone"],
-            customer_email=row["customer__email"],
-        ),
-        tenant=tenant,
-        appointment_id=appointment_id,
-    )
+    label = f"booking_{kind}"
     appointment = Appointment(pk=appointment_id)
-    for failure in report.failed:
+    with transaction.atomic():
+        if not Appointment.objects.for_tenant(tenant).filter(pk=appointment_id).exists():
+            return report.sent
+        for failure in report.failed:
+            audit_record(
+                tenant=tenant,
+                actor=actor,
+                action="notification.failed",
+                obj=appointment,
+                changes={
+                    "kind": label,
+                    "channel": failure.channel,
+                    "error": failure.error[:500],
+                    "fallback": failure.fallback,
+                },
+            )
         audit_record(
             tenant=tenant,
             actor=actor,
-            action="notification.failed",
+            action="appointment.notified",
             obj=appointment,
-            changes={
-                "kind": "booking_confirmation",
-                "channel": failure.channel,
-                "error": failure.error[:500],
-                "fallback": failure.fallback,
-            },
+            changes={"kind": label, "sent": report.sent},
         )
-    audit_record(
-        tenant=tenant,
-        actor=actor,
-        action="appointment.notified",
-        obj=appointment,
-        changes={"kind": "booking_confirmation", "sent": report.sent},
-    )
+    if not report.sent:
+        errors = "; ".join(f"{failure.channel}: {failure.error}" for failure in report.failed)
+        raise NotificationUndelivered(errors)
     return report.sent
+
+
+def booking_notification_deliver(*, tenant: Company, message_id: int) -> list[str]:
+    """Step 3 of the booking saga: deliver the confirmation message now; the channels used
+    (none when it failed: the outbox retries it, the booking stands)."""
+    delivery = outbox.deliver(message_id)
+    if delivery is None or not delivery.delivered or not delivery.result:
+        return []
+    return [str(channel) for channel in delivery.result.get("sent", [])]
 
 
 # ------------------------------------------------------------------------------ lifecycle
@@ -1020,9 +1076,16 @@ def _locked(tenant: Company, appointment_id: int) -> Appointment:
 
 @transaction.atomic
 def booking_cancel(
-    *, tenant: Company, actor: str, appointment_id: int, reason: str = ""
+    *,
+    tenant: Company,
+    actor: str,
+    appointment_id: int,
+    reason: str = "",
+    sync_calendar: bool = True,
 ) -> Appointment:
-    """Cancel an appointment, freeing its slot; queues the calendar sync when there is a copy.
+    """Cancel an appointment, freeing its slot. Writes the cancellation notice and, when there
+    is a calendar copy, its sync to the outbox; `sync_calendar=False` when the calendar is
+    where the cancellation came from (a Cal.com webhook), so it is not echoed back.
 
     Raises AppointmentNotFound (also for another tenant's id) and IllegalStatusTransition.
     """
@@ -1032,9 +1095,10 @@ def booking_cancel(
     appointment.cancelled_at = timezone.now()
     appointment.cancellation_reason = reason[:255]
     fields = ["status", "cancelled_at", "cancellation_reason", "updated_at"]
-    if _calendar_follows(tenant, appointment):
+    if sync_calendar and _calendar_follows(tenant, actor, appointment):
         fields.append("sync_status")
     appointment.save(update_fields=fields)
+    _notification_message(tenant, actor, appointment.pk, "cancellation")
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -1047,7 +1111,8 @@ def booking_cancel(
 
 @transaction.atomic
 def booking_confirm(*, tenant: Company, actor: str, appointment_id: int) -> Appointment:
-    """Confirm a pending appointment.
+    """Confirm a pending appointment; writes the confirmation notice (and the calendar sync
+    when there is a copy) to the outbox.
 
     Raises AppointmentNotFound and IllegalStatusTransition (anything but pending)."""
     appointment = _locked(tenant, appointment_id)
@@ -1055,9 +1120,10 @@ def booking_confirm(*, tenant: Company, actor: str, appointment_id: int) -> Appo
     appointment.status = AppointmentStatus.CONFIRMED
     appointment.confirmed_at = timezone.now()
     fields = ["status", "confirmed_at", "updated_at"]
-    if _calendar_follows(tenant, appointment):
+    if _calendar_follows(tenant, actor, appointment):
         fields.append("sync_status")
     appointment.save(update_fields=fields)
+    _notification_message(tenant, actor, appointment.pk, "confirmation")
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -1095,9 +1161,12 @@ def booking_reschedule(
     appointment_id: int,
     start_time: dt.datetime,
     staff_id: int | None = None,
+    sync_calendar: bool = True,
 ) -> Appointment:
     """Move an active appointment to `start_time` (naive: branch time), optionally to another
-    staff member of the same branch; the duration stays. Queues the calendar sync.
+    staff member of the same branch; the duration stays. Writes the calendar sync (unless
+    `sync_calendar=False`: the move came from the calendar) and the customer's notice to the
+    outbox.
 
     Raises AppointmentNotFound, StaffNotFound, ValidationFailed / SlotNotBookable (400),
     IllegalStatusTransition and SlotTaken (409, details.next_available; nothing changed).
@@ -1160,9 +1229,10 @@ def booking_reschedule(
                 "staff",
                 "updated_at",
             ]
-            if _calendar_follows(tenant, locked):
+            if sync_calendar and _calendar_follows(tenant, actor, locked):
                 fields.append("sync_status")
             locked.save(update_fields=fields)
+            _notification_message(tenant, actor, locked.pk, "reschedule")
             after = {
                 "start_time": start.astimezone(dt.UTC).isoformat(),
                 "end_time": end.astimezone(dt.UTC).isoformat(),
@@ -1269,7 +1339,7 @@ def booking_update(
                 if "customer_name" in changes or "customer_email" in changes
                 else {}
             )
-            if fields and _calendar_follows(tenant, locked):
+            if fields and _calendar_follows(tenant, actor, locked):
                 fields.append("sync_status")
             if fields:
                 locked.save(update_fields=[*fields, "updated_at"])

@@ -8,8 +8,12 @@ with the `CalendarBackend` shape. One instance per name and process (`get_calend
 
 Backend calls go through `call` (the integration's circuit breaker; every exception becomes
 `CalendarError`), so a calendar outage can never fail a booking: the booking service keeps the
-appointment with `sync_status: pending` and a Celery task retries. Events carry the
-confirmation number as a stable uid, so a backend can recognise a create it has already seen.
+appointment with `sync_status: pending` and its outbox message (topic "calendar.sync") is
+retried by Celery. Events carry the confirmation number as a stable uid, so a backend can
+recognise a create it has already seen.
+
+A backend may sync only some tenants or services (Cal.com: those with credentials and an event
+type): it then has `requires_sync_for(tenant_id, service_id)`; see `requires_sync`.
 """
 
 from __future__ import annotations
@@ -24,13 +28,20 @@ from typing import Any, Protocol, TypeVar
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from mcp_core.breakers import call_with_breaker
+from mcp_core.breakers import call_with_breaker, is_client_error
+from mcp_core.errors import ApplicationError
 
 T = TypeVar("T")
 
 
 class CalendarError(Exception):
-    """The calendar backend failed or is unreachable; the booking stands, sync is retried."""
+    """The calendar backend failed or is unreachable; the booking stands, sync is retried.
+
+    `permanent`: the backend refused the request itself (retrying cannot help)."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,7 @@ class CalendarEvent:
     customer_phone: str
     customer_email: str
     notes: str
+    service_id: int = 0
 
 
 class CalendarBackend(Protocol):
@@ -63,7 +75,10 @@ class CalendarBackend(Protocol):
         """Create the event; returns its id in the external calendar."""
         ...
 
-    def update_event(self, external_id: str, event: CalendarEvent) -> None: ...
+    def update_event(self, external_id: str, event: CalendarEvent) -> str | None:
+        """Bring the event in line; returns its new id when the calendar gave it a new one
+        (Cal.com does on reschedule), else None."""
+        ...
 
     def cancel_event(self, external_id: str) -> None:
         """Cancel the event; cancelling one already cancelled or gone is no error."""
@@ -77,7 +92,7 @@ class LocalCalendar:
     def create_event(self, event: CalendarEvent) -> str:
         return ""
 
-    def update_event(self, external_id: str, event: CalendarEvent) -> None:
+    def update_event(self, external_id: str, event: CalendarEvent) -> str | None:
         return None
 
     def cancel_event(self, external_id: str) -> None:
@@ -109,10 +124,11 @@ class InMemoryCalendar:
             self.events[external_id] = event
             return external_id
 
-    def update_event(self, external_id: str, event: CalendarEvent) -> None:
+    def update_event(self, external_id: str, event: CalendarEvent) -> str | None:
         with self._lock:
             self._enter("update", external_id)
             self.events[external_id] = event
+            return None
 
     def cancel_event(self, external_id: str) -> None:
         with self._lock:
@@ -121,9 +137,16 @@ class InMemoryCalendar:
             self.cancelled.add(external_id)
 
 
+def _calcom() -> CalendarBackend:
+    from integrations.calcom.backend import CalcomCalendar  # loads the Cal.com client
+
+    return CalcomCalendar()
+
+
 BACKENDS: dict[str, Callable[[], CalendarBackend]] = {
     "local": LocalCalendar,
     "memory": InMemoryCalendar,
+    "calcom": _calcom,
 }
 
 _instances: dict[str, CalendarBackend] = {}
@@ -152,13 +175,27 @@ def reset_backends() -> None:
         _instances.clear()
 
 
+def requires_sync(backend: CalendarBackend, *, tenant_id: int, service_id: int) -> bool:
+    """Whether appointments of this tenant and service have a copy in the backend's calendar
+    (a backend that syncs only some answers per tenant and service; a cheap local check)."""
+    per_tenant = getattr(backend, "requires_sync_for", None)
+    if per_tenant is not None:
+        return bool(per_tenant(tenant_id, service_id))
+    return backend.requires_sync
+
+
 def call(backend: CalendarBackend, method: Callable[..., T], *args: Any) -> T:
     """Call one backend method through the circuit breaker named after the backend (`calcom`
     for Cal.com, as health reports it).
 
-    Raises CalendarError for anything the backend raised and while its breaker is open.
+    Raises CalendarError for anything the backend raised and while its breaker is open;
+    `permanent` when the backend refused the request (a client error, see
+    `mcp_core.breakers.is_client_error`).
     """
     try:
         return call_with_breaker(backend.name, method, *args)
     except Exception as exc:
-        raise CalendarError(f"{backend.name}: {type(exc).__name__}: {exc}") from exc
+        message = exc.message if isinstance(exc, ApplicationError) else str(exc)
+        raise CalendarError(
+            f"{backend.name}: {type(exc).__name__}: {message}", permanent=is_client_error(exc)
+        ) from exc

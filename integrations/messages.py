@@ -65,8 +65,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
         "Absagen oder verschieben mit der Bestätigungs-Nr: {nummer}"
     ),
     SmsKind.CANCELLATION: (
-        "Ihr Termin {dienstleistung} am {termin} bei {filiale} wurde abgesagt. "
-        "Bestätigungs-Nr: {nummer}"
+        "Termin abgesagt: {dienstleistung} am {termin} bei {filiale}. Bestätigungs-Nr: {nummer}"
     ),
     SmsKind.RESCHEDULE: (
         "Termin verschoben: {dienstleistung} jetzt am {termin} bei {filiale}. "

@@ -1,6 +1,8 @@
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
+from staff.models import Service, Staff, TimeBlock
 from tenants.models import Company
 from tenants.scoping import TenantOwnedModel
 
@@ -180,3 +182,70 @@ class StripeCharge(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.tenant} · {self.amount_cents / 100:.2f} {self.currency} ({self.status})"
+
+
+class CalcomAccount(TenantOwnedModel):
+    """A tenant's Cal.com credentials. Without an account (or with an empty key) the global
+    CALCOM_API_KEY applies; with neither, Cal.com is not configured for the tenant and its
+    bookings stay local (`sync_status: not_required`)."""
+
+    tenant = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="calcom_account")
+    api_key = models.CharField(
+        max_length=255, blank=True, help_text="cal_live_…; empty: the global CALCOM_API_KEY."
+    )
+    # A CharField with a URL validator: the form field of URLField guesses a scheme.
+    api_url = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Empty: CALCOM_API_URL (https://api.cal.com; EU accounts differ).",
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="Off: this tenant's bookings are not synced to Cal.com."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Cal.com account"
+
+    def __str__(self) -> str:
+        return f"Cal.com · {self.tenant}"
+
+
+class CalcomEventType(TenantOwnedModel):
+    """Which Cal.com event type a service is booked as. Bookings made directly in Cal.com for
+    that event type block `staff` (or the staff member with the organizer's e-mail)."""
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    service = models.OneToOneField(
+        Service, on_delete=models.CASCADE, related_name="calcom_event_type"
+    )
+    # Unique across tenants: a webhook finds its tenant from the event type.
+    event_type_id = models.PositiveIntegerField(unique=True)
+    staff = models.ForeignKey(
+        Staff,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Whose time a booking made directly in Cal.com blocks.",
+    )
+
+    class Meta:
+        verbose_name = "Cal.com event type"
+
+    def __str__(self) -> str:
+        return f"{self.service} → Cal.com event type {self.event_type_id}"
+
+
+class CalcomBusyBlock(TenantOwnedModel):
+    """A booking made directly in Cal.com, mirrored as a time block so our slots honour it."""
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    booking_uid = models.CharField(max_length=100, unique=True)
+    time_block = models.OneToOneField(TimeBlock, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Cal.com {self.booking_uid}"

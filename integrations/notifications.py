@@ -19,7 +19,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
@@ -31,6 +31,9 @@ from integrations.models import SmsKind, SmsMessage, SmsStatus
 from mcp_core.breakers import call_with_breaker
 from mcp_core.errors import ServiceUnavailable
 from tenants.models import Company
+
+if TYPE_CHECKING:
+    from tenants.models import Company
 
 logger = logging.getLogger("askproai.notifications")
 
@@ -300,7 +303,101 @@ def deliver_booking_confirmation(
                 appointment_id=appointment_id,
             )
             sent.append(SMS)
+        except SmsNotConfigured:
+            # Skipped, not failed: nothing to retry until an SMS provider is configured.
+            logger.info("booking confirmation SMS skipped: no SMS provider configured")
         except NotificationError as exc:
             logger.warning("booking confirmation SMS failed: %s", exc)
+            failed.append(Failure(SMS, str(exc), fallback=None))
+    return DeliveryReport(sent=sent, failed=failed)
+
+
+# ------------------------------------------------------------------- outbox notifications
+
+
+def deliver_booking_notification(
+    *, tenant: Company, appointment_id: int, kind: str
+) -> DeliveryReport:
+    """Tell the customer about an appointment of `tenant` (the outbox's "notification.booking"
+    messages): kind "confirmation" (`deliver_booking_confirmation`), "cancellation" or
+    "reschedule" (e-mail when given, else SMS in the tenant's wording (`render_booking_message`),
+    recorded as an `SmsMessage`; SMS when the e-mail fails; no SMS provider configured: skipped).
+    An appointment gone or a customer erased gets nothing (an empty report). Raises ValueError
+    for an unknown kind; channel failures are in the report."""
+    from zoneinfo import ZoneInfo
+
+    from bookings.models import Appointment  # integrations build on the domain apps
+
+    if kind not in ("confirmation", "cancellation", "reschedule"):
+        raise ValueError(f"unknown booking notification kind {kind!r}")
+    row = (
+        Appointment.objects.for_tenant(tenant)
+        .filter(pk=appointment_id)
+        .values(
+            "confirmation_number",
+            "start_time",
+            "service__name",
+            "branch__name",
+            "branch__time_zone",
+            "staff__name",
+            "customer__name",
+            "customer__phone",
+            "customer__email",
+            "customer__erased_at",
+        )
+        .first()
+    )
+    if row is None or row["customer__erased_at"] is not None:
+        return DeliveryReport()
+    booking = BookingConfirmation(
+        confirmation_number=row["confirmation_number"],
+        service_name=row["service__name"],
+        branch_name=row["branch__name"],
+        staff_name=row["staff__name"],
+        start=row["start_time"].astimezone(ZoneInfo(row["branch__time_zone"])),
+        customer_name=row["customer__name"],
+        customer_phone=row["customer__phone"],
+        customer_email=row["customer__email"],
+    )
+    if kind == "confirmation":
+        return deliver_booking_confirmation(booking, tenant=tenant, appointment_id=appointment_id)
+    sms = render_booking_message(tenant, kind, booking)
+    greeting = f"Hallo {booking.customer_name}," if booking.customer_name else "Hallo,"
+    when, number = _when(booking.start), booking.confirmation_number
+    if kind == "cancellation":
+        subject = f"Terminabsage {number}"
+        body = (
+            f"{greeting}\n\nIhr Termin {booking.service_name} am {when} bei "
+            f"{booking.branch_name} wurde abgesagt.\n\nBestätigungs-Nr: {number}\n"
+        )
+    else:
+        subject = f"Terminänderung {number}"
+        body = (
+            f"{greeting}\n\nIhr Termin wurde verschoben:\n\n{booking.service_name}\n{when}\n"
+            f"bei {booking.staff_name}, {booking.branch_name}\n\nBestätigungs-Nr: {number}\n"
+        )
+    sent: list[str] = []
+    failed: list[Failure] = []
+    if booking.customer_email:
+        try:
+            send_email(booking.customer_email, subject, body)
+            sent.append(EMAIL)
+        except NotificationError as exc:
+            logger.warning("booking %s e-mail failed, falling back to SMS: %s", kind, exc)
+            failed.append(Failure(EMAIL, str(exc), fallback=SMS))
+    if not sent and booking.customer_phone:
+        try:
+            send_sms(
+                booking.customer_phone,
+                sms,
+                tenant=tenant,
+                kind=kind,
+                appointment_id=appointment_id,
+            )
+            sent.append(SMS)
+        except SmsNotConfigured:
+            logger.info("booking %s SMS skipped: no SMS provider configured", kind)
+        except NotificationError as exc:
+            logger.warning("booking %s SMS failed: %s", kind, exc)
             failed.append(Failure(SMS, str(exc), fallback=None))
     return DeliveryReport(sent=sent, failed=failed)

@@ -1,4 +1,5 @@
-"""Read-only console for saga runs: what ran, what was undone, and which runs need an operator.
+"""Read-only console for saga runs (what ran, what was undone, which runs need an operator)
+and the outbox (which side effects wait or were dead-lettered, with a "deliver again" action).
 
 Nothing here changes a run: state is written by `mcp_core.saga` alone, and a `failed` run is
 resolved by an operator fixing its effects by hand or through the owning app's services.
@@ -13,8 +14,9 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
-from mcp_core.models import SagaRun, SagaStep
-from tenants.admin_scoping import TenantScopedAdmin, TenantScopedInline
+from mcp_core import outbox
+from mcp_core.models import OutboxMessage, SagaRun, SagaStep
+from tenants.admin_scoping import TenantScopedAdmin, TenantScopedInline, actor_for
 
 
 class SagaStepInline(TenantScopedInline, admin.TabularInline):
@@ -64,6 +66,52 @@ class SagaRunAdmin(TenantScopedAdmin):
         except ValueError:
             return queryset, may_have_duplicates
         return queryset | self.get_queryset(request).filter(pk=run_id), may_have_duplicates
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(TenantScopedAdmin):
+    """The side effects waiting, delivered and dead-lettered. Filter status "dead" for what
+    needs an operator; "Deliver again" puts messages back through `mcp_core.outbox.retry`
+    (the same path as integration.retryFailedSync), audited as the operator."""
+
+    list_display = ("created_at", "topic", "status", "attempts", "next_attempt_at", "short_error")
+    list_filter = ("status", "topic")
+    search_fields = ("dedupe_key", "last_error")
+    list_select_related = ("tenant",)
+    fields = (
+        "tenant",
+        "topic",
+        "status",
+        "payload",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "result",
+        "dedupe_key",
+        "created_at",
+        "updated_at",
+        "delivered_at",
+    )
+    readonly_fields = fields
+    actions = ("deliver_again",)
+
+    @admin.display(description="last error")
+    def short_error(self, obj: OutboxMessage) -> str:
+        return obj.last_error[:120]
+
+    @admin.action(description="Deliver again (dead or pending messages)")
+    def deliver_again(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
+        requeued = outbox.retry(queryset, actor=actor_for(request))
+        self.message_user(request, f"{len(requeued)} message(s) queued for delivery.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

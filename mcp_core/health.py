@@ -83,20 +83,33 @@ def check_broker() -> dict[str, Any]:
     return _timed(probe)
 
 
-def check_integrations() -> dict[str, Any]:
-    """Configured or not, and the state of each integration's circuit breaker."""
+def check_integrations(*, configured: dict[str, bool] | None = None) -> dict[str, Any]:
+    """Configured or not, and the state of each integration's circuit breaker.
+
+    `configured` overrides the answer per integration name (a tenant's own credentials, e.g.
+    its Cal.com account, which only the owning app can look up). "sms" is the configured SMS
+    backend ("console", the default, needs no key and is always configured)."""
     from mcp_core.breakers import breaker_states
 
     circuits = breaker_states()
-    return {
+    overrides = configured or {}
+    report: dict[str, Any] = {
         name: {
             "status": "configured"
-            if all(getattr(settings, key, "") for key in keys)
+            if overrides.get(name, all(getattr(settings, key, "") for key in keys))
             else "not_configured",
             "circuit": circuits.get(name, "closed"),
         }
         for name, keys in INTEGRATION_KEYS.items()
     }
+    sms_backend = settings.SMS_BACKEND or "console"
+    sms_key = "twilio" if sms_backend == "twilio" else sms_backend
+    report["sms"] = {
+        "status": report["twilio"]["status"] if sms_key == "twilio" else "configured",
+        "backend": sms_backend,
+        "circuit": circuits.get(sms_key, "closed"),
+    }
+    return report
 
 
 def health_report() -> dict[str, Any]:

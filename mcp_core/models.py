@@ -97,3 +97,54 @@ class SagaStep(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.index}. {self.name} ({self.status})"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    # Retries ran out (or the handler said retrying cannot help): operations were told.
+    DEAD = "dead", "Dead-lettered"
+
+
+class OutboxMessage(TenantOwnedModel):
+    """One side effect (calendar sync, customer notification, ...) written in the same
+    transaction as the change that caused it and delivered afterwards by `mcp_core.outbox`.
+
+    `next_attempt_at` is both the schedule and the lease: a claim moves it forward, so one
+    message is attempted by one process at a time, and a claim left by a dead worker expires.
+    """
+
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="outbox_messages")
+    topic = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(
+        max_length=20, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True, help_text="What the handler returned.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=OutboxStatus.values), name="outbox_status_valid"
+            ),
+        ]
+        indexes = [
+            # The sweep: pending messages whose time has come.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="outbox_due_idx",
+            ),
+            models.Index(fields=["tenant", "status", "topic"], name="outbox_tenant_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk} ({self.status})"

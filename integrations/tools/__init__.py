@@ -1,4 +1,4 @@
 """The integration.* operations (CONTRACT section 3), one module per integration; importing
 this package registers them (mcp_core autodiscovers `tools`)."""
 
-from . import billing, messaging  # noqa: F401
+from . import billing, calendar_sync, messaging  # noqa: F401

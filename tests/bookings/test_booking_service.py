@@ -22,10 +22,10 @@ from django.core import mail
 from bookings import sagas, services
 from bookings.enums import AppointmentStatus, SyncStatus
 from bookings.models import Appointment, Customer
-from bookings.tasks import retry_calendar_sync
 from integrations import calendar, notifications
+from mcp_core import outbox as side_effects_outbox
 from mcp_core.auth import Principal
-from mcp_core.models import SagaRun, SagaStatus
+from mcp_core.models import OutboxMessage, OutboxStatus, SagaRun, SagaStatus
 from mcp_core.orchestrator import CallResult, execute_named
 from mcp_core.saga import SagaContext
 from tenants.enums import Plan, Role
@@ -185,11 +185,23 @@ def memory_calendar(settings) -> calendar.InMemoryCalendar:
 
 
 @pytest.fixture
-def queued_syncs(monkeypatch) -> list[tuple[int, int]]:
-    """Calls of retry_calendar_sync.delay (task queueing is the process edge)."""
-    queued: list[tuple[int, int]] = []
-    monkeypatch.setattr(retry_calendar_sync, "delay", lambda *args: queued.append(args))
+def queued_deliveries(monkeypatch) -> list[tuple[int, float]]:
+    """Outbox delivery tasks sent (message id, countdown); task queueing is the process edge."""
+    queued: list[tuple[int, float]] = []
+    monkeypatch.setattr(
+        side_effects_outbox,
+        "schedule",
+        lambda message_id, countdown=0.0: queued.append((message_id, countdown)),
+    )
     return queued
+
+
+def calendar_messages(appointment_id: int) -> list[OutboxMessage]:
+    return list(
+        OutboxMessage.objects.filter(
+            topic="calendar.sync", payload__appointment_id=appointment_id
+        ).order_by("pk")
+    )
 
 
 # ----------------------------------------------------------------------------- createBooking
@@ -584,8 +596,9 @@ def test_calendar_backend_gets_the_event_and_the_booking_is_synced(world, memory
 
 
 def test_calendar_outage_keeps_the_booking_pending_and_queues_a_retry(
-    world, memory_calendar, queued_syncs, django_capture_on_commit_callbacks
+    world, memory_calendar, queued_deliveries, django_capture_on_commit_callbacks, settings
 ):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # a broker: the outbox schedules its retry
     memory_calendar.fail_with = ConnectionError("cal.com unreachable")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -596,7 +609,13 @@ def test_calendar_outage_keeps_the_booking_pending_and_queues_a_retry(
     assert data["appointment"]["sync_status"] == "pending"
     assert appointment.sync_status == SyncStatus.PENDING
     assert data["notifications_sent"] == ["sms"]
-    assert queued_syncs == [(world.tenant.pk, appointment.pk)]
+    [message] = calendar_messages(appointment.pk)
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING, 1)
+    assert "cal.com unreachable" in message.last_error
+    # The on-commit task (its head start) and the back-off retry after the failed inline try.
+    assert [message_id for message_id, _ in queued_deliveries].count(message.pk) == 2
+    retry_delay = next(c for m, c in queued_deliveries if m == message.pk and c != 30.0)
+    assert settings.MCP_RETRY_BACKOFF_BASE / 2 <= retry_delay <= settings.MCP_RETRY_BACKOFF_BASE
     assert actions(appointment.pk) == [
         "appointment.created",
         "calendar_sync.failed",
@@ -604,59 +623,55 @@ def test_calendar_outage_keeps_the_booking_pending_and_queues_a_retry(
     ]
 
 
-def test_retry_task_syncs_once_the_calendar_is_back(world, memory_calendar, queued_syncs):
+def test_retry_task_syncs_once_the_calendar_is_back(world, memory_calendar, queued_deliveries):
+    from mcp_core.tasks import deliver_outbox_message
+
     memory_calendar.fail_with = ConnectionError("down")
     book(world)
     appointment = Appointment.objects.get()
+    [message] = calendar_messages(appointment.pk)
     memory_calendar.fail_with = None
 
-    assert retry_calendar_sync.apply(args=(world.tenant.pk, appointment.pk)).get() == "synced"
+    # Not due yet: the back-off holds it back.
+    assert deliver_outbox_message.apply(args=(message.pk,)).get() == "pending"
+    assert Appointment.objects.get().sync_status == SyncStatus.PENDING
+    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=NOW)
+    assert deliver_outbox_message.apply(args=(message.pk,)).get() == "delivered"
 
     appointment.refresh_from_db()
     assert appointment.sync_status == SyncStatus.SYNCED
     assert appointment.external_calendar_id in memory_calendar.events
+    assert len(memory_calendar.events) == 1
 
 
-def test_retry_task_gives_up_after_the_last_retry_and_tells_operations(
-    world, memory_calendar, queued_syncs, settings, caplog
+def test_retries_give_up_after_the_last_retry_and_tell_operations(
+    world, memory_calendar, queued_deliveries, settings, caplog
 ):
     memory_calendar.fail_with = ConnectionError("down")
     book(world)
     appointment = Appointment.objects.get()
+    [message] = calendar_messages(appointment.pk)
 
-    assert retry_calendar_sync.apply(args=(world.tenant.pk, appointment.pk)).get() == "pending"
-    result = retry_calendar_sync.apply(
-        args=(world.tenant.pk, appointment.pk), retries=settings.MCP_MAX_RETRIES
-    ).get()
+    for _ in range(settings.MCP_MAX_RETRIES - 1):  # the first attempt was the inline one
+        OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=NOW)
+        assert side_effects_outbox.deliver(message.pk).status == "pending"
+    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=NOW)
+    delivery = side_effects_outbox.deliver(message.pk)
 
     appointment.refresh_from_db()
-    assert (result, appointment.sync_status) == ("failed", SyncStatus.FAILED)
+    assert (delivery.status, delivery.attempts) == ("dead", settings.MCP_MAX_RETRIES + 1)
+    assert appointment.sync_status == SyncStatus.FAILED
     assert actions(appointment.pk)[-1] == "calendar_sync.gave_up"
     assert "failed for good" in caplog.text
+    assert "dead-lettered" in caplog.text
 
 
-def test_retry_task_backs_off_exponentially_with_a_broker(world, memory_calendar, monkeypatch):
-    memory_calendar.fail_with = ConnectionError("down")
-    appointment = existing(world, world.anna, at("10:00"))
-    delays: list[int] = []
-
-    class Retry(Exception):
-        pass
-
-    def fake_retry(*, exc, countdown):
-        delays.append(countdown)
-        return Retry()
-
-    monkeypatch.setattr(retry_calendar_sync, "retry", fake_retry)
-    for retries in (0, 1, 2):
-        retry_calendar_sync.push_request(retries=retries, is_eager=False)
-        try:
-            with pytest.raises(Retry):
-                retry_calendar_sync.run(world.tenant.pk, appointment.pk)
-        finally:
-            retry_calendar_sync.pop_request()
-
-    assert delays == [60, 120, 240]
+def test_retries_back_off_exponentially_with_jitter(settings):
+    settings.MCP_RETRY_BACKOFF_BASE, settings.MCP_RETRY_BACKOFF_MAX = 60, 400
+    for attempt, ceiling in ((1, 60), (2, 120), (3, 240), (4, 400), (9, 400)):
+        delays = {side_effects_outbox.backoff_seconds(attempt) for _ in range(20)}
+        assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
+        assert len(delays) > 1  # jittered
 
 
 def test_cancelling_a_synced_booking_cancels_the_calendar_event(
@@ -670,6 +685,10 @@ def test_cancelling_a_synced_booking_cancels_the_calendar_event(
 
     assert external_id in memory_calendar.cancelled
     assert Appointment.objects.get().sync_status == SyncStatus.SYNCED
+    assert [m.status for m in calendar_messages(data["appointment"]["id"])] == [
+        "delivered",
+        "delivered",
+    ]
 
 
 def test_email_confirmation_when_the_customer_gave_an_address(world, outbox):
@@ -726,7 +745,7 @@ def test_unexpected_failure_after_reserving_compensates_every_completed_step(
     def broken(**kwargs):
         raise RuntimeError("bug in the notification step")
 
-    monkeypatch.setattr(services, "booking_notify_confirmation", broken)
+    monkeypatch.setattr(services, "booking_notification_deliver", broken)
 
     error_type, details = failed(world.principal, "booking.createBooking", booking_args(world))
 

@@ -1,2 +1,1 @@
-"""Local HTTP fakes of the external APIs (real sockets, each API's wire format), so the official
-SDKs run unchanged against them in tests."""
+"""Local fakes of external services, on real sockets, speaking their wire formats."""

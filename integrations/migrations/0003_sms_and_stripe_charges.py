@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("bookings", "0002_appointment_no_overlap"),
-        ("integrations", "0001_webhook_event"),
+        ("integrations", "0002_calcom_accounts_event_types"),
         ("tenants", "0002_subscription_stripe_event_at"),
     ]
 

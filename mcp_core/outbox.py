@@ -1,0 +1,380 @@
+"""The transactional outbox: side effects leave through rows written with the change itself.
+
+A service that changes state and owes the outside world something (a Cal.com sync, an SMS)
+calls `enqueue` inside its own transaction. The `OutboxMessage` row commits or rolls back with
+the change, so a committed booking can never lose its side effect and a rolled-back one never
+sends any. On commit the Celery task `mcp_core.tasks.deliver_outbox_message` is sent for it;
+a message whose task was lost (no broker at that moment, a worker killed) is picked up by the
+beat task `deliver_due_outbox_messages`.
+
+Delivery (`deliver`) runs the topic's handler, registered with `@handler("topic")` by the app
+that owns the side effect. A handler must be idempotent (a delivery may be repeated after a
+crash) and raises to ask for a retry; `PermanentDeliveryError` says retrying cannot help.
+Failures are retried with exponential back-off and jitter; after MCP_MAX_RETRIES retries the
+message is dead-lettered: the topic's `on_dead` hook runs and operations are told (error log,
+which reaches Sentry, an audit row, and an e-mail to OPERATIONS_ALERT_EMAILS and the tenant's
+admin operators). `retry` puts dead messages back (integration.retryFailedSync,
+`manage.py retry_failed_syncs`, the admin action).
+
+`next_attempt_at` is the schedule and the lease in one: claiming a message is one conditional
+UPDATE that moves it forward by MCP_OUTBOX_LEASE seconds, so two workers never attempt the same
+message at once, no transaction stays open during the outbound call, and a claim left by a dead
+worker expires. The sweep claims its batch with `SELECT ... FOR UPDATE SKIP LOCKED` on
+PostgreSQL, so concurrent sweeps split the work instead of queueing behind each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from mcp_core.models import OutboxMessage, OutboxStatus
+from tenants.models import Company
+
+logger = logging.getLogger(__name__)
+
+HandlerFn = Callable[[OutboxMessage], dict[str, Any] | None]
+DeadHook = Callable[[OutboxMessage], None]
+
+# A task may arrive a little before the time written in the row (clocks, rounding).
+_CLOCK_TOLERANCE = dt.timedelta(seconds=1)
+SWEEP_BATCH = 20
+OUTBOX_ACTOR = "system:outbox"
+
+
+class PermanentDeliveryError(Exception):
+    """Raised by a handler when retrying cannot help (e.g. the provider refused the request):
+    the message is dead-lettered at once."""
+
+
+@dataclass(frozen=True)
+class _Topic:
+    handle: HandlerFn
+    on_dead: DeadHook | None
+
+
+_topics: dict[str, _Topic] = {}
+
+
+def handler(topic: str, *, on_dead: DeadHook | None = None) -> Callable[[HandlerFn], HandlerFn]:
+    """Register the handler of `topic` (once per topic, at import of a module loaded at
+    start-up). `on_dead(message)` runs when the topic's message is dead-lettered."""
+
+    def register(fn: HandlerFn) -> HandlerFn:
+        existing = _topics.get(topic)
+        if existing is not None and existing.handle is not fn:
+            raise ValueError(f"outbox topic {topic!r} has a handler already")
+        _topics[topic] = _Topic(handle=fn, on_dead=on_dead)
+        return fn
+
+    return register
+
+
+def registered_topics() -> list[str]:
+    return sorted(_topics)
+
+
+def enqueue(
+    *,
+    tenant: Company,
+    topic: str,
+    payload: dict[str, Any],
+    key: str | None = None,
+    countdown: float = 0.0,
+) -> OutboxMessage:
+    """Write a message for `topic`; call it inside the transaction of the change it belongs
+    to. Its delivery task is sent when that transaction commits, after `countdown` seconds
+    (a caller that attempts delivery inline first gives itself that head start).
+
+    `key` makes the message unique: enqueueing the same key again returns the first message.
+    Raises RuntimeError outside a transaction (the row must commit with the change).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("outbox.enqueue must run inside the transaction of the change")
+    if key is None:
+        # A fresh uuid cannot collide: no savepoint (two round trips) on the booking path.
+        message = OutboxMessage.objects.create(
+            tenant=tenant, topic=topic, payload=payload, dedupe_key=f"{topic}:{uuid.uuid4().hex}"
+        )
+    else:
+        try:
+            with transaction.atomic():
+                message = OutboxMessage.objects.create(
+                    tenant=tenant, topic=topic, payload=payload, dedupe_key=key
+                )
+        except IntegrityError:
+            return OutboxMessage.objects.get(dedupe_key=key)
+    transaction.on_commit(partial(schedule, message.pk, countdown=countdown), robust=True)
+    return message
+
+
+def schedule(message_id: int, *, countdown: float = 0.0) -> None:
+    """Send the delivery task of a message. Without a reachable broker this only logs: the
+    sweep delivers the message later."""
+    from mcp_core.tasks import deliver_outbox_message
+
+    try:
+        # retry=False: with the broker down, fail at once rather than hold the request.
+        deliver_outbox_message.apply_async((message_id,), countdown=countdown, retry=False)
+    except Exception as exc:
+        logger.warning(
+            "outbox message %s not handed to the broker (%s: %s); the sweep delivers it",
+            message_id,
+            type(exc).__name__,
+            exc,
+        )
+
+
+def backoff_seconds(attempt: int) -> float:
+    """How long to wait before retry `attempt` (1, 2, ...): exponential from
+    MCP_RETRY_BACKOFF_BASE, capped at MCP_RETRY_BACKOFF_MAX, with "equal jitter" (between
+    half and all of it) so messages that failed together do not retry together."""
+    ceiling = min(
+        float(settings.MCP_RETRY_BACKOFF_MAX),
+        float(settings.MCP_RETRY_BACKOFF_BASE) * 2 ** max(0, attempt - 1),
+    )
+    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not secrecy
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message's state after a `deliver` call; `attempted` says whether this call ran it."""
+
+    message_id: int
+    topic: str
+    status: str
+    attempts: int
+    attempted: bool
+    result: dict[str, Any] | None
+    error: str
+
+    @property
+    def delivered(self) -> bool:
+        return self.status == OutboxStatus.DELIVERED
+
+
+def deliver(message_id: int) -> Delivery | None:
+    """Attempt the message now when it is pending and due (None when it does not exist).
+
+    A message delivered, dead, scheduled for later or being attempted elsewhere is left alone
+    and reported as it is. Never raises for a handler's failure: it is recorded on the row.
+    """
+    message = _claim(message_id)
+    if message is None:
+        current = OutboxMessage.objects.filter(pk=message_id).first()
+        return _report(current, attempted=False) if current is not None else None
+    return _attempt(message)
+
+
+def deliver_due(*, limit: int = SWEEP_BATCH) -> list[int]:
+    """The sweep: attempt pending messages due for at least MCP_OUTBOX_SWEEP_GRACE seconds
+    (a fresh message is its own task's or caller's to deliver). Returns the ids attempted."""
+    now = timezone.now()
+    due_before = now - dt.timedelta(seconds=settings.MCP_OUTBOX_SWEEP_GRACE)
+    with transaction.atomic():
+        due = OutboxMessage.objects.filter(
+            status=OutboxStatus.PENDING, next_attempt_at__lte=due_before
+        ).order_by("next_attempt_at")
+        if connection.vendor == "postgresql":
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("pk", flat=True)[:limit])
+        OutboxMessage.objects.filter(pk__in=ids).update(
+            next_attempt_at=_lease_end(now), attempts=F("attempts") + 1, updated_at=now
+        )
+    for message in OutboxMessage.objects.select_related("tenant").filter(pk__in=ids):
+        _attempt(message)
+    return ids
+
+
+def retry(messages: Iterable[OutboxMessage], *, actor: str) -> list[int]:
+    """Put dead or pending messages back to be delivered now, with a fresh retry budget, and
+    send their tasks on commit. Delivered messages are left alone. Returns the ids requeued."""
+    ids = [message.pk for message in messages if message.status != OutboxStatus.DELIVERED]
+    if not ids:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        requeued = list(
+            OutboxMessage.objects.select_for_update()
+            .filter(pk__in=ids)
+            .exclude(status=OutboxStatus.DELIVERED)
+            .values_list("pk", "tenant_id", "status")
+        )
+        OutboxMessage.objects.filter(pk__in=[pk for pk, _, _ in requeued]).update(
+            status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now
+        )
+        from tenants.audit import audit_record
+
+        for pk, tenant_id, status in requeued:
+            audit_record(
+                tenant=Company(pk=tenant_id),
+                actor=actor,
+                action="outbox.retried",
+                obj=OutboxMessage(pk=pk),
+                changes={"status": [status, OutboxStatus.PENDING.value]},
+            )
+            transaction.on_commit(partial(schedule, pk), robust=True)
+    return [pk for pk, _, _ in requeued]
+
+
+# ------------------------------------------------------------------------------ internals
+
+
+def _lease_end(now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(seconds=settings.MCP_OUTBOX_LEASE)
+
+
+def _claim(message_id: int) -> OutboxMessage | None:
+    now = timezone.now()
+    claimed = OutboxMessage.objects.filter(
+        pk=message_id, status=OutboxStatus.PENDING, next_attempt_at__lte=now + _CLOCK_TOLERANCE
+    ).update(next_attempt_at=_lease_end(now), attempts=F("attempts") + 1, updated_at=now)
+    if not claimed:
+        return None
+    return OutboxMessage.objects.select_related("tenant").get(pk=message_id)
+
+
+def _attempt(message: OutboxMessage) -> Delivery:
+    """Run the handler of a claimed message and record the outcome."""
+    topic = _topics.get(message.topic)
+    try:
+        if topic is None:
+            raise PermanentDeliveryError(f"no handler for outbox topic {message.topic!r}")
+        result = topic.handle(message) or {}
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        permanent = isinstance(exc, PermanentDeliveryError)
+        return _failed(message, error, permanent=permanent)
+    now = timezone.now()
+    recorded = _still_ours(message).update(
+        status=OutboxStatus.DELIVERED,
+        result=result,
+        last_error="",
+        delivered_at=now,
+        updated_at=now,
+    )
+    if not recorded:
+        logger.warning("outbox message %s was taken over while being delivered", message.pk)
+    message.status, message.result, message.last_error = OutboxStatus.DELIVERED, result, ""
+    return _report(message, attempted=True)
+
+
+def _still_ours(message: OutboxMessage) -> Any:
+    """The row, unless another process claimed it since (its lease ran out meanwhile)."""
+    return OutboxMessage.objects.filter(
+        pk=message.pk, status=OutboxStatus.PENDING, attempts=message.attempts
+    )
+
+
+def _failed(message: OutboxMessage, error: str, *, permanent: bool) -> Delivery:
+    retries_used = message.attempts - 1
+    now = timezone.now()
+    if permanent or retries_used >= settings.MCP_MAX_RETRIES:
+        if _still_ours(message).update(status=OutboxStatus.DEAD, last_error=error, updated_at=now):
+            message.status, message.last_error = OutboxStatus.DEAD, error
+            _dead_lettered(message)
+        return _report(message, attempted=True)
+    delay = backoff_seconds(message.attempts)
+    if _still_ours(message).update(
+        next_attempt_at=now + dt.timedelta(seconds=delay), last_error=error, updated_at=now
+    ):
+        message.last_error = error
+        logger.warning(
+            "outbox message %s (%s) failed, attempt %s, retry in %.0f s: %s",
+            message.pk,
+            message.topic,
+            message.attempts,
+            delay,
+            error,
+        )
+        # Eager Celery (no broker) would run the retry at once, inside this call: there the
+        # sweep or an operator's retry takes it up instead.
+        if not settings.CELERY_TASK_ALWAYS_EAGER:
+            schedule(message.pk, countdown=delay)
+    return _report(message, attempted=True)
+
+
+def _dead_lettered(message: OutboxMessage) -> None:
+    topic = _topics.get(message.topic)
+    if topic is not None and topic.on_dead is not None:
+        try:
+            topic.on_dead(message)
+        except Exception:
+            logger.exception("on_dead hook of outbox message %s failed", message.pk)
+    from tenants.audit import audit_record
+
+    audit_record(
+        tenant=message.tenant,
+        actor=OUTBOX_ACTOR,
+        action="outbox.dead_lettered",
+        obj=message,
+        changes={"topic": message.topic, "attempts": message.attempts, "error": message.last_error},
+    )
+    _tell_operations(message)
+
+
+def operations_recipients(tenant: Company) -> list[str]:
+    """Who hears of a dead-lettered message: OPERATIONS_ALERT_EMAILS and the e-mail addresses
+    of the admin users bound to the tenant (its operations staff)."""
+    from tenants.models import OperatorProfile
+
+    bound = OperatorProfile.objects.filter(
+        tenant=tenant, user__is_active=True, user__is_staff=True
+    ).exclude(user__email="")
+    addresses = list(settings.OPERATIONS_ALERT_EMAILS)
+    addresses += [email for email in bound.values_list("user__email", flat=True)]
+    return list(dict.fromkeys(addresses))
+
+
+def _tell_operations(message: OutboxMessage) -> None:
+    logger.error(
+        "outbox message %s (%s, tenant %s) dead-lettered after %s attempts: %s; replay it with "
+        "integration.retryFailedSync, manage.py retry_failed_syncs or the admin",
+        message.pk,
+        message.topic,
+        message.tenant_id,
+        message.attempts,
+        message.last_error,
+    )
+    recipients = operations_recipients(message.tenant)
+    if not recipients:
+        return
+    subject = f"[AskProAI] Zustellung fehlgeschlagen: {message.topic} #{message.pk}"
+    body = (
+        f"Mandant: {message.tenant.name} (#{message.tenant_id})\n"
+        f"Thema: {message.topic}\n"
+        f"Daten: {message.payload}\n"
+        f"Versuche: {message.attempts}\n"
+        f"Letzter Fehler: {message.last_error}\n\n"
+        "Die Buchung selbst steht. Nach Behebung der Ursache erneut zustellen: "
+        "Admin → Outbox-Nachrichten → 'Erneut zustellen', integration.retryFailedSync oder "
+        "manage.py retry_failed_syncs.\n"
+    )
+    try:
+        send_mail(subject, body, None, recipients)
+    except Exception:
+        logger.exception("operations e-mail for outbox message %s failed", message.pk)
+
+
+def _report(message: OutboxMessage, *, attempted: bool) -> Delivery:
+    return Delivery(
+        message_id=message.pk,
+        topic=message.topic,
+        status=str(message.status),
+        attempts=message.attempts,
+        attempted=attempted,
+        result=message.result if isinstance(message.result, dict) else None,
+        error=message.last_error,
+    )

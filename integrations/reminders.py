@@ -1,10 +1,14 @@
-"""SMS reminders before appointments, sent by Celery beat (`integrations.tasks`).
+"""SMS reminders before appointments: Celery beat (`integrations.tasks.send_due_reminders`)
+writes one outbox message per appointment due (`mcp_core.outbox`, topic `sms.reminder`, keyed by
+the appointment, so beat running twice writes it once); its delivery sends the SMS.
 
-Each appointment is reminded at most once, however often beat runs and however many workers
-race: the reminder's `SmsMessage` row is the claim, and its partial unique constraint (one
-reminder per appointment) lets exactly one worker create it. The claim is committed before the
-provider is called, so a crash after sending cannot lead to a second SMS; a claim whose message
-certainly never left (the breaker was open) is released, so the next run tries again.
+Each appointment is reminded at most once, however often beat runs or a message is delivered
+and however many workers race: the reminder's `SmsMessage` row is the claim, and its partial
+unique constraint (one reminder per appointment) lets exactly one worker create it. The claim is
+committed before the provider is called, so a crash after sending cannot lead to a second SMS.
+A claim whose message certainly never left (the breaker was open) is released and the delivery
+fails, so the outbox retries it with back-off; a reminder no longer due by then (the appointment
+began, was cancelled) is dropped.
 
 The text names the appointment's time in its branch's zone, so a reminder sent on Saturday
 before the spring DST change still says 10:00 for a Sunday 10:00 appointment.
@@ -19,14 +23,24 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from bookings.enums import ACTIVE_STATUSES
 from bookings.models import Appointment
 from integrations import notifications
 from integrations.messages import render_booking_message
 from integrations.models import SmsKind, SmsMessage
+from mcp_core import outbox
+from mcp_core.models import OutboxMessage
 
 logger = logging.getLogger("askproai.reminders")
+
+REMINDER_TOPIC = "sms.reminder"
+
+
+class ReminderPostponed(Exception):
+    """The reminder could not be handed over and certainly was not sent: retry later."""
+
 
 # A booking made this shortly before its start was just confirmed: no reminder on top.
 MIN_LEAD_TIME = dt.timedelta(hours=2)
@@ -98,18 +112,39 @@ def reminder_send(*, appointment_id: int, now: dt.datetime) -> SmsMessage | None
         logger.info("reminder for appointment %s skipped: SMS not configured", appointment_id)
     except notifications.NotificationError as exc:
         if exc.not_sent:
-            logger.warning("reminder for appointment %s postponed: %s", appointment_id, exc)
             message.delete()
-        else:
-            logger.warning("reminder for appointment %s failed: %s", appointment_id, exc)
+            raise ReminderPostponed(str(exc)) from exc
+        # It may have left (a time-out): never risk a second SMS, the failure stays recorded.
+        logger.warning("reminder for appointment %s failed: %s", appointment_id, exc)
     return message
 
 
-def reminders_send_due(*, now: dt.datetime) -> int:
-    """Send every reminder due at `now`; returns how many messages reached the provider."""
-    sent = 0
-    for appointment_id in reminders_due(now=now):
-        message = reminder_send(appointment_id=appointment_id, now=now)
-        if message is not None and message.provider_sid:
-            sent += 1
-    return sent
+def reminders_enqueue_due(*, now: dt.datetime) -> list[int]:
+    """Write the outbox message of every reminder due at `now` (once per appointment: the key
+    dedupes); returns the appointment ids. Delivery follows each commit."""
+    due = reminders_due(now=now)
+    appointments = Appointment.objects.filter(pk__in=due).select_related("tenant")
+    for appointment in appointments:
+        with transaction.atomic():
+            outbox.enqueue(
+                tenant=appointment.tenant,
+                topic=REMINDER_TOPIC,
+                payload={"appointment_id": appointment.pk},
+                key=f"{REMINDER_TOPIC}:{appointment.pk}",
+            )
+    return due
+
+
+@outbox.handler(REMINDER_TOPIC)
+def deliver_reminder(message: OutboxMessage) -> dict[str, object]:
+    """The outbox delivery of one reminder. Raises ReminderPostponed (the outbox retries)."""
+    appointment_id = int(message.payload["appointment_id"])
+    sms = reminder_send(appointment_id=appointment_id, now=timezone.now())
+    if sms is None:
+        return {"appointment_id": appointment_id, "sent": False, "reason": "not_due_or_claimed"}
+    return {
+        "appointment_id": appointment_id,
+        "sent": bool(sms.provider_sid),
+        "sms_id": sms.pk,
+        "status": sms.status,
+    }

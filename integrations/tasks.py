@@ -9,7 +9,8 @@ from integrations import reminders
 
 
 @shared_task(name="integrations.tasks.send_due_reminders")
-def send_due_reminders() -> int:
-    """Beat, every 5 minutes: send the SMS reminders now due (SMS_REMINDER_HOURS_BEFORE).
-    Safe to run twice or on two workers at once: each appointment is reminded once."""
-    return reminders.reminders_send_due(now=timezone.now())
+def send_due_reminders() -> list[int]:
+    """Beat, every 5 minutes: queue the SMS reminders now due (SMS_REMINDER_HOURS_BEFORE) on
+    the outbox; the ids of the appointments. Safe to run twice or on two workers at once:
+    each appointment is reminded once."""
+    return reminders.reminders_enqueue_due(now=timezone.now())

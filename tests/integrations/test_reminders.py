@@ -1,5 +1,6 @@
-"""SMS reminders sent by Celery beat: one per appointment due, however often beat runs or
-however many workers race; none for cancelled appointments; local time across DST."""
+"""SMS reminders queued by Celery beat on the outbox: one per appointment due, however often
+beat runs, a message is delivered or workers race; none for cancelled appointments; local time
+across DST; postponed with back-off while the breaker is open."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ from integrations import notifications, reminders
 from integrations.messages import sms_template_set
 from integrations.models import SmsMessage
 from integrations.tasks import send_due_reminders
+from mcp_core import outbox
 from mcp_core.breakers import call_with_breaker, reset_breakers
+from mcp_core.models import OutboxMessage
+from mcp_core.tasks import deliver_due_outbox_messages
 from tests.factories import AppointmentFactory
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -41,13 +45,23 @@ def booked(start: dt.datetime, at: dt.datetime = BOOKED_AT, **fields) -> Appoint
         return AppointmentFactory(start_time=start, **fields)
 
 
-def run_beat(at: dt.datetime = BEAT_AT) -> int:
-    with time_machine.travel(at, tick=False):
-        return send_due_reminders.apply().get()
+@pytest.fixture
+def run_beat(django_capture_on_commit_callbacks):
+    """Beat at `at`; the outbox deliveries (eager Celery) run as each enqueue commits."""
+
+    def run(at: dt.datetime = BEAT_AT, *, deliver: bool = True) -> int:
+        with (
+            time_machine.travel(at, tick=False),
+            django_capture_on_commit_callbacks(execute=deliver),
+        ):
+            queued = send_due_reminders.apply().get()
+        return len(queued)
+
+    return run
 
 
 @pytest.mark.django_db
-def test_beat_reminds_each_due_appointment_once_in_local_time_across_dst() -> None:
+def test_beat_reminds_each_due_appointment_once_in_local_time_across_dst(run_beat) -> None:
     appointment = booked(DUE_START)
     assert run_beat() == 1
     assert run_beat() == 0  # beat running again, even later, sends nothing new
@@ -66,7 +80,7 @@ def test_beat_reminds_each_due_appointment_once_in_local_time_across_dst() -> No
 
 
 @pytest.mark.django_db
-def test_only_due_active_appointments_of_active_tenants_are_reminded() -> None:
+def test_only_due_active_appointments_of_active_tenants_are_reminded(run_beat) -> None:
     due = booked(DUE_START)
     booked(DUE_START + dt.timedelta(hours=3), staff=due.staff)  # starts 25 h after beat
     booked(DUE_START, status=AppointmentStatus.CANCELLED)
@@ -85,7 +99,7 @@ def test_only_due_active_appointments_of_active_tenants_are_reminded() -> None:
 
 
 @pytest.mark.django_db
-def test_a_tenants_reminder_template_is_used() -> None:
+def test_a_tenants_reminder_template_is_used(run_beat) -> None:
     appointment = booked(DUE_START)
     sms_template_set(
         tenant=appointment.tenant,
@@ -101,7 +115,7 @@ def test_a_tenants_reminder_template_is_used() -> None:
 
 
 @pytest.mark.django_db
-def test_while_the_breaker_is_open_the_reminder_waits_for_the_next_run(settings) -> None:
+def test_while_the_breaker_is_open_the_outbox_retries_the_reminder(run_beat, settings) -> None:
     settings.MCP_CIRCUIT_FAILURE_THRESHOLD = 1
     booked(DUE_START)
 
@@ -110,12 +124,50 @@ def test_while_the_breaker_is_open_the_reminder_waits_for_the_next_run(settings)
 
     with pytest.raises(ConnectionError):
         call_with_breaker("console", broken)
-    assert run_beat() == 0
+    assert run_beat() == 1
     assert not SmsMessage.objects.exists()  # the claim was released: nothing was sent
+    [queued] = OutboxMessage.objects.filter(topic=reminders.REMINDER_TOPIC)
+    assert (queued.status, queued.attempts) == ("pending", 1)
+    assert "ReminderPostponed" in queued.last_error
 
     reset_breakers()
-    assert run_beat() == 1
+    with time_machine.travel(BEAT_AT + dt.timedelta(minutes=5), tick=False):
+        assert deliver_due_outbox_messages.apply().get() == [queued.pk]
+    queued.refresh_from_db()
+    assert queued.status == "delivered"
     assert SmsMessage.objects.get().status == "sent"
+    assert run_beat(BEAT_AT + dt.timedelta(minutes=10)) == 0
+
+
+@pytest.mark.django_db
+def test_beat_running_twice_before_delivery_queues_one_message(run_beat) -> None:
+    appointment = booked(DUE_START)
+    assert run_beat(deliver=False) == 1
+    assert run_beat(BEAT_AT + dt.timedelta(minutes=5), deliver=False) == 1
+    [queued] = OutboxMessage.objects.filter(topic=reminders.REMINDER_TOPIC)
+    assert queued.payload == {"appointment_id": appointment.pk}
+    with time_machine.travel(BEAT_AT + dt.timedelta(minutes=6), tick=False):
+        outbox.deliver(queued.pk)
+        # A repeated delivery (a worker crashed after sending) sends nothing more.
+        assert reminders.deliver_reminder(queued) == {
+            "appointment_id": appointment.pk,
+            "sent": False,
+            "reason": "not_due_or_claimed",
+        }
+    assert SmsMessage.objects.filter(appointment=appointment).count() == 1
+    assert len(notifications.sent_messages) == 1
+
+
+@pytest.mark.django_db
+def test_a_reminder_no_longer_due_at_delivery_is_dropped(run_beat) -> None:
+    appointment = booked(DUE_START)
+    assert run_beat(deliver=False) == 1
+    Appointment.objects.filter(pk=appointment.pk).update(status=AppointmentStatus.CANCELLED)
+    [queued] = OutboxMessage.objects.filter(topic=reminders.REMINDER_TOPIC)
+    with time_machine.travel(BEAT_AT + dt.timedelta(minutes=1), tick=False):
+        delivery = outbox.deliver(queued.pk)
+    assert delivery is not None and delivery.delivered
+    assert not SmsMessage.objects.exists()
 
 
 @pytest.mark.postgres

@@ -159,6 +159,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "recover-stale-sagas": {"task": "mcp_core.tasks.recover_stale_sagas", "schedule": 60.0},
+    "send-sms-reminders": {"task": "integrations.tasks.send_due_reminders", "schedule": 300.0},
     "deliver-due-outbox-messages": {
         "task": "mcp_core.tasks.deliver_due_outbox_messages",
         "schedule": 30.0,
@@ -211,6 +212,14 @@ TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM = env_str("TWILIO_FROM", "")
 TWILIO_API_BASE = env_str("TWILIO_API_BASE", "")
 INTEGRATION_HTTP_TIMEOUT = env_float("INTEGRATION_HTTP_TIMEOUT", 2.5)
+# SMS and billing (issue 5). The public URL Twilio and Stripe call us at, as they see it (behind
+# a proxy the Host we receive differs): Twilio signs it, and status callbacks are sent to it.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "")
+# Plan → Stripe price id, e.g. '{"basic": "price_1", "professional": "price_2", ...}'.
+STRIPE_PRICE_IDS = env_json("STRIPE_PRICE_IDS", {})
+STRIPE_CURRENCY = env_str("STRIPE_CURRENCY", "eur")
+# Appointments are reminded by SMS this many hours before they start (0 turns reminders off).
+SMS_REMINDER_HOURS_BEFORE = env_int("SMS_REMINDER_HOURS_BEFORE", 24)
 
 # Call routing (routing app): the agent for numbers we do not know, agent lines per branch
 # (a branch's settings.max_concurrent_calls overrides) and the handle time assumed until calls

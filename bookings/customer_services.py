@@ -37,6 +37,7 @@ from bookings.customer_selectors import (
     normalised_phone,
 )
 from bookings.models import Appointment, Customer
+from integrations import notifications
 from tenants.audit import audit_record
 from tenants.models import Company
 
@@ -230,6 +231,7 @@ def customer_erase(
         notes="", cancellation_reason=""
     )
     redacted = _redact_audit_entries(tenant=tenant, customer=customer)
+    notifications.sms_records_erase(tenant=tenant, customer_id=customer.pk, phone=customer.phone)
     profile_changed = _anonymise(customer, now or timezone.now())
     if profile_changed or scrubbed or notes_cleared or redacted:
         audit_record(

@@ -1,8 +1,27 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.forms import PasswordInput
+from django.http import HttpRequest
 
-from integrations.models import CalcomAccount, CalcomBusyBlock, CalcomEventType, WebhookEvent
-from tenants.admin_scoping import TenantScopedAdmin
+from integrations.messages import (
+    DEFAULT_TEMPLATES,
+    PLACEHOLDERS,
+    sms_template_errors,
+    sms_template_reset,
+    sms_template_set,
+)
+from integrations.models import (
+    CalcomAccount,
+    CalcomBusyBlock,
+    CalcomEventType,
+    SmsMessage,
+    SmsTemplate,
+    StripeCharge,
+    WebhookEvent,
+)
+from tenants.admin_scoping import TenantScopedAdmin, actor_for, operator_tenant
 
 
 @admin.register(WebhookEvent)
@@ -19,6 +38,88 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# ----------------------------------------------------------------------------- SMS, billing
+
+_PLACEHOLDER_HELP = "Platzhalter: " + ", ".join(
+    f"{{{name}}} ({meaning})" for name, meaning in PLACEHOLDERS.items()
+)
+
+
+class SmsTemplateForm(forms.ModelForm):
+    class Meta:
+        model = SmsTemplate
+        fields = ["tenant", "kind", "body"]
+        help_texts = {"body": _PLACEHOLDER_HELP}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        kind, body = cleaned.get("kind"), cleaned.get("body")
+        if kind and body is not None:
+            for message in sms_template_errors(kind, body):
+                self.add_error("body", message)
+        return cleaned
+
+
+@admin.register(SmsTemplate)
+class SmsTemplateAdmin(TenantScopedAdmin):
+    """A tenant's own SMS wording; saved and deleted through the service (checked, audited)."""
+
+    form = SmsTemplateForm
+    list_display = ["kind", "body", "updated_at"]
+    list_filter = ["kind"]
+    readonly_fields = ["default_text", "updated_at"]
+
+    @admin.display(description="Standardtext")
+    def default_text(self, obj: SmsTemplate) -> str:
+        return DEFAULT_TEMPLATES.get(obj.kind, "") if obj.kind else ""
+
+    def save_model(self, request: HttpRequest, obj: SmsTemplate, form: Any, change: bool) -> None:
+        tenant = operator_tenant(request) if not request.user.is_superuser else obj.tenant
+        saved = sms_template_set(
+            tenant=tenant or obj.tenant, actor=actor_for(request), kind=obj.kind, body=obj.body
+        )
+        obj.pk, obj.tenant = saved.pk, saved.tenant
+
+    def delete_model(self, request: HttpRequest, obj: SmsTemplate) -> None:
+        sms_template_reset(tenant=obj.tenant, actor=actor_for(request), kind=obj.kind)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for template in queryset.select_related("tenant"):
+            self.delete_model(request, template)
+
+
+class _ReadOnlyAdmin(TenantScopedAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SmsMessage)
+class SmsMessageAdmin(_ReadOnlyAdmin):
+    """Every SMS sent or tried, with what the provider last reported."""
+
+    list_display = ["created_at", "kind", "to", "status", "error_code", "provider"]
+    list_filter = ["status", "kind", "provider"]
+    search_fields = ["to", "provider_sid"]
+    raw_id_fields = ["appointment"]
+    list_select_related = ["tenant"]
+
+
+@admin.register(StripeCharge)
+class StripeChargeAdmin(_ReadOnlyAdmin):
+    """Usage charges and whether Stripe took them."""
+
+    list_display = ["created_at", "description", "amount_cents", "currency", "status"]
+    list_filter = ["status", "currency"]
+    search_fields = ["idempotency_key", "stripe_invoice_item_id"]
+    list_select_related = ["tenant"]
 
 
 @admin.register(CalcomAccount)

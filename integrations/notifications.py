@@ -2,10 +2,13 @@
 
 `settings.SMS_BACKEND` names the SMS backend: a key of `SMS_BACKENDS` or a dotted path to a
 class with the `SmsBackend` shape. `console` (the default) logs the text and keeps it in the
-in-memory outbox `sent_messages` (the last OUTBOX_LIMIT messages), which tests read.
+in-memory outbox `sent_messages` (the last OUTBOX_LIMIT messages), which tests read; `twilio`
+sends through Twilio (`integrations.twilio_sms`).
 
 Sending never raises anything but `NotificationError`; what to do about a failure (record it,
-fall back to SMS) is the caller's decision, see `deliver_booking_confirmation`.
+fall back to SMS) is the caller's decision, see `deliver_booking_confirmation`. An SMS sent for
+a tenant is recorded as an `SmsMessage` (provider id, delivery status, error code), also when
+it fails. The texts are the tenant's templates (`integrations.messages`).
 """
 
 from __future__ import annotations
@@ -20,9 +23,14 @@ from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
+from django.db.models import Q
 from django.utils.module_loading import import_string
 
+from integrations import messages
+from integrations.models import SmsKind, SmsMessage, SmsStatus
 from mcp_core.breakers import call_with_breaker
+from mcp_core.errors import ServiceUnavailable
+from tenants.models import Company
 
 if TYPE_CHECKING:
     from tenants.models import Company
@@ -32,11 +40,30 @@ logger = logging.getLogger("askproai.notifications")
 SMS = "sms"
 EMAIL = "email"
 OUTBOX_LIMIT = 1000
-_WEEKDAYS_DE = ("Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So.")
 
 
 class NotificationError(Exception):
-    """A message could not be handed to its channel."""
+    """A message could not be handed to its channel.
+
+    `code` is the provider's error code when it gave one; `not_sent` is True when the provider
+    certainly never got the message (not configured, breaker open), so trying again later
+    cannot send it twice."""
+
+    def __init__(self, message: str, *, code: str = "", not_sent: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.not_sent = not_sent
+
+
+class SmsNotConfigured(NotificationError):
+    """The SMS backend lacks its credentials: the message is skipped, never an outage.
+
+    `client_error` keeps it from counting against the backend's circuit breaker."""
+
+    client_error = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, not_sent=True)
 
 
 @dataclass(frozen=True)
@@ -54,6 +81,8 @@ _outbox_lock = threading.Lock()
 
 class SmsBackend(Protocol):
     name: str
+    # The delivery status a message has once the backend accepted it.
+    initial_status: str
 
     def send(self, to: str, body: str) -> str:
         """Hand one SMS to the provider; returns the provider's message id."""
@@ -64,6 +93,7 @@ class ConsoleSms:
     """Logs every SMS instead of sending it and keeps it in `sent_messages`."""
 
     name = "console"
+    initial_status: str = SmsStatus.SENT
 
     def send(self, to: str, body: str) -> str:
         logger.info("sms (console backend) to %s: %s", to, body)
@@ -73,7 +103,13 @@ class ConsoleSms:
         return f"console-{uuid.uuid4().hex[:12]}"
 
 
-SMS_BACKENDS: dict[str, Callable[[], SmsBackend]] = {"console": ConsoleSms}
+def _twilio() -> SmsBackend:
+    from integrations.twilio_sms import TwilioSms  # the SDK is only loaded when configured
+
+    return TwilioSms()
+
+
+SMS_BACKENDS: dict[str, Callable[[], SmsBackend]] = {"console": ConsoleSms, "twilio": _twilio}
 _instances: dict[str, SmsBackend] = {}
 
 
@@ -89,15 +125,79 @@ def get_sms_backend() -> SmsBackend:
     return backend
 
 
-def send_sms(to: str, body: str) -> str:
-    """Send one SMS through the configured backend and its circuit breaker.
+def send_sms(
+    to: str,
+    body: str,
+    *,
+    tenant: Company | None = None,
+    kind: str = SmsKind.CUSTOM,
+    appointment_id: int | None = None,
+) -> str:
+    """Send one SMS through the configured backend and its circuit breaker; returns the
+    provider's message id. With `tenant` the attempt is recorded as an `SmsMessage` of `kind`.
 
-    Raises NotificationError for anything the backend raised and while its breaker is open."""
+    Raises NotificationError (recorded first) for anything the backend raised, while its
+    breaker is open, and SmsNotConfigured when the backend lacks its credentials."""
+    if tenant is None:
+        return _hand_over(get_sms_backend(), to, body)
+    message = SmsMessage.objects.create(
+        tenant=tenant,
+        appointment_id=appointment_id,
+        kind=kind,
+        to=to,
+        body=body,
+        provider=get_sms_backend().name,
+    )
+    return str(sms_deliver_recorded(message).provider_sid)
+
+
+def sms_deliver_recorded(message: SmsMessage) -> SmsMessage:
+    """Hand a recorded (claimed) message to the backend and record what happened: the provider
+    id and initial status, or the failure with its error code. Raises NotificationError after
+    recording a failure."""
     backend = get_sms_backend()
+    message.provider = backend.name
+    try:
+        sid = _hand_over(backend, message.to, message.body)
+    except NotificationError as exc:
+        if isinstance(exc, SmsNotConfigured):
+            message.status = SmsStatus.NOT_CONFIGURED
+        else:
+            message.status = SmsStatus.FAILED
+        message.error_code = exc.code[:20]
+        message.error_message = str(exc)[:500]
+        message.save(update_fields=["provider", "status", "error_code", "error_message"])
+        raise
+    message.provider_sid = sid
+    message.status = backend.initial_status
+    message.save(update_fields=["provider", "provider_sid", "status", "updated_at"])
+    return message
+
+
+def sms_records_erase(*, tenant: Company, customer_id: int, phone: str) -> int:
+    """GDPR erasure: empty the number and text of every SMS recorded for the customer (by
+    appointment or number); delivery status and counts stay. Returns how many rows changed."""
+    return (
+        SmsMessage.objects.for_tenant(tenant)
+        .filter(Q(appointment__customer_id=customer_id) | Q(to=phone))
+        .exclude(to="", body="")
+        .update(to="", body="")
+    )
+
+
+def _hand_over(backend: SmsBackend, to: str, body: str) -> str:
     try:
         return call_with_breaker(backend.name, backend.send, to, body)
+    except NotificationError:
+        raise
+    except ServiceUnavailable as exc:
+        # Raised by the open breaker before the backend was called.
+        raise NotificationError(f"sms via {backend.name}: {exc}", not_sent=True) from exc
     except Exception as exc:
-        raise NotificationError(f"sms via {backend.name}: {type(exc).__name__}: {exc}") from exc
+        code = str(getattr(exc, "code", "") or "")
+        raise NotificationError(
+            f"sms via {backend.name}: {type(exc).__name__}: {exc}", code=code
+        ) from exc
 
 
 def send_email(to: str, subject: str, body: str) -> None:
@@ -127,16 +227,21 @@ class BookingConfirmation:
 
 
 def _when(start: dt.datetime) -> str:
-    return f"{_WEEKDAYS_DE[start.weekday()]} {start:%d.%m.%Y} um {start:%H:%M} Uhr"
+    return messages.when_text(start)
 
 
-def confirmation_sms_text(confirmation: BookingConfirmation) -> str:
-    """The German confirmation SMS, short enough for two segments."""
-    return (
-        f"Termin bestätigt: {confirmation.service_name} am {_when(confirmation.start)} "
-        f"bei {confirmation.branch_name}. "
-        f"Bestätigungs-Nr: {confirmation.confirmation_number}"
-    )
+def confirmation_sms_text(
+    confirmation: BookingConfirmation, *, tenant: Company | None = None
+) -> str:
+    """The German confirmation SMS: the tenant's template when it has one, else the default
+    (short enough for two segments)."""
+    return messages.render_booking_message(tenant, SmsKind.CONFIRMATION, confirmation)
+
+
+def render_booking_message(tenant: Company | None, kind: str, context: BookingConfirmation) -> str:
+    """The SMS of `kind` (confirmation, reminder, cancellation, reschedule) about a booking, in
+    the tenant's wording (see `integrations.messages`)."""
+    return messages.render_booking_message(tenant, kind, context)
 
 
 def confirmation_email(confirmation: BookingConfirmation) -> tuple[str, str]:
@@ -168,10 +273,16 @@ class DeliveryReport:
     failed: list[Failure] = field(default_factory=list)
 
 
-def deliver_booking_confirmation(confirmation: BookingConfirmation) -> DeliveryReport:
+def deliver_booking_confirmation(
+    confirmation: BookingConfirmation,
+    *,
+    tenant: Company | None = None,
+    appointment_id: int | None = None,
+) -> DeliveryReport:
     """Confirm a booking to the customer. The primary channel is e-mail when the customer gave
-    an address, SMS otherwise; a failed e-mail falls back to SMS. Raises nothing: failures are
-    in the report for the caller to record."""
+    an address, SMS otherwise; a failed e-mail falls back to SMS. With `tenant` the SMS uses
+    the tenant's template and is recorded. Raises nothing: failures are in the report for the
+    caller to record."""
     sent: list[str] = []
     failed: list[Failure] = []
     if confirmation.customer_email:
@@ -184,8 +295,17 @@ def deliver_booking_confirmation(confirmation: BookingConfirmation) -> DeliveryR
             failed.append(Failure(EMAIL, str(exc), fallback=SMS))
     if not sent and confirmation.customer_phone:
         try:
-            send_sms(confirmation.customer_phone, confirmation_sms_text(confirmation))
+            send_sms(
+                confirmation.customer_phone,
+                confirmation_sms_text(confirmation, tenant=tenant),
+                tenant=tenant,
+                kind=SmsKind.CONFIRMATION,
+                appointment_id=appointment_id,
+            )
             sent.append(SMS)
+        except SmsNotConfigured:
+            # Skipped, not failed: nothing to retry until an SMS provider is configured.
+            logger.info("booking confirmation SMS skipped: no SMS provider configured")
         except NotificationError as exc:
             logger.warning("booking confirmation SMS failed: %s", exc)
             failed.append(Failure(SMS, str(exc), fallback=None))
@@ -200,7 +320,8 @@ def deliver_booking_notification(
 ) -> DeliveryReport:
     """Tell the customer about an appointment of `tenant` (the outbox's "notification.booking"
     messages): kind "confirmation" (`deliver_booking_confirmation`), "cancellation" or
-    "reschedule" (short German texts; e-mail when given, else SMS; SMS when the e-mail fails).
+    "reschedule" (e-mail when given, else SMS in the tenant's wording (`render_booking_message`),
+    recorded as an `SmsMessage`; SMS when the e-mail fails; no SMS provider configured: skipped).
     An appointment gone or a customer erased gets nothing (an empty report). Raises ValueError
     for an unknown kind; channel failures are in the report."""
     from zoneinfo import ZoneInfo
@@ -239,24 +360,17 @@ def deliver_booking_notification(
         customer_email=row["customer__email"],
     )
     if kind == "confirmation":
-        return deliver_booking_confirmation(booking)
+        return deliver_booking_confirmation(booking, tenant=tenant, appointment_id=appointment_id)
+    sms = render_booking_message(tenant, kind, booking)
     greeting = f"Hallo {booking.customer_name}," if booking.customer_name else "Hallo,"
     when, number = _when(booking.start), booking.confirmation_number
     if kind == "cancellation":
-        sms = (
-            f"Termin abgesagt: {booking.service_name} am {when} bei {booking.branch_name}. "
-            f"Bestätigungs-Nr: {number}"
-        )
         subject = f"Terminabsage {number}"
         body = (
             f"{greeting}\n\nIhr Termin {booking.service_name} am {when} bei "
             f"{booking.branch_name} wurde abgesagt.\n\nBestätigungs-Nr: {number}\n"
         )
     else:
-        sms = (
-            f"Termin verschoben: {booking.service_name} jetzt am {when} bei "
-            f"{booking.branch_name}. Bestätigungs-Nr: {number}"
-        )
         subject = f"Terminänderung {number}"
         body = (
             f"{greeting}\n\nIhr Termin wurde verschoben:\n\n{booking.service_name}\n{when}\n"
@@ -273,8 +387,16 @@ def deliver_booking_notification(
             failed.append(Failure(EMAIL, str(exc), fallback=SMS))
     if not sent and booking.customer_phone:
         try:
-            send_sms(booking.customer_phone, sms)
+            send_sms(
+                booking.customer_phone,
+                sms,
+                tenant=tenant,
+                kind=kind,
+                appointment_id=appointment_id,
+            )
             sent.append(SMS)
+        except SmsNotConfigured:
+            logger.info("booking %s SMS skipped: no SMS provider configured", kind)
         except NotificationError as exc:
             logger.warning("booking %s SMS failed: %s", kind, exc)
             failed.append(Failure(SMS, str(exc), fallback=None))

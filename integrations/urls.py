@@ -3,16 +3,16 @@ signature."""
 
 from django.urls import path
 
-urlpatterns: list = []
+from integrations.billing_webhook import stripe_webhook
+from integrations.calcom.webhook import calcom_webhook
+from integrations.retell import views as retell_views
+from integrations.sms_status import sms_status_webhook
 
-# Retell AI: call webhooks (incl. call_inbound) and custom functions.
-from integrations.retell import views as retell_views  # noqa: E402
-
-urlpatterns += [
+urlpatterns = [
+    # Retell AI: call webhooks (incl. call_inbound) and the custom functions called mid-call.
     path("retell", retell_views.retell_webhook, name="retell-webhook"),
     path("retell/functions", retell_views.retell_functions, name="retell-functions"),
+    path("calcom", calcom_webhook, name="webhook-calcom"),
+    path("sms/status", sms_status_webhook, name="webhook-sms-status"),
+    path("stripe", stripe_webhook, name="webhook-stripe"),
 ]
-
-from integrations.calcom.webhook import calcom_webhook  # noqa: E402
-
-urlpatterns += [path("calcom", calcom_webhook, name="webhook-calcom")]

@@ -50,6 +50,9 @@ class Subscription(models.Model):
     stripe_customer_id = models.CharField(max_length=64, blank=True, db_index=True)
     stripe_subscription_id = models.CharField(max_length=64, blank=True)
     current_period_end = models.DateTimeField(null=True, blank=True)
+    # When the Stripe event last applied here was created: an older event arriving late
+    # (Stripe does not guarantee order) must not move the subscription back.
+    stripe_event_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,4 +1,6 @@
 """The integration.* operations (CONTRACT section 3), one module per integration; importing
 this package registers them (mcp_core autodiscovers `tools`)."""
 
-from . import calendar_sync, retell  # noqa: F401
+from integrations import reminders  # noqa: F401  (the sms.reminder outbox handler)
+
+from . import billing, calendar_sync, messaging, retell  # noqa: F401

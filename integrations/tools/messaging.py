@@ -1,0 +1,111 @@
+"""integration.sendSMSNotification: an SMS to one of the caller's customers (CONTRACT
+section 3). The input and output models live here, next to their one operation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from integrations.messaging import sms_notification_send
+from integrations.models import SmsMessage
+from mcp_core.operations import CallContext, OperationInput, OperationOutput, operation
+from mcp_core.permissions import Permission
+
+SmsKindName = Literal["custom", "confirmation", "reminder", "cancellation", "reschedule"]
+
+
+class SendSmsInput(OperationInput):
+    kind: SmsKindName = Field(
+        default="custom",
+        description=(
+            "'custom' sends `message`; 'confirmation', 'reminder', 'cancellation' and "
+            "'reschedule' send the tenant's German template about `appointment_id`."
+        ),
+    )
+    appointment_id: int | None = Field(
+        default=None, ge=1, description="The appointment the SMS is about (required for templates)."
+    )
+    customer_id: int | None = Field(
+        default=None,
+        ge=1,
+        description="The recipient. Left out: `phone`, else the appointment's customer.",
+    )
+    phone: str | None = Field(
+        default=None,
+        max_length=32,
+        description="The recipient by phone number; must be a customer of the tenant. "
+        "German national formats accepted.",
+    )
+    message: str | None = Field(
+        default=None, max_length=1600, description="The text of a 'custom' SMS (1–1600 characters)."
+    )
+
+    @model_validator(mode="after")
+    def _one_recipient(self) -> SendSmsInput:
+        if self.customer_id is not None and self.phone:
+            raise ValueError("Give customer_id or phone, not both.")
+        if self.kind != "custom" and self.message:
+            raise ValueError("A message goes with kind 'custom'; templates bring their own text.")
+        return self
+
+
+class SmsOut(OperationOutput):
+    id: int
+    kind: str
+    to: str
+    status: str = Field(
+        description="'queued'/'sent' once handed over, later 'delivered', 'undelivered', "
+        "'failed' from the provider's reports; 'not_configured' when no SMS provider is set up."
+    )
+    provider: str
+    provider_sid: str | None
+    error_code: str
+    appointment_id: int | None
+    created_at: str
+
+    @classmethod
+    def from_model(cls, sms: SmsMessage) -> SmsOut:
+        return cls(
+            id=sms.pk,
+            kind=sms.kind,
+            to=sms.to,
+            status=sms.status,
+            provider=sms.provider,
+            provider_sid=sms.provider_sid,
+            error_code=sms.error_code,
+            appointment_id=sms.appointment_id,
+            created_at=sms.created_at.isoformat(),
+        )
+
+
+class SendSmsOutput(OperationOutput):
+    sms: SmsOut
+    sent: bool = Field(description="Whether the provider accepted the message.")
+
+
+@operation(
+    "integration.sendSMSNotification",
+    input=SendSmsInput,
+    output=SendSmsOutput,
+    permission=Permission.MANAGE_CUSTOMERS,
+    open_world=True,
+    title="Send SMS notification",
+    description=(
+        "Send an SMS to a customer of the tenant, by customer_id, phone or the appointment's "
+        "customer: a free text (kind 'custom' with message) or the tenant's German template "
+        "of kind confirmation/reminder/cancellation/reschedule about appointment_id. Every "
+        "attempt is recorded with its delivery status. With no SMS provider configured the "
+        "message is recorded as 'not_configured' and sent is false. Errors: VALIDATION_FAILED, "
+        "RESOURCE_NOT_FOUND (unknown customer, phone or appointment), SERVICE_UNAVAILABLE "
+        "(provider down, timeout or its circuit breaker open), INTEGRATION_ERROR (the provider "
+        "refused the message, e.g. an unreachable number; details.error_code)."
+    ),
+    examples=(
+        {"customer_id": 7, "message": "Ihre Bestellung ist da. Salon Sonnenschein"},
+        {"kind": "reminder", "appointment_id": 42},
+    ),
+)
+def send_sms_notification(ctx: CallContext, args: SendSmsInput) -> SendSmsOutput:
+    sms = sms_notification_send(tenant=ctx.tenant, actor=ctx.actor, **args.model_dump())
+    return SendSmsOutput(sms=SmsOut.from_model(sms), sent=bool(sms.provider_sid))

@@ -121,14 +121,18 @@ def enqueue(
 
 
 def schedule(message_id: int, *, countdown: float = 0.0) -> None:
-    """Send the delivery task of a message. Without a reachable broker this only logs: the
-    sweep delivers the message later."""
+    """Send the delivery task of a message. With the broker unreachable this only logs: the
+    sweep delivers the message later. Without a broker (eager Celery) see below."""
     from mcp_core.tasks import deliver_outbox_message
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        # No broker: deliver here and now. Not through eager apply_async, whose process-wide
-        # "join would block" flag is not thread-safe (concurrent bookings could leave it set).
-        deliver(message_id)
+        # No broker, so nothing runs later: a delayed task (a caller's inline head start, a
+        # back-off retry) is not run at all, which spares a second attempt of a message its
+        # caller is delivering right now; `retry_failed_syncs` replays what is left pending.
+        # The rest is delivered here and now, not through eager apply_async, whose
+        # process-wide "join would block" flag is not thread-safe.
+        if countdown <= 0:
+            deliver(message_id)
         return
     try:
         # retry=False: with the broker down, fail at once rather than hold the request.

@@ -140,6 +140,20 @@ def test_eager_celery_delivers_on_commit(django_capture_on_commit_callbacks):
     assert received == [{"n": 1}]
 
 
+def test_eager_celery_runs_no_delayed_task(django_capture_on_commit_callbacks):
+    """Without a broker nothing runs later: a message whose caller delivers it inline (a head
+    start) is not attempted a second time on commit."""
+    tenant = CompanyFactory()
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        message = outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"n": 1}, countdown=30)
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING, 0)
+    assert received == []
+    assert outbox.deliver(message.pk).status == "delivered"  # the caller's inline attempt
+
+
 def test_a_message_is_delivered_once_however_often_it_is_asked(scheduled):
     with transaction.atomic():
         message = outbox.enqueue(tenant=CompanyFactory(), topic=TOPIC, payload={"n": 1})

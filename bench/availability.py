@@ -21,10 +21,8 @@ import argparse
 import datetime as dt
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +32,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.database import drop_database, fresh_database_url  # noqa: E402
 from bench.scenario import (  # noqa: E402 - needs the project root on sys.path
     add_scenario_arguments,
     first_day,
@@ -60,25 +59,9 @@ def emit(op: str, n: int, seconds: float, **extra: Any) -> dict[str, Any]:
     return record
 
 
-def pg_admin(sql: str, args: argparse.Namespace) -> None:
-    import psycopg
-
-    with psycopg.connect(
-        host=args.pg_host, port=args.pg_port, user=args.pg_user, dbname="postgres", autocommit=True
-    ) as conn:
-        conn.execute(sql)
-
-
 def setup(args: argparse.Namespace) -> Callable[[], None]:
     """Point Django at a fresh database, migrate it; returns the clean-up."""
-    if args.db == "postgres":
-        pg_admin(f'DROP DATABASE IF EXISTS "{PG_NAME}"', args)
-        pg_admin(f'CREATE DATABASE "{PG_NAME}"', args)
-        url = f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{PG_NAME}"
-    else:
-        tmp = tempfile.mkdtemp(prefix="askproai-bench-availability-")
-        url = f"sqlite:///{tmp}/bench.sqlite3"
-    os.environ["DATABASE_URL"] = url
+    os.environ["DATABASE_URL"] = fresh_database_url(args, PG_NAME)
     os.environ.pop("REDIS_URL", None)  # local-memory cache: never clear someone's Redis
     os.environ["MCP_RATE_LIMIT_PRO"] = str(10**9)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askproai.settings")
@@ -95,10 +78,7 @@ def setup(args: argparse.Namespace) -> Callable[[], None]:
 
     def cleanup() -> None:
         connections.close_all()
-        if args.db == "postgres":
-            pg_admin(f'DROP DATABASE IF EXISTS "{PG_NAME}"', args)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        drop_database(args, PG_NAME)
 
     return cleanup
 

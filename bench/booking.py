@@ -36,7 +36,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -46,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cpu import CpuMeter  # noqa: E402 - needs the project root on sys.path
+from bench.database import fresh_database_url  # noqa: E402
 from bench.scenario import (  # noqa: E402 - needs the project root on sys.path
     add_scenario_arguments,
     first_day,
@@ -75,21 +75,7 @@ def parse_args() -> argparse.Namespace:
 ARGS = parse_args()
 
 
-def _database_url() -> str:
-    if ARGS.db == "sqlite":
-        folder = tempfile.mkdtemp(prefix="askproai-bench-booking-")
-        return f"sqlite:///{folder}/bench.sqlite3"
-    import psycopg
-
-    with psycopg.connect(
-        host=ARGS.pg_host, port=ARGS.pg_port, user=ARGS.pg_user, dbname="postgres", autocommit=True
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}"')
-        conn.execute(f'CREATE DATABASE "{PG_NAME}"')
-    return f"postgres://{ARGS.pg_user}@{ARGS.pg_host}:{ARGS.pg_port}/{PG_NAME}"
-
-
-DATABASE_URL = _database_url()
+DATABASE_URL = fresh_database_url(ARGS, PG_NAME)
 SERVER_ENV = {
     "DATABASE_URL": DATABASE_URL,
     "MCP_RATE_LIMIT_ENTERPRISE": str(10**9),  # the limiter runs, but must not refuse the bench

@@ -26,7 +26,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SYSTEM = "askproai"
+from bench.database import add_database_arguments, fresh_database_url  # noqa: E402
+
 PG_NAME = "askproai_bench_retell"
 SIGNING_KEY = "key_bench_retell_signing"
 
@@ -49,31 +50,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--service", default="Herrenschnitt", help="as the caller says it")
     p.add_argument("--date", default="nächsten Dienstag", help="as the caller says it")
     p.add_argument("--target-p99-ms", type=float, default=150.0)
-    p.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
-    p.add_argument("--pg-host", default="127.0.0.1")
-    p.add_argument("--pg-port", default="5432")
-    p.add_argument("--pg-user", default="postgres")
+    add_database_arguments(p)
     return p.parse_args()
 
 
 ARGS = parse_args()
 
 
-def _database_url() -> str:
-    if ARGS.db == "sqlite":
-        folder = tempfile.mkdtemp(prefix="askproai-bench-retell-")
-        return f"sqlite:///{folder}/bench.sqlite3"
-    import psycopg
-
-    with psycopg.connect(
-        host=ARGS.pg_host, port=ARGS.pg_port, user=ARGS.pg_user, dbname="postgres", autocommit=True
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}"')
-        conn.execute(f'CREATE DATABASE "{PG_NAME}"')
-    return f"postgres://{ARGS.pg_user}@{ARGS.pg_host}:{ARGS.pg_port}/{PG_NAME}"
-
-
-DATABASE_URL = _database_url()
+DATABASE_URL = fresh_database_url(ARGS, PG_NAME)
 SERVER_ENV = {
     "DATABASE_URL": DATABASE_URL,
     "RETELL_API_KEY": SIGNING_KEY,

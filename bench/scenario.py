@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench.database import add_database_arguments
+
 ROOT = Path(__file__).resolve().parent.parent
 PEER = ROOT.parent / "shared" / "bench" / "peer_django_appointment"
 PEER_VENV = Path("/tmp/peervenv")  # noqa: S108 - a fixed, documented location for the peer
@@ -56,10 +58,7 @@ def add_scenario_arguments(parser: argparse.ArgumentParser, *, default_db: str) 
     parser.add_argument("--open", default="09:00")
     parser.add_argument("--close", default="18:00")
     parser.add_argument("--start-date", default=None, help="default: the Monday two weeks ahead")
-    parser.add_argument("--db", choices=["sqlite", "postgres"], default=default_db)
-    parser.add_argument("--pg-host", default="127.0.0.1")
-    parser.add_argument("--pg-port", default="5432")
-    parser.add_argument("--pg-user", default="postgres")
+    add_database_arguments(parser, default_db)
     parser.add_argument("--with-peer", action="store_true", help="run the peer and compare")
 
 

@@ -1,0 +1,38 @@
+"""Each benchmark's own throw-away database: a fresh PostgreSQL database or SQLite file."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+
+
+def add_database_arguments(parser: argparse.ArgumentParser, default_db: str = "postgres") -> None:
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default=default_db)
+    parser.add_argument("--pg-host", default="127.0.0.1")
+    parser.add_argument("--pg-port", default="5432")
+    parser.add_argument("--pg-user", default="postgres")
+
+
+def _pg_admin(sql: str, args: argparse.Namespace) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        host=args.pg_host, port=args.pg_port, user=args.pg_user, dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(sql)
+
+
+def fresh_database_url(args: argparse.Namespace, name: str) -> str:
+    """The URL of an empty database for this run: PostgreSQL database `name`, dropped and
+    created again, or (--db sqlite) a new file in a temporary folder."""
+    if args.db == "sqlite":
+        folder = tempfile.mkdtemp(prefix=f"{name}-")
+        return f"sqlite:///{folder}/bench.sqlite3"
+    drop_database(args, name)
+    _pg_admin(f'CREATE DATABASE "{name}"', args)
+    return f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{name}"
+
+
+def drop_database(args: argparse.Namespace, name: str) -> None:
+    if args.db == "postgres":
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}"', args)

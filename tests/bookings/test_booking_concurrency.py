@@ -24,10 +24,10 @@ from tests.bookings.test_booking_service import (  # noqa: F401 — autouse fixt
     _fresh_calendar,
     _frozen_time,
     booking_args,
-    call,
     make_world,
     outbox,
 )
+from tests.operations import call
 
 RACERS = 20
 

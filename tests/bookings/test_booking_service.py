@@ -26,12 +26,10 @@ from integrations import calendar, notifications
 from mcp_core import outbox as side_effects_outbox
 from mcp_core.auth import Principal
 from mcp_core.models import OutboxMessage, OutboxStatus, SagaRun, SagaStatus
-from mcp_core.orchestrator import CallResult, execute_named
 from mcp_core.saga import SagaContext
 from tenants.enums import Plan, Role
 from tenants.models import AuditLog, Company
 from tests.factories import (
-    ApiKeyFactory,
     AppointmentFactory,
     BranchFactory,
     CompanyFactory,
@@ -41,6 +39,7 @@ from tests.factories import (
     StaffServiceFactory,
     WorkingHoursFactory,
 )
+from tests.operations import failed, ok, principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -61,12 +60,6 @@ class World:
     anna: Any
     ben: Any
     principal: Principal
-
-
-def principal_for(tenant: Company, role: str = Role.OWNER) -> Principal:
-    key = ApiKeyFactory(tenant=tenant, role=role)
-    tenant = Company.objects.select_related("subscription").get(pk=tenant.pk)
-    return Principal(tenant=tenant, role=role, api_key_id=key.pk, key_prefix=key.prefix)
 
 
 def make_staff(branch, service, name: str, *, skill: int = 3):
@@ -90,23 +83,6 @@ def make_world(plan: str = Plan.PROFESSIONAL, tz: str = "Europe/Berlin") -> Worl
 
 def at(hh_mm: str, day: str = MONDAY, zone: ZoneInfo = BERLIN) -> dt.datetime:
     return dt.datetime.fromisoformat(f"{day}T{hh_mm}").replace(tzinfo=zone)
-
-
-def call(principal: Principal, name: str, args: Any, source: str = "mcp") -> CallResult:
-    return execute_named(principal, name, args, source=source)
-
-
-def ok(principal: Principal, name: str, args: Any, source: str = "mcp") -> dict[str, Any]:
-    result = call(principal, name, args, source)
-    assert result.error is None, (result.error.error_type.name, result.error.details)
-    assert result.data is not None
-    return result.data
-
-
-def failed(principal: Principal, name: str, args: Any) -> tuple[str, dict[str, Any]]:
-    result = call(principal, name, args)
-    assert result.error is not None, result.data
-    return result.error.error_type.name, result.error.details
 
 
 def booking_args(world: World, **overrides: Any) -> dict[str, Any]:

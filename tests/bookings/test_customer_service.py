@@ -23,12 +23,10 @@ from bookings.enums import AppointmentStatus
 from bookings.models import Appointment, Customer
 from mcp_core.auth import Principal
 from mcp_core.operations import registry
-from mcp_core.orchestrator import CallResult, execute_named
 from routing.models import CallLog
 from tenants.enums import Role
 from tenants.models import AuditLog, Company
 from tests.factories import (
-    ApiKeyFactory,
     AppointmentFactory,
     AuditLogFactory,
     BranchFactory,
@@ -38,6 +36,7 @@ from tests.factories import (
     ServiceFactory,
     StaffFactory,
 )
+from tests.operations import failed, ok, principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -58,28 +57,6 @@ CUSTOMER_OPERATIONS = {
 
 
 # ----------------------------------------------------------------------------------- helpers
-
-
-def principal_for(tenant: Company, role: str = Role.OWNER) -> Principal:
-    key = ApiKeyFactory(tenant=tenant, role=role)
-    return Principal(tenant=tenant, role=role, api_key_id=key.pk, key_prefix=key.prefix)
-
-
-def call(principal: Principal, name: str, args: Any = None) -> CallResult:
-    return execute_named(principal, name, {} if args is None else args)
-
-
-def ok(principal: Principal, name: str, args: Any = None) -> dict[str, Any]:
-    result = call(principal, name, args)
-    assert result.error is None, (result.error.error_type.name, result.error.details)
-    assert result.data is not None
-    return result.data
-
-
-def failed(principal: Principal, name: str, args: Any = None) -> tuple[str, dict[str, Any]]:
-    result = call(principal, name, args)
-    assert result.error is not None, result.data
-    return result.error.error_type.name, result.error.details
 
 
 def at(day: str, hh_mm: str) -> dt.datetime:

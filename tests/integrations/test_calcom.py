@@ -28,13 +28,12 @@ from tests.bookings.test_booking_service import (  # noqa: F401 — autouse fixt
     at,
     book,
     booking_args,
-    call,
     existing,
     make_world,
-    ok,
     outbox,
 )
 from tests.integrations.conftest import EVENT_TYPE_ID, WEBHOOK_SECRET, connect_calcom
+from tests.operations import call, ok
 
 pytestmark = pytest.mark.django_db
 

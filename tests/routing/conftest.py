@@ -12,7 +12,8 @@ from mcp_core.auth import Principal
 from routing.models import PhoneNumber
 from tenants.models import Branch, Company
 from tests.factories import BranchFactory, CompanyFactory, PhoneNumberFactory
-from tests.routing.support import BERLIN_NUMBER, HAMBURG_NUMBER, NOW, principal_for
+from tests.operations import principal_for
+from tests.routing.support import BERLIN_NUMBER, HAMBURG_NUMBER, NOW
 
 
 @pytest.fixture(autouse=True)

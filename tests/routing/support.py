@@ -8,42 +8,15 @@ unless a test travels."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from mcp_core.auth import Principal
-from mcp_core.orchestrator import CallResult, execute_named
-from tenants.enums import Role
 from tenants.models import AuditLog, Company
-from tests.factories import ApiKeyFactory
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2027, 6, 2, 10, 0, tzinfo=BERLIN)  # a Wednesday
 SUNDAY = dt.datetime(2027, 6, 6, 11, 0, tzinfo=BERLIN)
 BERLIN_NUMBER = "+493012345670"
 HAMBURG_NUMBER = "+494012345670"
-
-
-def principal_for(tenant: Company, role: str = Role.OWNER) -> Principal:
-    key = ApiKeyFactory(tenant=tenant, role=role)
-    return Principal(tenant=tenant, role=role, api_key_id=key.pk, key_prefix=key.prefix)
-
-
-def call(principal: Principal, name: str, args: Any = None) -> CallResult:
-    return execute_named(principal, name, {} if args is None else args)
-
-
-def ok(principal: Principal, name: str, args: Any = None) -> dict[str, Any]:
-    result = call(principal, name, args)
-    assert result.error is None, (result.error.error_type.name, result.error.details)
-    assert result.data is not None
-    return result.data
-
-
-def failed(principal: Principal, name: str, args: Any = None) -> tuple[str, dict[str, Any]]:
-    result = call(principal, name, args)
-    assert result.error is not None, result.data
-    return result.error.error_type.name, result.error.details
 
 
 def audit_actions(tenant: Company) -> list[str]:

@@ -7,7 +7,7 @@ import pytest
 from askproai.demo import seed_demo
 from routing.models import RoutingRule
 from tenants.models import Company
-from tests.routing.support import ok, principal_for
+from tests.operations import ok, principal_for
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,8 @@ from tests.factories import (
     StaffFactory,
     StaffServiceFactory,
 )
-from tests.routing.support import BERLIN, SUNDAY, failed, ok
+from tests.operations import failed, ok
+from tests.routing.support import BERLIN, SUNDAY
 
 pytestmark = pytest.mark.django_db
 

@@ -21,15 +21,8 @@ from tests.factories import (
     PhoneNumberFactory,
     RoutingRuleFactory,
 )
-from tests.routing.support import (
-    BERLIN,
-    BERLIN_NUMBER,
-    HAMBURG_NUMBER,
-    SUNDAY,
-    failed,
-    ok,
-    principal_for,
-)
+from tests.operations import failed, ok, principal_for
+from tests.routing.support import BERLIN, BERLIN_NUMBER, HAMBURG_NUMBER, SUNDAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("numbers")]
 

@@ -12,7 +12,8 @@ from routing.models import RoutingRule
 from tenants.enums import Role
 from tenants.models import AuditLog
 from tests.factories import BranchFactory, RoutingRuleFactory
-from tests.routing.support import audit_actions, call, failed, ok, principal_for
+from tests.operations import call, failed, ok, principal_for
+from tests.routing.support import audit_actions
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,6 @@ import time_machine
 from bookings.enums import AppointmentStatus
 from mcp_core.auth import Principal
 from mcp_core.operations import registry
-from mcp_core.orchestrator import CallResult, execute_named
 from staff import services
 from staff.errors import InvalidSchedule
 from staff.models import Staff, StaffService, TimeBlock, WorkingHours
@@ -37,6 +36,7 @@ from tests.factories import (
     StaffServiceFactory,
     WorkingHoursFactory,
 )
+from tests.operations import failed, ok, principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -66,28 +66,6 @@ STAFF_OPERATIONS = {
 def at(day: dt.date, hh_mm: str) -> dt.datetime:
     hour, minute = map(int, hh_mm.split(":"))
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN)
-
-
-def principal_for(tenant: Company, role: str = Role.OWNER) -> Principal:
-    key = ApiKeyFactory(tenant=tenant, role=role)
-    return Principal(tenant=tenant, role=role, api_key_id=key.pk, key_prefix=key.prefix)
-
-
-def call(principal: Principal, name: str, args: Any = None) -> CallResult:
-    return execute_named(principal, name, {} if args is None else args)
-
-
-def ok(principal: Principal, name: str, args: Any = None) -> dict[str, Any]:
-    result = call(principal, name, args)
-    assert result.error is None, (result.error.error_type.name, result.error.details)
-    assert result.data is not None
-    return result.data
-
-
-def failed(principal: Principal, name: str, args: Any = None) -> tuple[str, dict[str, Any]]:
-    result = call(principal, name, args)
-    assert result.error is not None, result.data
-    return result.error.error_type.name, result.error.details
 
 
 def audit_rows(tenant: Company) -> list[tuple[str, str, dict[str, Any]]]:

@@ -18,7 +18,6 @@ from bookings.enums import AppointmentStatus
 from bookings.models import Appointment
 from mcp_core.auth import Principal
 from mcp_core.operations import iso, registry
-from mcp_core.orchestrator import CallResult, execute_named
 from mcp_core.ratelimit import rate_limit_usage
 from tenants import services
 from tenants.enums import Plan, Role, SubscriptionStatus
@@ -27,12 +26,12 @@ from tenants.hours import default_business_hours
 from tenants.models import AuditLog, Branch, Company
 from tenants.selectors import tenant_get
 from tests.factories import (
-    ApiKeyFactory,
     AppointmentFactory,
     BranchFactory,
     CompanyFactory,
     StaffFactory,
 )
+from tests.operations import failed, ok, principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -53,34 +52,6 @@ TENANT_OPERATIONS = {
 
 
 # ----------------------------------------------------------------------------------- helpers
-
-
-def principal_for(tenant: Company, role: str = Role.OWNER) -> Principal:
-    """What authentication would produce for a key of `tenant` with `role`."""
-    key = ApiKeyFactory(tenant=tenant, role=role)
-    return Principal(
-        tenant=tenant_get(tenant_id=tenant.pk),
-        role=role,
-        api_key_id=key.pk,
-        key_prefix=key.prefix,
-    )
-
-
-def call(principal: Principal, name: str, args: Any = None) -> CallResult:
-    return execute_named(principal, name, {} if args is None else args)
-
-
-def ok(principal: Principal, name: str, args: Any = None) -> dict[str, Any]:
-    result = call(principal, name, args)
-    assert result.error is None, (result.error.error_type.name, result.error.details)
-    assert result.data is not None
-    return result.data
-
-
-def failed(principal: Principal, name: str, args: Any = None) -> tuple[str, dict[str, Any]]:
-    result = call(principal, name, args)
-    assert result.error is not None, result.data
-    return result.error.error_type.name, result.error.details
 
 
 def audit_rows(tenant: Company) -> list[tuple[str, str, str, dict[str, Any]]]:
@@ -616,6 +587,7 @@ def test_create_branch_starts_inactive_with_defaults_and_an_audit_row(tenant, ow
 
 def test_create_branch_takes_the_tenant_time_zone_and_given_hours(tenant, owner):
     Company.objects.filter(pk=tenant.pk).update(time_zone="Europe/Vienna")
+    tenant.refresh_from_db()
     owner = principal_for(tenant)
     hours = {"monday": {"open": "08:00", "close": "12:30"}}
     data = ok(owner, "tenant.createBranch", {"name": "Wien", "business_hours": hours})

@@ -8,16 +8,17 @@ dates of the appointment's branch ("YYYY-MM-DD").
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BeforeValidator, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from bookings.models import Appointment
 from mcp_core.operations import (
     NOT_NULL,
+    IsoDate,
+    IsoDateTime,
     OperationInput,
     OperationOutput,
     page_field,
@@ -29,30 +30,8 @@ from tenants.models import AuditLog
 MIN_DURATION = 15
 MAX_DURATION = 480
 
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
-
-
-def _datetime_text(value: Any) -> Any:
-    # A date and a time of day, nothing else: pydantic would also read "2027-03-29" as
-    # midnight and numbers as Unix timestamps, neither of which a caller means by a start.
-    if isinstance(value, dt.datetime) or (isinstance(value, str) and _DATETIME.match(value)):
-        return value
-    raise PydanticCustomError(
-        "datetime_type",
-        "Expected a date and time in ISO 8601, e.g. '2027-03-29T09:00:00' (branch time) "
-        "or '2027-03-29T09:00:00+02:00'.",
-    )
-
-
-def _date_text(value: Any) -> Any:
-    if isinstance(value, dt.date | str):
-        return value
-    raise PydanticCustomError("date_type", "Expected a date as YYYY-MM-DD.")
-
-
 Id = Annotated[int, Field(ge=1)]
-StartTime = Annotated[dt.datetime, BeforeValidator(_datetime_text)]
-IsoDate = Annotated[dt.date, BeforeValidator(_date_text)]
+StartTime = IsoDateTime
 Duration = Annotated[int, Field(ge=MIN_DURATION, le=MAX_DURATION)]
 CustomerName = Annotated[str, StringConstraints(max_length=200)]
 Email = Annotated[str, StringConstraints(max_length=254)]

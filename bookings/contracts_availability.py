@@ -7,27 +7,19 @@ branch's UTC offset, e.g. "2027-03-29T09:00:00+02:00".
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from bookings.availability import Slot
-from mcp_core.operations import OperationInput, OperationOutput
+from mcp_core.operations import IsoDate, OperationInput, OperationOutput
 
 MAX_SLOT_DAYS = 31
 MAX_BRANCH_IDS = 100
 
 
-def _date_text(value: Any) -> Any:
-    # Only "YYYY-MM-DD": pydantic would also read numbers as Unix timestamps.
-    if isinstance(value, dt.date | str):
-        return value
-    raise PydanticCustomError("date_type", "Expected a date as YYYY-MM-DD.")
-
-
 Id = Annotated[int, Field(ge=1)]
-IsoDate = Annotated[dt.date, BeforeValidator(_date_text)]
 
 
 class CheckAvailabilityInput(OperationInput):

@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -89,6 +89,31 @@ def when_given(schema: dict[str, Any]) -> None:
 
 
 NOT_NULL = BeforeValidator(_reject_null)
+
+
+# Strict time inputs shared by every contract: pydantic alone would also read numbers as Unix
+# timestamps and "2027-03-29" as midnight, neither of which a caller means.
+_DATETIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _datetime_text(value: Any) -> Any:
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and _DATETIME_TEXT.match(value)):
+        return value
+    raise PydanticCustomError(
+        "datetime_type",
+        "Expected a date and time in ISO 8601, e.g. '2027-03-29T09:00:00' (branch time) "
+        "or '2027-03-29T09:00:00+02:00'.",
+    )
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, dt.date | str):
+        return value
+    raise PydanticCustomError("date_type", "Expected a date as YYYY-MM-DD.")
+
+
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_datetime_text)]
+IsoDate = Annotated[dt.date, BeforeValidator(_date_text)]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from mcp_core.operations import OperationInput, OperationOutput
+from mcp_core.operations import IsoDate, OperationInput, OperationOutput
 from routing.enums import RoutingAction
 from routing.rules import RuleConditions
 
@@ -150,14 +150,14 @@ class UpdateRoutingRulesInput(OperationInput):
 
 
 class CallDistributionInput(OperationInput):
-    date_from: dt.date | None = Field(
+    date_from: IsoDate | None = Field(
         default=None,
         description=(
             f"First day (YYYY-MM-DD, tenant's time zone); default {DEFAULT_DISTRIBUTION_DAYS - 1} "
             "days before date_to."
         ),
     )
-    date_to: dt.date | None = Field(
+    date_to: IsoDate | None = Field(
         default=None, description="Last day, inclusive (YYYY-MM-DD); default today."
     )
     branch_id: int | None = Field(default=None, description="Only calls of this branch.")

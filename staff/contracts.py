@@ -16,7 +16,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from mcp_core.operations import OperationInput, OperationOutput, page_field, page_size_field
+from mcp_core.operations import (
+    IsoDate,
+    IsoDateTime,
+    OperationInput,
+    OperationOutput,
+    page_field,
+    page_size_field,
+)
 from staff.enums import TimeBlockKind
 from staff.models import Staff
 
@@ -73,8 +80,8 @@ class ListStaffInput(OperationInput):
 
 class StaffAvailabilityInput(OperationInput):
     staff_id: int = Field(description=_D_STAFF_ID)
-    start_date: dt.date = Field(description="First day, YYYY-MM-DD (branch's local date).")
-    end_date: dt.date | None = Field(
+    start_date: IsoDate = Field(description="First day, YYYY-MM-DD (branch's local date).")
+    end_date: IsoDate | None = Field(
         default=None,
         description=(
             f"Last day, YYYY-MM-DD; defaults to start_date. At most {MAX_AVAILABILITY_DAYS} "
@@ -152,7 +159,7 @@ class UpdateStaffScheduleInput(OperationInput):
 
 class FindAvailableStaffInput(OperationInput):
     service_id: int = Field(description=_D_SERVICE_ID)
-    start_time: dt.datetime = Field(
+    start_time: IsoDateTime = Field(
         description=(
             "Wanted start, ISO 8601. Without a UTC offset it is read in the time zone of the "
             "first branch in branch_ids, or of the tenant (Europe/Berlin by default)."
@@ -182,8 +189,8 @@ class AssignStaffToServiceInput(OperationInput):
 class StaffWorkloadInput(OperationInput):
     staff_id: int | None = Field(default=None, description="Only this staff member.")
     branch_id: int | None = Field(default=None, description="Only active staff of this branch.")
-    date_from: dt.date = Field(description="First day, YYYY-MM-DD.")
-    date_to: dt.date = Field(
+    date_from: IsoDate = Field(description="First day, YYYY-MM-DD.")
+    date_to: IsoDate = Field(
         description=f"Last day, YYYY-MM-DD; at most {MAX_WORKLOAD_DAYS} days in all."
     )
 
@@ -213,14 +220,14 @@ class UpdateStaffSkillsInput(OperationInput):
 
 class StaffPerformanceInput(OperationInput):
     staff_id: int = Field(description=_D_STAFF_ID)
-    date_from: dt.date | None = Field(
+    date_from: IsoDate | None = Field(
         default=None,
         description=(
             f"First day, YYYY-MM-DD; defaults to {PERFORMANCE_DEFAULT_DAYS - 1} days before "
             "date_to (the last 30 days)."
         ),
     )
-    date_to: dt.date | None = Field(
+    date_to: IsoDate | None = Field(
         default=None,
         description=(
             f"Last day, YYYY-MM-DD; defaults to today in the branch's time zone. At most "
@@ -237,8 +244,8 @@ class StaffPerformanceInput(OperationInput):
 
 class BlockStaffTimeInput(OperationInput):
     staff_id: int = Field(description=_D_STAFF_ID)
-    start_time: dt.datetime = Field(description="Start of the block. " + _D_NAIVE)
-    end_time: dt.datetime = Field(description="End of the block, after start_time. " + _D_NAIVE)
+    start_time: IsoDateTime = Field(description="Start of the block. " + _D_NAIVE)
+    end_time: IsoDateTime = Field(description="End of the block, after start_time. " + _D_NAIVE)
     kind: TimeBlockKind = Field(
         default=TimeBlockKind.MANUAL, description="Why the time is blocked."
     )

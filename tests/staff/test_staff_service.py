@@ -1114,3 +1114,27 @@ def test_rest_readonly_key_cannot_change_a_schedule(client, tenant, anna):
     assert response.json()["error"]["type"] == "PERMISSION_DENIED"
     assert hours_of(anna) == before
     assert client.get("/api/v2/mcp/staff", **auth).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("operation", "args", "field"),
+    [
+        ("staff.getStaffAvailability", {"start_date": 1804550400}, "start_date"),
+        ("staff.getStaffWorkload", {"date_from": 1804550400, "date_to": "2027-03-09"}, "date_from"),
+        (
+            "staff.blockStaffTime",
+            {"start_time": 1804550400, "end_time": "2027-03-08T12:00:00"},
+            "start_time",
+        ),
+        (
+            "staff.blockStaffTime",
+            {"start_time": "2027-03-08", "end_time": "2027-03-09"},
+            "start_time",
+        ),
+    ],
+)
+def test_times_are_iso_text_not_unix_timestamps_or_bare_dates(owner, anna, operation, args, field):
+    error_type, details = failed(owner, operation, {"staff_id": anna.pk, **args})
+
+    assert error_type == "VALIDATION_FAILED"
+    assert field in details

@@ -13,8 +13,8 @@ member and working day on the peer's slot indices, 50 customers. JSON lines on s
   qualified free staff member is chosen). Seconds, ms per call and SQL statements per call.
 - `probe_double_booking`: booking an already taken slot must be refused (CONFLICT);
   `race_same_slot`: 20 threads book one free slot at once, exactly one may win.
-- `baseline_list_http` (--http): the floor of the HTTP path on this machine, the cheapest
-  authenticated orchestrated call (GET /api/v2/mcp/bookings?page_size=1), same clients/workers.
+- `baseline_http` (--http): the floor of the HTTP path on this machine, the cheapest
+  authenticated orchestrated call (GET /api/v2/mcp/tenant), same clients/workers.
 - `book_http` (--http): --clients concurrent HTTP clients POST /api/v2/mcp/bookings against
   gunicorn (--workers, sync workers as `make serve`), each booking its own free slots (at most
   --http-book), every --collide-every-th request deliberately aimed at a taken slot (must be
@@ -355,9 +355,9 @@ def _meter(port: int) -> CpuMeter:
     return CpuMeter(server=f"127.0.0.1:{port}", database=PG_NAME)
 
 
-def baseline_http(host: str, port: int, headers: dict[str, str], per_client: int = 40) -> None:
+def baseline_http(host: str, port: int, headers: dict[str, str], per_client: int = 40) -> float:
     """The floor of the HTTP path on this machine: the cheapest authenticated orchestrated
-    call (booking.listBookings, one row) with the same clients and workers."""
+    call (tenant.getTenant, one indexed row) with the same clients and workers."""
     barrier = threading.Barrier(ARGS.clients + 1)
     failures: list[int] = []
 
@@ -365,7 +365,7 @@ def baseline_http(host: str, port: int, headers: dict[str, str], per_client: int
         conn = http.client.HTTPConnection(host, port, timeout=60)
         barrier.wait()
         for _ in range(per_client):
-            conn.request("GET", "/api/v2/mcp/bookings?page_size=1", headers=headers)
+            conn.request("GET", "/api/v2/mcp/tenant", headers=headers)
             response = conn.getresponse()
             response.read()
             if response.status != 200:
@@ -385,16 +385,17 @@ def baseline_http(host: str, port: int, headers: dict[str, str], per_client: int
     spent = meter.stop()
     n = ARGS.clients * per_client
     emit(
-        "baseline_list_http",
+        "baseline_http",
         n - len(failures),
         seconds,
         requests_per_second=round(n / seconds, 1),
         clients=ARGS.clients,
         workers=ARGS.workers,
         failed=len(failures),
-        api="GET /api/v2/mcp/bookings?page_size=1",
+        api="GET /api/v2/mcp/tenant",
         **cpu_figures(spent, n),
     )
+    return n / seconds
 
 
 def bench_http(data: dict[str, Any], cells) -> None:
@@ -418,7 +419,7 @@ def bench_http(data: dict[str, Any], cells) -> None:
     lock = threading.Lock()
     with gunicorn(workers=ARGS.workers, extra_env=SERVER_ENV, database_url=DATABASE_URL) as base:
         host, port = base.removeprefix("http://").split(":")
-        baseline_http(host, int(port), headers)
+        floor = baseline_http(host, int(port), headers)
 
         def client(index: int, barrier: threading.Barrier) -> None:
             conn = http.client.HTTPConnection(host, int(port), timeout=60)
@@ -467,6 +468,7 @@ def bench_http(data: dict[str, Any], cells) -> None:
         counts["ok"],
         seconds,
         bookings_per_second=round(counts["ok"] / seconds, 1),
+        vs_baseline=round(counts["ok"] / seconds / floor, 3),
         requests_per_second=round(len(latencies) / seconds, 1),
         clients=ARGS.clients,
         workers=ARGS.workers,

@@ -1019,8 +1019,6 @@ def booking_notify(*, tenant: Company, actor: str, appointment_id: int, kind: st
     label = f"booking_{kind}"
     appointment = Appointment(pk=appointment_id)
     with transaction.atomic():
-        if not Appointment.objects.for_tenant(tenant).filter(pk=appointment_id).exists():
-            return report.sent
         for failure in report.failed:
             audit_record(
                 tenant=tenant,

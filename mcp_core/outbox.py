@@ -121,14 +121,17 @@ def enqueue(
 
 
 def schedule(message_id: int, *, countdown: float = 0.0) -> None:
-    """Send the delivery task of a message. Without a reachable broker this only logs: the
-    sweep delivers the message later."""
+    """Send the delivery task of a message (eager Celery: deliver it now). Without a reachable
+    broker this only logs: the sweep delivers the message later."""
     from mcp_core.tasks import deliver_outbox_message
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
         # No broker: deliver here and now. Not through eager apply_async, whose process-wide
         # "join would block" flag is not thread-safe (concurrent bookings could leave it set).
-        deliver(message_id)
+        # A head start (countdown) cannot be waited for here: such a message is its caller's
+        # to deliver inline, and retry_failed_syncs --all catches one that never was.
+        if countdown <= 0:
+            deliver(message_id)
         return
     try:
         # retry=False: with the broker down, fail at once rather than hold the request.

@@ -140,6 +140,16 @@ def test_eager_celery_delivers_on_commit(django_capture_on_commit_callbacks):
     assert received == [{"n": 1}]
 
 
+def test_eager_celery_leaves_a_message_with_a_head_start_to_its_caller(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        message = outbox.enqueue(tenant=CompanyFactory(), topic=TOPIC, payload={}, countdown=30)
+
+    assert OutboxMessage.objects.get(pk=message.pk).status == OutboxStatus.PENDING
+    assert outbox.deliver(message.pk).status == "delivered"
+
+
 def test_a_message_is_delivered_once_however_often_it_is_asked(scheduled):
     with transaction.atomic():
         message = outbox.enqueue(tenant=CompanyFactory(), topic=TOPIC, payload={"n": 1})

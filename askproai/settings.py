@@ -237,7 +237,7 @@ MCP_OUTBOX_LEASE = env_int("MCP_OUTBOX_LEASE", 300)
 MCP_OUTBOX_SWEEP_GRACE = env_int("MCP_OUTBOX_SWEEP_GRACE", 30)
 # Who is e-mailed when a side effect is dead-lettered (besides the tenant's admin operators).
 OPERATIONS_ALERT_EMAILS = env_list("OPERATIONS_ALERT_EMAILS", [])
-# Cal.com API v2: the cal-api-version of the bookings endpoints (slots use 2024-09-04).
+# Cal.com API v2: the cal-api-version of the bookings endpoints (AskProAI reads no slots).
 CALCOM_BOOKINGS_API_VERSION = env_str("CALCOM_BOOKINGS_API_VERSION", "2024-08-13")
 
 LOGGING = {

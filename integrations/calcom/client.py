@@ -1,7 +1,8 @@
 """A small Cal.com API v2 client (httpx): the endpoints AskProAI uses, in Cal.com's wire format.
 
-- `Authorization: Bearer <api key>` and the `cal-api-version` header each endpoint needs
-  (bookings: CALCOM_BOOKINGS_API_VERSION, default 2024-08-13; slots: 2024-09-04).
+- `Authorization: Bearer <api key>` and the `cal-api-version` header the bookings endpoints
+  need (CALCOM_BOOKINGS_API_VERSION, default 2024-08-13). Slots are not read: bookings made in
+  Cal.com reach us by webhook and block our staff's time (see `integrations.calcom.webhook`).
 - Every request is bounded by INTEGRATION_HTTP_TIMEOUT (connect, read, write and pool each).
 - Errors are the contract's: no answer in time → ServiceUnavailable "... timeout"; Cal.com
   unreachable → ServiceUnavailable; 5xx/429 → IntegrationError (both count for the breaker);
@@ -21,8 +22,6 @@ import httpx
 from django.conf import settings
 
 from mcp_core.errors import IntegrationError, ServiceUnavailable
-
-SLOTS_API_VERSION = "2024-09-04"
 
 
 class CalcomRejected(IntegrationError):
@@ -91,26 +90,6 @@ class CalcomClient:
         body = {"cancellationReason": reason} if reason else {}
         return self._booking(self._request("POST", f"/v2/bookings/{uid}/cancel", json=body))
 
-    # ------------------------------------------------------------------------ slots
-
-    def get_slots(
-        self, *, event_type_id: int, start: str, end: str, time_zone: str = "UTC"
-    ) -> dict[str, list[dict[str, Any]]]:
-        """GET /v2/slots (format=range): free slots by date."""
-        data = self._request(
-            "GET",
-            "/v2/slots",
-            version=SLOTS_API_VERSION,
-            params={
-                "eventTypeId": event_type_id,
-                "start": start,
-                "end": end,
-                "timeZone": time_zone,
-                "format": "range",
-            },
-        )
-        return data if isinstance(data, dict) else {}
-
     # --------------------------------------------------------------------- plumbing
 
     @staticmethod
@@ -129,13 +108,12 @@ class CalcomClient:
         method: str,
         path: str,
         *,
-        version: str | None = None,
         json: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
     ) -> Any:
         headers = {
             "Authorization": f"Bearer {self.api_key}",
-            "cal-api-version": version or self.bookings_version,
+            "cal-api-version": self.bookings_version,
             "Accept": "application/json",
         }
         try:

@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 BOOKING_VERSIONS = ("2024-08-13", "2026-02-25")
-SLOTS_VERSION = "2024-09-04"
 
 
 @dataclass
@@ -177,10 +176,6 @@ class FakeCalcom:
             return 401, _error("UNAUTHORIZED", "Invalid API key")
         version = headers.get("cal-api-version", "")
         parts = [p for p in path.split("/") if p]
-        if parts[:2] == ["v2", "slots"]:
-            if version != SLOTS_VERSION:
-                return 400, _error("BAD_REQUEST", f"slots need cal-api-version {SLOTS_VERSION}")
-            return 200, {"status": "success", "data": {}}
         if parts[:2] != ["v2", "bookings"]:
             return 404, _error("NOT_FOUND", f"Cannot {method} {path}")
         if version not in BOOKING_VERSIONS:

@@ -473,3 +473,32 @@ def test_a_second_tenant_connected_to_calcom_keeps_its_own_bookings(calcom, fake
     )
     assert tenants == sorted([calcom.world.tenant.pk, other.tenant.pk])
     assert {b["eventTypeId"] for b in fake_calcom.active_bookings()} == {EVENT_TYPE_ID, 8}
+
+
+def test_sync_calendar_event_answers_another_tenants_appointment_as_absent(calcom):
+    other = make_world()
+    theirs = existing(other, other.anna, at("11:00"), sync_status=SyncStatus.PENDING)
+
+    result = call(
+        calcom.world.principal, "integration.syncCalendarEvent", {"appointment_id": theirs.pk}
+    )
+
+    assert result.error.error_type.name == "RESOURCE_NOT_FOUND"
+    assert calcom.fake.requests == []
+    assert Appointment.objects.get(pk=theirs.pk).sync_status == SyncStatus.PENDING
+
+
+def test_only_managers_of_integrations_may_sync_or_replay(calcom):
+    from tenants.enums import Role
+    from tests.bookings.test_booking_service import principal_for
+
+    staff = principal_for(calcom.world.tenant, Role.STAFF)
+    appointment = unsynced(calcom)
+
+    for name, args in (
+        ("integration.syncCalendarEvent", {"appointment_id": appointment.pk}),
+        ("integration.retryFailedSync", {}),
+        ("integration.checkIntegrationHealth", {}),
+    ):
+        assert call(staff, name, args).error.error_type.name == "PERMISSION_DENIED"
+    assert calcom.fake.requests == []

@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypedDict
@@ -1016,8 +1017,9 @@ def booking_notify(*, tenant: Company, actor: str, appointment_id: int, kind: st
         return []
     label = f"booking_{kind}"
     appointment = Appointment(pk=appointment_id)
-    # Recorded even when the appointment was undone meanwhile: the message did go out.
-    with transaction.atomic():
+    # Recorded even when the appointment was undone meanwhile: the message did go out. One
+    # transaction only when there are several rows to write.
+    with transaction.atomic() if report.failed else nullcontext():
         for failure in report.failed:
             audit_record(
                 tenant=tenant,

@@ -74,3 +74,20 @@ def test_health_is_degraded_not_down_when_redis_is_unreachable(client):
     assert body["status"] == "degraded"
     assert body["checks"]["cache"]["status"] == "down"
     assert body["checks"]["database"]["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("configured", "status"),
+    [
+        ({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}, "not_configured"),
+        (
+            {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM": "+4930"},
+            "configured",
+        ),
+    ],
+)
+def test_twilio_counts_as_configured_only_with_a_sender_number(client, configured, status):
+    with override_settings(**configured):
+        body = client.get("/mcp/health").json()
+
+    assert body["checks"]["integrations"]["twilio"]["status"] == status

@@ -1,11 +1,12 @@
 """Writes of the staff app: keyword-only, tenant first, actor second, one transaction, an audit
 row for every change.
 
-Every write to working hours, skills or time blocks calls
-`bookings.availability.schedule_cache_invalidate` inside its transaction: it drops the tenant's
-cached schedules at once and again when the transaction commits, so neither this transaction
-nor a reader racing the commit keeps the old hours. Appointments that a change leaves outside
-the staff member's time are reported to the caller, never moved or cancelled here.
+Every saved or deleted row of working hours, skills or time blocks drops the tenant's cached
+schedules through `bookings.signals` (at once and again when the transaction commits, so
+neither this transaction nor a reader racing the commit keeps the old hours); the schedule's
+`bulk_create`, which sends no signal, calls `schedule_cache_invalidate` itself. Appointments
+that a change leaves outside the staff member's time are reported to the caller, never moved
+or cancelled here.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def staff_schedule_update(
             obj=staff,
             changes={"schedule": [old.as_json(), week.as_json()]},
         )
+        # bulk_create sends no post_save signal: drop the cached schedules here.
         schedule_cache_invalidate(tenant_id=tenant.pk)
     conflicts = selectors.appointments_outside_schedule(
         tenant=tenant, staff=staff, week=week, now=now
@@ -247,7 +249,6 @@ def _upsert_skills(
         audit_record(
             tenant=tenant, actor=actor, action=action, obj=staff, changes={"skill_level": diff}
         )
-        schedule_cache_invalidate(tenant_id=tenant.pk)
 
 
 @transaction.atomic
@@ -385,6 +386,5 @@ def staff_time_block(
             "kind": kind,
         },
     )
-    schedule_cache_invalidate(tenant_id=tenant.pk)
     conflicts = selectors.appointments_overlapping(tenant=tenant, staff=staff, start=start, end=end)
     return BlockResult(time_block=block, conflicting_appointments=conflicts)

@@ -31,7 +31,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from bookings import services as booking_services
-from bookings.availability import schedule_cache_invalidate
 from bookings.enums import ACTIVE_STATUSES, SyncStatus
 from bookings.models import Appointment
 from integrations.calcom.backend import parse_time
@@ -271,5 +270,4 @@ def _remove_block(tenant: Company, block: CalcomBusyBlock) -> None:
         obj=time_block,
         changes={"staff_id": time_block.staff_id, "calcom_uid": block.booking_uid},
     )
-    time_block.delete()  # cascades to the busy block
-    schedule_cache_invalidate(tenant_id=tenant.pk)
+    time_block.delete()  # cascades to the busy block; bookings.signals drops cached schedules

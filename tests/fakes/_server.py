@@ -56,7 +56,7 @@ class FakeServer:
             protocol_version = "HTTP/1.1"
 
             def log_message(self, format: str, *args: Any) -> None:
-                pass
+                """Quiet: tests read `FakeServer.requests`, not the access log."""
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

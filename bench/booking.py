@@ -15,6 +15,9 @@ member and working day on the peer's slot indices, 50 customers. JSON lines on s
   `race_same_slot`: 20 threads book one free slot at once, exactly one may win.
 - `baseline_http` (--http): the floor of the HTTP path on this machine, the cheapest
   authenticated orchestrated call (GET /api/v2/mcp/tenant), same clients/workers.
+- Both HTTP figures are steady state: every client first sends --warm-up requests of the same
+  kind, unmeasured, so no worker's first-request costs (lazy imports, phone number metadata,
+  connection set-up) are counted as throughput.
 - `book_http` (--http): --clients concurrent HTTP clients POST /api/v2/mcp/bookings against
   gunicorn (--workers, sync workers as `make serve`), each booking its own free slots (at most
   --http-book), every --collide-every-th request deliberately aimed at a taken slot (must be
@@ -38,6 +41,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +73,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--http-book", type=int, default=800, help="HTTP bookings (0: every free slot)")
     p.add_argument("--collide-every", type=int, default=20)
+    p.add_argument("--warm-up", type=int, default=4, help="unmeasured requests per HTTP client")
     return p.parse_args()
 
 
@@ -351,38 +356,67 @@ def cpu_figures(spent: dict[str, float], n: int) -> dict[str, Any]:
     }
 
 
-def _meter(port: int) -> CpuMeter:
-    return CpuMeter(server=f"127.0.0.1:{port}", database=PG_NAME)
+class Clients:
+    """ARGS.clients threads, each on its own keep-alive HTTP connection: all warm up first
+    (unmeasured), then the CPU meter starts and all run their measured part at once."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+
+    def run(
+        self,
+        warm_up: Callable[[int, http.client.HTTPConnection], None],
+        work: Callable[[int, http.client.HTTPConnection], None],
+    ) -> tuple[float, dict[str, float]]:
+        warmed = threading.Barrier(ARGS.clients + 1)
+        go = threading.Barrier(ARGS.clients + 1)
+
+        def client(index: int) -> None:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            try:
+                warm_up(index, conn)
+                warmed.wait()
+                go.wait()
+                work(index, conn)
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(ARGS.clients)]
+        for thread in threads:
+            thread.start()
+        warmed.wait()
+        meter = CpuMeter(server=f"127.0.0.1:{self.port}", database=PG_NAME)
+        meter.start()
+        go.wait()
+        started = time.perf_counter()
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - started
+        return seconds, meter.stop()
 
 
-def baseline_http(host: str, port: int, headers: dict[str, str], per_client: int = 40) -> float:
+def send(conn: http.client.HTTPConnection, method: str, path: str, headers, body=None):
+    conn.request(method, path, body, headers)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def baseline_http(clients: Clients, headers: dict[str, str], per_client: int = 40) -> float:
     """The floor of the HTTP path on this machine: the cheapest authenticated orchestrated
     call (tenant.getTenant, one indexed row) with the same clients and workers."""
-    barrier = threading.Barrier(ARGS.clients + 1)
     failures: list[int] = []
 
-    def client() -> None:
-        conn = http.client.HTTPConnection(host, port, timeout=60)
-        barrier.wait()
-        for _ in range(per_client):
-            conn.request("GET", "/api/v2/mcp/tenant", headers=headers)
-            response = conn.getresponse()
-            response.read()
-            if response.status != 200:
-                failures.append(response.status)
-        conn.close()
+    def warm_up(index: int, conn: http.client.HTTPConnection) -> None:
+        for _ in range(ARGS.warm_up):
+            send(conn, "GET", "/api/v2/mcp/tenant", headers)
 
-    threads = [threading.Thread(target=client) for _ in range(ARGS.clients)]
-    for thread in threads:
-        thread.start()
-    meter = _meter(port)
-    meter.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - started
-    spent = meter.stop()
+    def work(index: int, conn: http.client.HTTPConnection) -> None:
+        for _ in range(per_client):
+            status, _body = send(conn, "GET", "/api/v2/mcp/tenant", headers)
+            if status != 200:
+                failures.append(status)
+
+    seconds, spent = clients.run(warm_up, work)
     n = ARGS.clients * per_client
     emit(
         "baseline_http",
@@ -401,6 +435,15 @@ def baseline_http(host: str, port: int, headers: dict[str, str], per_client: int
 def bench_http(data: dict[str, Any], cells) -> None:
     from tests.serving import gunicorn
 
+    warm_up = ARGS.clients * ARGS.warm_up
+    warm_up_plans = [
+        [
+            booking_args(data, cell, n)
+            for n, cell in enumerate(cells[index : warm_up : ARGS.clients])
+        ]
+        for index in range(ARGS.clients)
+    ]
+    cells = cells[warm_up:]
     base_cells = cells[: ARGS.http_book] if ARGS.http_book else cells
     taken_cells = [
         (si, day, j) for (si, day), indices in data["taken"].items() for j in sorted(indices)
@@ -419,49 +462,34 @@ def bench_http(data: dict[str, Any], cells) -> None:
     lock = threading.Lock()
     with gunicorn(workers=ARGS.workers, extra_env=SERVER_ENV, database_url=DATABASE_URL) as base:
         host, port = base.removeprefix("http://").split(":")
-        floor = baseline_http(host, int(port), headers)
+        clients = Clients(host, int(port))
+        floor = baseline_http(clients, headers)
 
-        def client(index: int, barrier: threading.Barrier) -> None:
-            conn = http.client.HTTPConnection(host, int(port), timeout=60)
-            conn.request("GET", "/api/v2/mcp/bookings?page_size=1", headers=headers)  # warm-up
-            conn.getresponse().read()
-            barrier.wait()
+        def warm_up(index: int, conn: http.client.HTTPConnection) -> None:
+            for args in warm_up_plans[index]:
+                send(conn, "POST", "/api/v2/mcp/bookings", headers, json.dumps(args))
+
+        def work(index: int, conn: http.client.HTTPConnection) -> None:
             local: dict[str, int] = dict.fromkeys(counts, 0)
             mine: list[float] = []
             for collide, args in plans[index]:
                 started = time.perf_counter()
-                conn.request("POST", "/api/v2/mcp/bookings", json.dumps(args), headers)
-                response = conn.getresponse()
-                body = response.read()
+                status, body = send(conn, "POST", "/api/v2/mcp/bookings", headers, json.dumps(args))
                 mine.append(time.perf_counter() - started)
-                if response.status == 201 and not collide:
+                if status == 201 and not collide:
                     local["ok"] += 1
-                elif response.status == 409:
+                elif status == 409:
                     local["conflict_expected" if collide else "conflict_unexpected"] += 1
                 else:
                     local["other"] += 1
                     with lock:
-                        problems.append(f"{response.status} {body[:200]!r}")
-            conn.close()
+                        problems.append(f"{status} {body[:200]!r}")
             with lock:
                 for key, value in local.items():
                     counts[key] += value
                 latencies.extend(mine)
 
-        barrier = threading.Barrier(ARGS.clients + 1)
-        threads = [
-            threading.Thread(target=client, args=(index, barrier)) for index in range(ARGS.clients)
-        ]
-        for thread in threads:
-            thread.start()
-        meter = _meter(int(port))
-        meter.start()
-        barrier.wait()
-        started = time.perf_counter()
-        for thread in threads:
-            thread.join()
-        seconds = time.perf_counter() - started
-        spent = meter.stop()
+        seconds, spent = clients.run(warm_up, work)
     latencies.sort()
     emit(
         "book_http",

@@ -75,7 +75,10 @@ def calendar_sync(ctx: SagaContext) -> dict[str, Any]:
     if reservation.calendar_message_id is None:
         return {"sync_status": SyncStatus.NOT_REQUIRED.value}
     status = services.booking_calendar_deliver(
-        tenant=ctx.tenant, message_id=reservation.calendar_message_id
+        tenant=ctx.tenant,
+        actor=ctx.data["actor"],
+        appointment_id=reservation.appointment_id,
+        message_id=reservation.calendar_message_id,
     )
     return {"sync_status": status}
 
@@ -94,7 +97,10 @@ def notify(ctx: SagaContext) -> dict[str, Any]:
     if reservation.notification_message_id is None:
         return {"sent": []}
     sent = services.booking_notification_deliver(
-        tenant=ctx.tenant, message_id=reservation.notification_message_id
+        tenant=ctx.tenant,
+        actor=ctx.data["actor"],
+        appointment_id=reservation.appointment_id,
+        message_id=reservation.notification_message_id,
     )
     return {"sent": sent}
 

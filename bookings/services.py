@@ -81,9 +81,6 @@ MAX_STAFF_CANDIDATES = 5  # auto-assignment tries this many free staff members w
 NEXT_AVAILABLE_LIMIT = 3
 CALENDAR_TOPIC = "calendar.sync"
 NOTIFICATION_TOPIC = "notification.booking"
-# The createBooking saga delivers its messages inline; their tasks come this much later, only
-# to cover a process that died in between.
-INLINE_HEAD_START_SECONDS = 30.0
 
 
 # ------------------------------------------------------------------------------ customers
@@ -729,17 +726,14 @@ def _reserve_for(
                         "saga_run_id": saga_run_id,
                     },
                 )
+                # Claimed for the saga's next steps, which deliver them right after the commit.
                 calendar_message = None
                 if request.sync_status == SyncStatus.PENDING:
                     calendar_message = _calendar_message(
-                        tenant, request.actor, appointment.pk, countdown=INLINE_HEAD_START_SECONDS
+                        tenant, request.actor, appointment.pk, inline=True
                     )
                 notification = _notification_message(
-                    tenant,
-                    request.actor,
-                    appointment.pk,
-                    "confirmation",
-                    countdown=INLINE_HEAD_START_SECONDS,
+                    tenant, request.actor, appointment.pk, "confirmation", inline=True
                 )
             return Reservation(
                 appointment_id=appointment.pk,
@@ -881,38 +875,65 @@ def booking_calendar_sync(*, tenant: Company, appointment_id: int) -> str:
     return SyncStatus.PENDING.value
 
 
+def _calendar_payload(actor: str, appointment_id: int) -> dict[str, Any]:
+    return {"appointment_id": appointment_id, "actor": actor}
+
+
+def _notification_payload(actor: str, appointment_id: int, kind: str) -> dict[str, Any]:
+    return {"appointment_id": appointment_id, "kind": kind, "actor": actor}
+
+
 def _calendar_message(
-    tenant: Company, actor: str, appointment_id: int, *, countdown: float = 0.0
+    tenant: Company, actor: str, appointment_id: int, *, inline: bool = False
 ) -> outbox.OutboxMessage:
     """The outbox message that brings the appointment's calendar copy in line (in the
-    caller's transaction; `actor` is who caused it, for the audit rows of its delivery)."""
+    caller's transaction; `actor` is who caused it, for the audit rows of its delivery).
+    `inline`: claimed for `booking_calendar_deliver` after the commit."""
     return outbox.enqueue(
         tenant=tenant,
         topic=CALENDAR_TOPIC,
-        payload={"appointment_id": appointment_id, "actor": actor},
-        countdown=countdown,
+        payload=_calendar_payload(actor, appointment_id),
+        inline=inline,
     )
 
 
 def _notification_message(
-    tenant: Company, actor: str, appointment_id: int, kind: str, *, countdown: float = 0.0
+    tenant: Company, actor: str, appointment_id: int, kind: str, *, inline: bool = False
 ) -> outbox.OutboxMessage:
     """The outbox message that tells the customer (kind confirmation, cancellation or
-    reschedule), in the caller's transaction."""
+    reschedule), in the caller's transaction. `inline`: claimed for
+    `booking_notification_deliver` after the commit."""
     return outbox.enqueue(
         tenant=tenant,
         topic=NOTIFICATION_TOPIC,
-        payload={"appointment_id": appointment_id, "kind": kind, "actor": actor},
-        countdown=countdown,
+        payload=_notification_payload(actor, appointment_id, kind),
+        inline=inline,
     )
 
 
-def booking_calendar_deliver(*, tenant: Company, message_id: int) -> str:
+def _claimed(
+    tenant: Company, message_id: int, topic: str, payload: dict[str, Any]
+) -> outbox.OutboxMessage:
+    """The message `booking_reserve` enqueued inline, as it was written (no read needed)."""
+    return outbox.OutboxMessage(
+        pk=message_id,
+        tenant=tenant,
+        topic=topic,
+        payload=payload,
+        status=outbox.OutboxStatus.PENDING,
+        attempts=1,
+    )
+
+
+def booking_calendar_deliver(
+    *, tenant: Company, actor: str, appointment_id: int, message_id: int
+) -> str:
     """Step 2 of the booking saga: deliver the new appointment's calendar message now and
     return the appointment's sync status. A failed delivery does not fail the booking: the
     appointment stays `pending` and the outbox retries the message with back-off."""
-    delivery = outbox.deliver(message_id)
-    if delivery is not None and delivery.delivered and delivery.result:
+    message = _claimed(tenant, message_id, CALENDAR_TOPIC, _calendar_payload(actor, appointment_id))
+    delivery = outbox.deliver_claimed(message)
+    if delivery.delivered and delivery.result:
         return str(delivery.result.get("sync_status") or SyncStatus.PENDING.value)
     return SyncStatus.PENDING.value
 
@@ -1046,11 +1067,14 @@ def booking_notify(*, tenant: Company, actor: str, appointment_id: int, kind: st
     return report.sent
 
 
-def booking_notification_deliver(*, tenant: Company, message_id: int) -> list[str]:
+def booking_notification_deliver(
+    *, tenant: Company, actor: str, appointment_id: int, message_id: int
+) -> list[str]:
     """Step 3 of the booking saga: deliver the confirmation message now; the channels used
     (none when it failed: the outbox retries it, the booking stands)."""
-    delivery = outbox.deliver(message_id)
-    if delivery is None or not delivery.delivered or not delivery.result:
+    payload = _notification_payload(actor, appointment_id, "confirmation")
+    delivery = outbox.deliver_claimed(_claimed(tenant, message_id, NOTIFICATION_TOPIC, payload))
+    if not delivery.delivered or not delivery.result:
         return []
     return [str(channel) for channel in delivery.result.get("sent", [])]
 

@@ -19,8 +19,11 @@ admin operators). `retry` puts dead messages back (integration.retryFailedSync,
 `next_attempt_at` is the schedule and the lease in one: claiming a message is one conditional
 UPDATE that moves it forward by MCP_OUTBOX_LEASE seconds, so two workers never attempt the same
 message at once, no transaction stays open during the outbound call, and a claim left by a dead
-worker expires. The sweep claims its batch with `SELECT ... FOR UPDATE SKIP LOCKED` on
-PostgreSQL, so concurrent sweeps split the work instead of queueing behind each other.
+worker expires. A caller that delivers its message itself right after the commit (the booking
+saga) writes it already claimed (`enqueue(inline=True)`, `deliver_claimed`): no claim, no
+task, and the same expiry should it die first. The sweep claims its batch with
+`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent sweeps split the work instead
+of queueing behind each other.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from mcp_core import rows
 from mcp_core.models import OutboxMessage, OutboxStatus
 from tenants.models import Company
 
@@ -92,31 +96,48 @@ def enqueue(
     topic: str,
     payload: dict[str, Any],
     key: str | None = None,
-    countdown: float = 0.0,
+    inline: bool = False,
 ) -> OutboxMessage:
     """Write a message for `topic`; call it inside the transaction of the change it belongs
-    to. Its delivery task is sent when that transaction commits, after `countdown` seconds
-    (a caller that attempts delivery inline first gives itself that head start).
+    to. Its delivery task is sent when that transaction commits.
 
-    `key` makes the message unique: enqueueing the same key again returns the first message.
+    `inline=True`: the caller delivers the message itself with `deliver_claimed` right after
+    the commit, so it is written already claimed (attempts 1, leased for MCP_OUTBOX_LEASE
+    seconds) and no task is sent; should the caller die first, the sweep takes the message up
+    once the lease has run out. `key` makes the message unique: enqueueing the same key again
+    returns the first message.
     Raises RuntimeError outside a transaction (the row must commit with the change).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox.enqueue must run inside the transaction of the change")
-    if key is None:
+    now = timezone.now()
+    message = OutboxMessage(
+        tenant=tenant,
+        topic=topic,
+        payload=payload,
         # A fresh uuid cannot collide: no savepoint (two round trips) on the booking path.
-        message = OutboxMessage.objects.create(
-            tenant=tenant, topic=topic, payload=payload, dedupe_key=f"{topic}:{uuid.uuid4().hex}"
-        )
+        dedupe_key=key or f"{topic}:{uuid.uuid4().hex}",
+        attempts=1 if inline else 0,
+        next_attempt_at=_lease_end(now) if inline else now,
+    )
+    fields = {
+        "tenant_id": tenant.pk,
+        "topic": topic,
+        "payload": payload,
+        "dedupe_key": message.dedupe_key,
+        "attempts": message.attempts,
+        "next_attempt_at": message.next_attempt_at,
+    }
+    if key is None:
+        message.pk = rows.insert(OutboxMessage, **fields)
     else:
         try:
             with transaction.atomic():
-                message = OutboxMessage.objects.create(
-                    tenant=tenant, topic=topic, payload=payload, dedupe_key=key
-                )
+                message.pk = rows.insert(OutboxMessage, **fields)
         except IntegrityError:
             return OutboxMessage.objects.get(dedupe_key=key)
-    transaction.on_commit(partial(schedule, message.pk, countdown=countdown), robust=True)
+    if not inline:
+        transaction.on_commit(partial(schedule, message.pk), robust=True)
     return message
 
 
@@ -126,11 +147,10 @@ def schedule(message_id: int, *, countdown: float = 0.0) -> None:
     from mcp_core.tasks import deliver_outbox_message
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        # No broker, so nothing runs later: a delayed task (a caller's inline head start, a
-        # back-off retry) is not run at all, which spares a second attempt of a message its
-        # caller is delivering right now; `retry_failed_syncs` replays what is left pending.
-        # The rest is delivered here and now, not through eager apply_async, whose
-        # process-wide "join would block" flag is not thread-safe.
+        # No broker, so nothing runs later: a delayed task (a back-off retry) is not run at
+        # all; `retry_failed_syncs` replays what is left pending. The rest is delivered here
+        # and now, not through eager apply_async, whose process-wide "join would block" flag
+        # is not thread-safe.
         if countdown <= 0:
             deliver(message_id)
         return
@@ -184,6 +204,13 @@ def deliver(message_id: int) -> Delivery | None:
     if message is None:
         current = OutboxMessage.objects.filter(pk=message_id).first()
         return _report(current, attempted=False) if current is not None else None
+    return _attempt(message)
+
+
+def deliver_claimed(message: OutboxMessage) -> Delivery:
+    """Deliver a message this process enqueued with `inline=True` (after its transaction
+    committed). Never raises for a handler's failure: it is recorded on the row, and the
+    message is retried with back-off like any other."""
     return _attempt(message)
 
 
@@ -266,13 +293,12 @@ def _attempt(message: OutboxMessage) -> Delivery:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         permanent = isinstance(exc, PermanentDeliveryError)
         return _failed(message, error, permanent=permanent)
-    now = timezone.now()
-    recorded = _still_ours(message).update(
+    recorded = _record_if_still_ours(
+        message,
         status=OutboxStatus.DELIVERED,
         result=result,
         last_error="",
-        delivered_at=now,
-        updated_at=now,
+        delivered_at=timezone.now(),
     )
     if not recorded:
         logger.warning("outbox message %s was taken over while being delivered", message.pk)
@@ -280,24 +306,24 @@ def _attempt(message: OutboxMessage) -> Delivery:
     return _report(message, attempted=True)
 
 
-def _still_ours(message: OutboxMessage) -> Any:
-    """The row, unless another process claimed it since (its lease ran out meanwhile)."""
-    return OutboxMessage.objects.filter(
-        pk=message.pk, status=OutboxStatus.PENDING, attempts=message.attempts
-    )
+def _record_if_still_ours(message: OutboxMessage, **fields: Any) -> bool:
+    """Write `fields` to the message's row unless another process claimed it since (its
+    lease ran out meanwhile); whether it was written."""
+    ours = {"pk": message.pk, "status": OutboxStatus.PENDING, "attempts": message.attempts}
+    return rows.update(OutboxMessage, ours, **fields) > 0
 
 
 def _failed(message: OutboxMessage, error: str, *, permanent: bool) -> Delivery:
     retries_used = message.attempts - 1
     now = timezone.now()
     if permanent or retries_used >= settings.MCP_MAX_RETRIES:
-        if _still_ours(message).update(status=OutboxStatus.DEAD, last_error=error, updated_at=now):
+        if _record_if_still_ours(message, status=OutboxStatus.DEAD, last_error=error):
             message.status, message.last_error = OutboxStatus.DEAD, error
             _dead_lettered(message)
         return _report(message, attempted=True)
     delay = backoff_seconds(message.attempts)
-    if _still_ours(message).update(
-        next_attempt_at=now + dt.timedelta(seconds=delay), last_error=error, updated_at=now
+    if _record_if_still_ours(
+        message, next_attempt_at=now + dt.timedelta(seconds=delay), last_error=error
     ):
         message.last_error = error
         logger.warning(

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.db import models
 
+from mcp_core import rows
 from tenants.models import AuditLog, Company
 
 
@@ -12,10 +13,12 @@ def audit_record(
     action: str,
     obj: models.Model,
     changes: dict[str, Any] | None = None,
-) -> AuditLog:
-    """Write one audit row; called by services inside their transaction."""
-    return AuditLog.objects.create(
-        tenant=tenant,
+) -> None:
+    """Write one audit row; called by services inside their transaction. (One row statement,
+    not the ORM's `create`: every booking writes two of these.)"""
+    rows.insert(
+        AuditLog,
+        tenant_id=tenant.pk,
         actor=actor,
         action=action,
         object_type=obj._meta.label_lower,

@@ -117,12 +117,12 @@ def test_a_committed_message_sends_its_task_on_commit_and_a_key_dedupes(
     tenant = CompanyFactory()
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        first = outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"n": 1}, key="k1", countdown=5)
+        first = outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"n": 1}, key="k1")
         again = outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"n": 2}, key="k1")
 
     assert again.pk == first.pk
     assert OutboxMessage.objects.get().payload == {"n": 1}
-    assert scheduled == [(first.pk, 5)]
+    assert scheduled == [(first.pk, 0.0)]
 
 
 def test_eager_celery_delivers_on_commit(django_capture_on_commit_callbacks):
@@ -140,18 +140,61 @@ def test_eager_celery_delivers_on_commit(django_capture_on_commit_callbacks):
     assert received == [{"n": 1}]
 
 
-def test_eager_celery_runs_no_delayed_task(django_capture_on_commit_callbacks):
-    """Without a broker nothing runs later: a message whose caller delivers it inline (a head
-    start) is not attempted a second time on commit."""
+def test_an_inline_message_is_written_claimed_and_sends_no_task(
+    scheduled, django_capture_on_commit_callbacks, settings
+):
+    """The caller delivers it right after the commit: nobody else may attempt it meanwhile,
+    and no task is sent for it."""
     tenant = CompanyFactory()
+    before = timezone.now()
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        message = outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"n": 1}, countdown=30)
+        message = outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"n": 1}, inline=True)
 
-    message.refresh_from_db()
-    assert (message.status, message.attempts) == (OutboxStatus.PENDING, 0)
-    assert received == []
-    assert outbox.deliver(message.pk).status == "delivered"  # the caller's inline attempt
+    row = OutboxMessage.objects.get(pk=message.pk)
+    assert scheduled == []
+    assert (row.status, row.attempts) == (OutboxStatus.PENDING, 1)
+    lease = dt.timedelta(seconds=settings.MCP_OUTBOX_LEASE)
+    assert before + lease <= row.next_attempt_at <= timezone.now() + lease
+    assert outbox.deliver(message.pk).attempted is False  # a task or the sweep: leased
+    assert outbox.deliver_due() == []
+
+    delivery = outbox.deliver_claimed(message)
+
+    assert (delivery.attempted, delivery.status) == (True, "delivered")
+    assert received == [{"n": 1}]
+    assert OutboxMessage.objects.get(pk=message.pk).result == {"echo": {"n": 1}}
+
+
+def test_an_inline_message_whose_caller_died_is_swept_once_its_lease_ran_out(settings):
+    with transaction.atomic():
+        message = outbox.enqueue(
+            tenant=CompanyFactory(), topic=TOPIC, payload={"n": 1}, inline=True
+        )
+    expired = timezone.now() - dt.timedelta(seconds=settings.MCP_OUTBOX_SWEEP_GRACE + 1)
+    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=expired)
+
+    assert outbox.deliver_due() == [message.pk]
+
+    row = OutboxMessage.objects.get(pk=message.pk)
+    assert (row.status, row.attempts) == (OutboxStatus.DELIVERED, 2)
+    assert received == [{"n": 1}]
+
+
+def test_a_late_inline_delivery_after_a_takeover_records_nothing(caplog):
+    """The caller outlived its lease and the sweep took the message over: the caller's
+    outcome must not overwrite the sweep's."""
+    with transaction.atomic():
+        message = outbox.enqueue(
+            tenant=CompanyFactory(), topic=TOPIC, payload={"n": 1}, inline=True
+        )
+    OutboxMessage.objects.filter(pk=message.pk).update(attempts=2)  # claimed again meanwhile
+
+    outbox.deliver_claimed(message)
+
+    row = OutboxMessage.objects.get(pk=message.pk)
+    assert (row.status, row.attempts, row.result) == (OutboxStatus.PENDING, 2, None)
+    assert "taken over" in caplog.text
 
 
 def test_a_message_is_delivered_once_however_often_it_is_asked(scheduled):

@@ -1,5 +1,7 @@
 """Phone numbers in E.164, the one form we store and compare (default region: Germany)."""
 
+from functools import lru_cache
+
 import phonenumbers
 
 DEFAULT_REGION = "DE"
@@ -13,6 +15,13 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     """'030 1234567' → '+49301234567'; raises InvalidPhoneNumber for anything not dialable."""
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidPhoneNumber("a phone number is required")
+    return _normalized(raw, region)
+
+
+# A pure function of its input that costs ~0.1 ms a call (parsing, and validation against the
+# numbering plan), asked for the same caller's number several times per booking and per call.
+@lru_cache(maxsize=4096)
+def _normalized(raw: str, region: str) -> str:
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:

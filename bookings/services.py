@@ -57,7 +57,7 @@ from bookings.selectors import (
 )
 from bookings.status import can_transition
 from integrations import calendar, notifications
-from mcp_core import outbox
+from mcp_core import outbox, rows
 from mcp_core.errors import (
     ApplicationError,
     Conflict,
@@ -106,9 +106,8 @@ def customer_get_or_create_by_phone(
     name, email = name.strip()[:200], email.strip()
     if email:
         _check_email(email, field="email")
-    customers = Customer.objects.for_tenant(tenant)
     for _ in range(2):
-        customer = customers.filter(phone=normalized).first()
+        customer = rows.first(Customer, {"tenant_id": tenant.pk, "phone": normalized})
         if customer is not None:
             return _customer_fill_in(
                 tenant=tenant, actor=actor, customer=customer, name=name, email=email
@@ -689,8 +688,10 @@ def _reserve_for(
                     and _overlapping(tenant, staff_id, occupied).exists()
                 ):
                     return None
-                appointment = Appointment.objects.create(
-                    tenant=tenant,
+                confirmation_number = new_confirmation_number()
+                appointment_id = rows.insert(
+                    Appointment,
+                    tenant_id=tenant.pk,
                     branch_id=request.branch_id,
                     service_id=request.service_id,
                     staff_id=staff_id,
@@ -700,7 +701,7 @@ def _reserve_for(
                     occupied_start=occupied[0],
                     occupied_end=occupied[1],
                     status=AppointmentStatus.CONFIRMED,
-                    confirmation_number=new_confirmation_number(),
+                    confirmation_number=confirmation_number,
                     source=request.source,
                     call_id=request.call_id,
                     idempotency_key=request.idempotency_key,
@@ -713,7 +714,7 @@ def _reserve_for(
                     tenant=tenant,
                     actor=request.actor,
                     action="appointment.created",
-                    obj=appointment,
+                    obj=Appointment(pk=appointment_id),
                     changes={
                         "status": AppointmentStatus.CONFIRMED.value,
                         "start_time": request.start.isoformat(),
@@ -730,14 +731,14 @@ def _reserve_for(
                 calendar_message = None
                 if request.sync_status == SyncStatus.PENDING:
                     calendar_message = _calendar_message(
-                        tenant, request.actor, appointment.pk, inline=True
+                        tenant, request.actor, appointment_id, inline=True
                     )
                 notification = _notification_message(
-                    tenant, request.actor, appointment.pk, "confirmation", inline=True
+                    tenant, request.actor, appointment_id, "confirmation", inline=True
                 )
             return Reservation(
-                appointment_id=appointment.pk,
-                confirmation_number=appointment.confirmation_number,
+                appointment_id=appointment_id,
+                confirmation_number=confirmation_number,
                 staff_id=staff_id,
                 replayed=False,
                 calendar_message_id=calendar_message.pk if calendar_message else None,

@@ -164,11 +164,16 @@ def booking_message_values(
     }
 
 
-def render_booking_message(tenant: Company | None, kind: str, context: BookingConfirmation) -> str:
+def render_booking_message(
+    tenant: Company | None, kind: str, context: BookingConfirmation, *, template: str | None = None
+) -> str:
     """The SMS text of `kind` (confirmation, reminder, cancellation, reschedule) about the
-    booking in `context`, in the tenant's wording when it has one. `tenant=None` uses the
-    defaults. Raises KeyError for an unknown kind."""
-    template = template_for(tenant, kind)
+    booking in `context`, in the tenant's wording when it has one (`template` when the caller
+    read it already, "" for none). `tenant=None` uses the defaults. Raises KeyError for an
+    unknown kind."""
+    if template is None:
+        template = template_for(tenant, kind)
+    template = template or DEFAULT_TEMPLATES[kind]
     values = booking_message_values(context, company_name=tenant.name if tenant else "")
     return template.format_map(values)[:MAX_SMS_LENGTH]
 

@@ -19,15 +19,19 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
+from django.db import connection
 from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from integrations import messages
-from integrations.models import SmsKind, SmsMessage, SmsStatus
+from integrations.models import SmsKind, SmsMessage, SmsStatus, SmsTemplate
+from mcp_core import rows
 from mcp_core.breakers import call_with_breaker
 from mcp_core.errors import ServiceUnavailable
 from tenants.models import Company
@@ -140,14 +144,9 @@ def send_sms(
     breaker is open, and SmsNotConfigured when the backend lacks its credentials."""
     if tenant is None:
         return _hand_over(get_sms_backend(), to, body)
-    message = SmsMessage.objects.create(
-        tenant=tenant,
-        appointment_id=appointment_id,
-        kind=kind,
-        to=to,
-        body=body,
-        provider=get_sms_backend().name,
-    )
+    fields = {"appointment_id": appointment_id, "kind": kind, "to": to, "body": body}
+    message = SmsMessage(tenant=tenant, provider=get_sms_backend().name, **fields)
+    message.pk = rows.insert(SmsMessage, tenant_id=tenant.pk, provider=message.provider, **fields)
     return str(sms_deliver_recorded(message).provider_sid)
 
 
@@ -166,12 +165,16 @@ def sms_deliver_recorded(message: SmsMessage) -> SmsMessage:
             message.status = SmsStatus.FAILED
         message.error_code = exc.code[:20]
         message.error_message = str(exc)[:500]
-        message.save(update_fields=["provider", "status", "error_code", "error_message"])
+        _record(message, "provider", "status", "error_code", "error_message")
         raise
     message.provider_sid = sid
     message.status = backend.initial_status
-    message.save(update_fields=["provider", "provider_sid", "status", "updated_at"])
+    _record(message, "provider", "provider_sid", "status")
     return message
+
+
+def _record(message: SmsMessage, *names: str) -> None:
+    rows.update(SmsMessage, {"pk": message.pk}, **{name: getattr(message, name) for name in names})
 
 
 def sms_records_erase(*, tenant: Company, customer_id: int, phone: str) -> int:
@@ -278,11 +281,12 @@ def deliver_booking_confirmation(
     *,
     tenant: Company | None = None,
     appointment_id: int | None = None,
+    template: str | None = None,
 ) -> DeliveryReport:
     """Confirm a booking to the customer. The primary channel is e-mail when the customer gave
     an address, SMS otherwise; a failed e-mail falls back to SMS. With `tenant` the SMS uses
-    the tenant's template and is recorded. Raises nothing: failures are in the report for the
-    caller to record."""
+    the tenant's template (`template` when the caller read it already, "" for none) and is
+    recorded. Raises nothing: failures are in the report for the caller to record."""
     sent: list[str] = []
     failed: list[Failure] = []
     if confirmation.customer_email:
@@ -297,7 +301,9 @@ def deliver_booking_confirmation(
         try:
             send_sms(
                 confirmation.customer_phone,
-                confirmation_sms_text(confirmation, tenant=tenant),
+                messages.render_booking_message(
+                    tenant, SmsKind.CONFIRMATION, confirmation, template=template
+                ),
                 tenant=tenant,
                 kind=SmsKind.CONFIRMATION,
                 appointment_id=appointment_id,
@@ -315,6 +321,55 @@ def deliver_booking_confirmation(
 # ------------------------------------------------------------------- outbox notifications
 
 
+def _notification_details(
+    tenant: Company, appointment_id: int, kind: str
+) -> tuple[BookingConfirmation, str] | None:
+    """What a message about the appointment says, and the tenant's template of `kind` ("" for
+    none): one statement, written out because every booking sends one (the ORM spent more
+    Python building this join than the database spent on it). None for an appointment gone or
+    a customer erased."""
+    from bookings.models import Appointment  # integrations build on the domain apps
+
+    with connection.cursor() as cursor:
+        cursor.execute(_details_sql(), [kind, tenant.pk, appointment_id])
+        row = cursor.fetchone()
+    if row is None or row[9] is not None:
+        return None
+    number, start, service, branch, zone, staff, name, phone, email, _erased, template = row
+    booking = BookingConfirmation(
+        confirmation_number=number,
+        service_name=service,
+        branch_name=branch,
+        staff_name=staff,
+        start=rows.convert(Appointment, "start_time", start).astimezone(ZoneInfo(zone)),
+        customer_name=name,
+        customer_phone=phone,
+        customer_email=email,
+    )
+    return booking, template or ""
+
+
+@cache
+def _details_sql() -> str:
+    from bookings.models import Appointment, Customer
+    from staff.models import Service, Staff
+    from tenants.models import Branch
+
+    table = {model: model._meta.db_table for model in (Appointment, Customer, Service, Staff)}
+    return f"""
+        SELECT a.confirmation_number, a.start_time, s.name, b.name, b.time_zone, st.name,
+               c.name, c.phone, c.email, c.erased_at,
+               (SELECT t.body FROM {SmsTemplate._meta.db_table} t
+                 WHERE t.tenant_id = a.tenant_id AND t.kind = %s)
+          FROM {table[Appointment]} a
+          JOIN {table[Service]} s ON s.id = a.service_id
+          JOIN {Branch._meta.db_table} b ON b.id = a.branch_id
+          JOIN {table[Staff]} st ON st.id = a.staff_id
+          JOIN {table[Customer]} c ON c.id = a.customer_id
+         WHERE a.tenant_id = %s AND a.id = %s
+    """  # noqa: S608 - our own table names
+
+
 def deliver_booking_notification(
     *, tenant: Company, appointment_id: int, kind: str
 ) -> DeliveryReport:
@@ -324,44 +379,18 @@ def deliver_booking_notification(
     recorded as an `SmsMessage`; SMS when the e-mail fails; no SMS provider configured: skipped).
     An appointment gone or a customer erased gets nothing (an empty report). Raises ValueError
     for an unknown kind; channel failures are in the report."""
-    from zoneinfo import ZoneInfo
-
-    from bookings.models import Appointment  # integrations build on the domain apps
 
     if kind not in ("confirmation", "cancellation", "reschedule"):
         raise ValueError(f"unknown booking notification kind {kind!r}")
-    row = (
-        Appointment.objects.for_tenant(tenant)
-        .filter(pk=appointment_id)
-        .values(
-            "confirmation_number",
-            "start_time",
-            "service__name",
-            "branch__name",
-            "branch__time_zone",
-            "staff__name",
-            "customer__name",
-            "customer__phone",
-            "customer__email",
-            "customer__erased_at",
-        )
-        .first()
-    )
-    if row is None or row["customer__erased_at"] is not None:
+    found = _notification_details(tenant, appointment_id, kind)
+    if found is None:
         return DeliveryReport()
-    booking = BookingConfirmation(
-        confirmation_number=row["confirmation_number"],
-        service_name=row["service__name"],
-        branch_name=row["branch__name"],
-        staff_name=row["staff__name"],
-        start=row["start_time"].astimezone(ZoneInfo(row["branch__time_zone"])),
-        customer_name=row["customer__name"],
-        customer_phone=row["customer__phone"],
-        customer_email=row["customer__email"],
-    )
+    booking, template = found
     if kind == "confirmation":
-        return deliver_booking_confirmation(booking, tenant=tenant, appointment_id=appointment_id)
-    sms = render_booking_message(tenant, kind, booking)
+        return deliver_booking_confirmation(
+            booking, tenant=tenant, appointment_id=appointment_id, template=template
+        )
+    sms = messages.render_booking_message(tenant, kind, booking, template=template)
     greeting = f"Hallo {booking.customer_name}," if booking.customer_name else "Hallo,"
     when, number = _when(booking.start), booking.confirmation_number
     if kind == "cancellation":

@@ -97,6 +97,20 @@ def select_one(
     )
 
 
+def convert(model: type[Model], name: str, value: Any) -> Any:
+    """A value of column `name` as read by hand-written SQL, converted as the ORM would
+    (e.g. an aware datetime from SQLite's text)."""
+    return _convert(_field(model, name), value)
+
+
+def first(model: type[Model], where: Mapping[str, Any]) -> Any:
+    """The model instance (every column loaded, as `.first()` gives it) with the lowest
+    primary key matching `where`; None when nothing matches."""
+    names = tuple(field.attname for field in model._meta.concrete_fields)
+    row = select_one(model, names, where)
+    return None if row is None else model.from_db(connection.alias, list(names), list(row))
+
+
 # ------------------------------------------------------------------------------ internals
 
 

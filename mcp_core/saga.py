@@ -46,6 +46,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from mcp_core import rows
 from mcp_core.errors import ApplicationError, Conflict, TransactionFailed
 from mcp_core.models import SagaRun, SagaStatus, SagaStep, StepStatus
 from tenants.models import Company
@@ -57,6 +58,7 @@ _ACTIVE = (SagaStatus.RUNNING, SagaStatus.COMPENSATING)
 _OWED = (StepStatus.DONE, StepStatus.RUNNING, StepStatus.COMPENSATING)
 _RECOVERY_BATCH = 100
 _TAKEN_OVER = "The run was taken over by the recovery task."
+_FIRST_ATTEMPT = 1  # SagaRun.attempts of a new run
 
 
 @dataclass(frozen=True)
@@ -228,41 +230,58 @@ class Saga:
         A first step that raises leaves no run behind (nothing happened; the warning is
         logged), so a retry with the same key runs again. Raises TransactionFailed."""
         step = self.steps[0]
+        hold = _Hold(tenant, uuid.uuid4(), _FIRST_ATTEMPT, data, {})
         existing: SagaRun | None = None
         try:
             with transaction.atomic():
-                try:
-                    # First, so a concurrent call with the same key waits here, not after work.
-                    # Only a key can collide: without one no savepoint is needed.
-                    with transaction.atomic(savepoint=key is not None):
-                        run = SagaRun.objects.create(
-                            tenant=tenant,
-                            name=self.name,
-                            idempotency_key=key,
-                            context={"data": data, "results": {}},
-                            current_step=step.name,
-                        )
-                except IntegrityError:
-                    existing = self._run_with_key(tenant, key)
-                    if existing is None:
-                        raise
+                if key is None:
+                    # Nothing can collide: the run is written once, after its first step.
+                    next_index = self._first_step(hold, key, run_written=False)
                 else:
-                    hold = _Hold(tenant, run.pk, run.attempts, data, {})
-                    next_index = self._first_step(hold, run)
+                    try:
+                        # First, so a concurrent call with the same key waits here, not after
+                        # the work.
+                        with transaction.atomic():
+                            self._insert_run(hold, key, current_step=step.name)
+                    except IntegrityError:
+                        existing = self._run_with_key(tenant, key)
+                        if existing is None:
+                            raise
+                    else:
+                        next_index = self._first_step(hold, key, run_written=True)
         except _FirstStepFailed as failed:
             exc = failed.error
             # An ApplicationError is an expected refusal (slot taken); anything else is a bug.
             log = logger.warning if isinstance(exc, ApplicationError) else logger.exception
-            log("saga %s run %s: step %s failed: %s", self.name, run.pk, step.name, _reason(exc))
-            raise self._failure(run.pk, step.name, _reason(exc)) from exc
+            log(
+                "saga %s run %s: step %s failed: %s",
+                self.name,
+                hold.run_id,
+                step.name,
+                _reason(exc),
+            )
+            raise self._failure(hold.run_id, step.name, _reason(exc)) from exc
         if existing is not None:
             return self._replay(existing, data)
         return hold, next_index
 
-    def _first_step(self, hold: _Hold, run: SagaRun) -> int:
-        """Run the atomic first step inside the run's transaction and write the step rows;
-        returns the next step to run. Raises _FirstStepFailed (its cause the action's
-        exception)."""
+    def _insert_run(self, hold: _Hold, key: str | None, **fields: Any) -> None:
+        context = fields.pop("context", {"data": hold.data, "results": {}})
+        rows.insert(
+            SagaRun,
+            id=hold.run_id,
+            tenant_id=hold.tenant.pk,
+            name=self.name,
+            idempotency_key=key,
+            context=context,
+            attempts=hold.attempt,
+            **fields,
+        )
+
+    def _first_step(self, hold: _Hold, key: str | None, *, run_written: bool) -> int:
+        """Run the atomic first step inside the run's transaction, then write the run (or,
+        when `run_written`, its new state) and its step rows; returns the next step to run.
+        Raises _FirstStepFailed (its cause the action's exception)."""
         step = self.steps[0]
         try:
             result = _result_of(step, hold.context())
@@ -271,15 +290,26 @@ class Saga:
         advance = self._advance(hold, 0, result)
         if advance.next_index < len(self.steps):
             _skip_wal_flush()  # the run's last commit is the durable one
+        if run_written:
+            rows.update(SagaRun, {"pk": hold.run_id}, **advance.run_fields)
+        else:
+            run_fields = {"current_step": step.name, **advance.run_fields}
+            self._insert_run(hold, key, **run_fields)
         written = dict(advance.steps)
         written[0] = {"started_at": written[0]["finished_at"], **written[0]}
-        SagaStep.objects.bulk_create(
-            SagaStep(
-                tenant=hold.tenant, run=run, index=index, name=each.name, **written.get(index, {})
-            )
-            for index, each in enumerate(self.steps)
+        rows.insert_many(
+            SagaStep,
+            [
+                {
+                    "tenant_id": hold.tenant.pk,
+                    "run_id": hold.run_id,
+                    "index": index,
+                    "name": each.name,
+                    **_step_columns(written.get(index, {})),
+                }
+                for index, each in enumerate(self.steps)
+            ],
         )
-        SagaRun.objects.filter(pk=run.pk).update(**advance.run_fields)
         hold.results = advance.results
         return advance.next_index
 
@@ -420,13 +450,11 @@ class _Hold:
         with transaction.atomic():
             if not durable:
                 _skip_wal_flush()
-            written = SagaRun.objects.filter(pk=self.run_id, attempts=self.attempt).update(
-                updated_at=timezone.now(), **run_fields
-            )
-            if not written:
+            ours = {"pk": self.run_id, "attempts": self.attempt}
+            if not rows.update(SagaRun, ours, updated_at=timezone.now(), **run_fields):
                 raise _TakenOver
             for index, fields in steps:
-                SagaStep.objects.filter(run_id=self.run_id, index=index).update(**fields)
+                rows.update(SagaStep, {"run_id": self.run_id, "index": index}, **fields)
 
 
 def recover_stale_sagas(now: dt.datetime | None = None) -> list[uuid.UUID]:
@@ -510,6 +538,18 @@ def _skip_wal_flush() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _step_columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """A step row's columns for one insert statement: every row names the same ones."""
+    return {
+        "status": StepStatus.PENDING,
+        "result": None,
+        "error": "",
+        "started_at": None,
+        "finished_at": None,
+        **fields,
+    }
 
 
 def _step(index: int, status: StepStatus, **fields: Any) -> tuple[int, dict[str, Any]]:

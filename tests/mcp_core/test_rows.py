@@ -126,3 +126,15 @@ def test_select_one_takes_the_lowest_key_and_filters_by_tenant() -> None:
 def test_unknown_columns_are_refused() -> None:
     with pytest.raises(ValueError, match="not a column"):
         rows.select_one(SagaRun, ("steps",), {})
+
+
+def test_first_builds_the_instance_the_orm_would() -> None:
+    customer = CustomerFactory(email="a@example.de")
+    found = rows.first(type(customer), {"tenant": customer.tenant, "phone": customer.phone})
+    expected = type(customer).objects.get(pk=customer.pk)
+    assert isinstance(found, type(customer))
+    assert {f.attname: getattr(found, f.attname) for f in found._meta.concrete_fields} == {
+        f.attname: getattr(expected, f.attname) for f in expected._meta.concrete_fields
+    }
+    assert found._state.adding is False
+    assert rows.first(type(customer), {"phone": "+491"}) is None

@@ -15,11 +15,13 @@ Only equality conditions; anything richer stays with the ORM.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.utils import timezone
 
@@ -38,43 +40,46 @@ def insert_many(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> list[A
     order."""
     if not rows:
         return []
-    fields = _insert_fields(model)
+    table, db = _table(model), _db()
     now = timezone.now()
     params: list[Any] = []
     for row in rows:
-        given = {_field(model, name).attname: _raw(value) for name, value in row.items()}
-        for field in fields:
+        given = {table.column(name).attname: _raw(value) for name, value in row.items()}
+        for field in table.insert_fields:
             if field.attname in given:
                 value = given[field.attname]
-            elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            elif field.attname in table.stamped:
                 value = now
             else:
                 value = field.get_default()
-            params.append(field.get_db_prep_save(value, connection))
-    returning = connection.features.can_return_columns_from_insert
-    with connection.cursor() as cursor:
+            params.append(field.get_db_prep_save(value, db))
+    returning = db.features.can_return_columns_from_insert
+    with db.cursor() as cursor:
         cursor.execute(_insert_sql(model, len(rows), returning), params)
         # Without RETURNING the backend inserts one row at a time (see _insert_sql).
         keys = [row[0] for row in cursor.fetchall()] if returning else [cursor.lastrowid]
-    return [_convert(_pk(model), key) for key in keys]
+    return [_convert(db, table.pk, key) for key in keys]
 
 
 def update(model: type[Model], where: Mapping[str, Any], **values: Any) -> int:
     """`UPDATE … SET values WHERE` every `where` column equals its value; rows changed.
     `auto_now` fields not given are set to now."""
-    now = timezone.now()
-    assignments = {_field(model, name).attname: _raw(value) for name, value in values.items()}
-    for field in model._meta.concrete_fields:
-        if getattr(field, "auto_now", False) and field.attname not in assignments:
-            assignments[field.attname] = now
-    set_columns, where_columns = tuple(assignments), tuple(_attnames(model, where))
+    table, db = _table(model), _db()
+    fields = [table.column(name) for name in values]
     params = [
-        _field(model, name).get_db_prep_save(value, connection)
-        for name, value in assignments.items()
+        field.get_db_prep_save(_raw(value), db)
+        for field, value in zip(fields, values.values(), strict=True)
     ]
-    params += _where_params(model, where)
-    with connection.cursor() as cursor:
-        cursor.execute(_update_sql(model, set_columns, where_columns), params)
+    touched = [field for field in table.auto_now if field not in fields]
+    if touched:
+        now = timezone.now()
+        fields += touched
+        params += [field.get_db_prep_save(now, db) for field in touched]
+    conditions = [table.column(name) for name in where]
+    params += _where_params(db, conditions, where.values())
+    sql = _update_sql(model, tuple(f.attname for f in fields), tuple(f.attname for f in conditions))
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
         return int(cursor.rowcount)
 
 
@@ -83,127 +88,149 @@ def select_one(
 ) -> tuple[Any, ...] | None:
     """The first row (lowest primary key) matching `where`, as a tuple of `columns`, each
     value converted as the ORM would; None when nothing matches."""
-    names = tuple(_field(model, name).attname for name in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _select_sql(model, names, tuple(_attnames(model, where))),
-            _where_params(model, where),
-        )
+    table, db = _table(model), _db()
+    selected = [table.column(name) for name in columns]
+    conditions = [table.column(name) for name in where]
+    sql = _select_sql(
+        model, tuple(f.attname for f in selected), tuple(f.attname for f in conditions)
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, _where_params(db, conditions, where.values()))
         row = cursor.fetchone()
     if row is None:
         return None
-    return tuple(
-        _convert(_field(model, name), value) for name, value in zip(names, row, strict=True)
-    )
+    return tuple(_convert(db, field, value) for field, value in zip(selected, row, strict=True))
 
 
 def convert(model: type[Model], name: str, value: Any) -> Any:
     """A value of column `name` as read by hand-written SQL, converted as the ORM would
     (e.g. an aware datetime from SQLite's text)."""
-    return _convert(_field(model, name), value)
+    return _convert(_db(), _table(model).column(name), value)
 
 
 def first(model: type[Model], where: Mapping[str, Any]) -> Any:
     """The model instance (every column loaded, as `.first()` gives it) with the lowest
     primary key matching `where`; None when nothing matches."""
-    names = tuple(field.attname for field in model._meta.concrete_fields)
+    names = _table(model).attnames
     row = select_one(model, names, where)
-    return None if row is None else model.from_db(connection.alias, list(names), list(row))
+    return None if row is None else model.from_db(DEFAULT_DB_ALIAS, list(names), list(row))
 
 
 # ------------------------------------------------------------------------------ internals
 
 
-def _pk(model: type[Model]) -> Field[Any, Any]:
+def _db() -> BaseDatabaseWrapper:
+    """This thread's connection, resolved once per statement (each attribute read through
+    the `connection` proxy is a thread-local lookup)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+@dataclass(frozen=True)
+class _Table:
+    model: type[Model]
+    pk: Field[Any, Any]
+    columns: dict[str, Field[Any, Any]]  # by name, attname and "pk"
+    attnames: tuple[str, ...]  # every column, in model order
+    insert_fields: tuple[Field[Any, Any], ...]  # all but an auto-incremented key
+    stamped: frozenset[str]  # set to now on insert: auto_now and auto_now_add
+    auto_now: tuple[Field[Any, Any], ...]  # set to now on every update
+
+    def column(self, name: str) -> Field[Any, Any]:
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise ValueError(f"{self.model.__name__}.{name} is not a column") from None
+
+
+@cache
+def _table(model: type[Model]) -> _Table:
     pk = model._meta.pk
     if pk is None:
         raise TypeError(f"{model.__name__} has no primary key")
-    return pk
-
-
-def _field(model: type[Model], name: str) -> Field[Any, Any]:
-    field = _pk(model) if name == "pk" else model._meta.get_field(name)
-    if not isinstance(field, Field) or not field.concrete:
-        raise ValueError(f"{model.__name__}.{name} is not a column")
-    return field
+    fields = [field for field in model._meta.concrete_fields if isinstance(field, Field)]
+    columns = {"pk": pk}
+    for field in fields:
+        columns[field.name] = columns[field.attname] = field
+    return _Table(
+        model=model,
+        pk=pk,
+        columns=columns,
+        attnames=tuple(field.attname for field in fields),
+        insert_fields=tuple(
+            f for f in fields if not (f is pk and getattr(f, "db_returning", False))
+        ),
+        stamped=frozenset(
+            f.attname
+            for f in fields
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        ),
+        auto_now=tuple(f for f in fields if getattr(f, "auto_now", False)),
+    )
 
 
 def _raw(value: Any) -> Any:
     return value.pk if isinstance(value, Model) else value
 
 
-def _attnames(model: type[Model], where: Mapping[str, Any]) -> list[str]:
-    return [_field(model, name).attname for name in where]
-
-
-def _where_params(model: type[Model], where: Mapping[str, Any]) -> list[Any]:
+def _where_params(
+    db: BaseDatabaseWrapper, fields: Sequence[Field[Any, Any]], values: Any
+) -> list[Any]:
     return [
-        _field(model, name).get_db_prep_value(_raw(value), connection, prepared=False)
-        for name, value in where.items()
+        field.get_db_prep_value(_raw(value), db, prepared=False)
+        for field, value in zip(fields, values, strict=True)
     ]
 
 
-@cache
-def _insert_fields(model: type[Model]) -> tuple[Field[Any, Any], ...]:
-    """Every concrete column except an auto-incremented primary key."""
-    pk = _pk(model)
-    return tuple(
-        field
-        for field in model._meta.concrete_fields
-        if not (field is pk and getattr(field, "db_returning", False))
-    )
-
-
 def _quote(name: str) -> str:
-    return str(connection.ops.quote_name(name))
+    return str(connections[DEFAULT_DB_ALIAS].ops.quote_name(name))
 
 
 @cache
 def _insert_sql(model: type[Model], count: int, returning: bool) -> str:
     if count > 1 and not returning:
         raise ValueError("inserting several rows needs INSERT … RETURNING")
-    fields = _insert_fields(model)
-    columns = ", ".join(_quote(field.column) for field in fields)
-    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    table = _table(model)
+    columns = ", ".join(_quote(field.column) for field in table.insert_fields)
+    one_row = "(" + ", ".join(["%s"] * len(table.insert_fields)) + ")"
     sql = f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
     sql += ", ".join([one_row] * count)
     if returning:
-        sql += f" RETURNING {_quote(_pk(model).column)}"
+        sql += f" RETURNING {_quote(table.pk.column)}"
     return sql
 
 
 @cache
 def _update_sql(model: type[Model], set_columns: tuple[str, ...], where: tuple[str, ...]) -> str:
-    fields = {field.attname: field for field in model._meta.concrete_fields}
-    assignments = ", ".join(f"{_quote(fields[name].column)} = %s" for name in set_columns)
-    return f"UPDATE {_quote(model._meta.db_table)} SET {assignments}{_where_sql(fields, where)}"  # noqa: S608
+    table = _table(model)
+    assignments = ", ".join(f"{_quote(table.columns[name].column)} = %s" for name in set_columns)
+    return f"UPDATE {_quote(model._meta.db_table)} SET {assignments}{_where_sql(table, where)}"  # noqa: S608
 
 
 @cache
 def _select_sql(model: type[Model], columns: tuple[str, ...], where: tuple[str, ...]) -> str:
-    fields = {field.attname: field for field in model._meta.concrete_fields}
-    selected = ", ".join(_quote(fields[name].column) for name in columns)
+    table = _table(model)
+    selected = ", ".join(_quote(table.columns[name].column) for name in columns)
     return (
         f"SELECT {selected} FROM {_quote(model._meta.db_table)}"  # noqa: S608
-        f"{_where_sql(fields, where)} ORDER BY {_quote(_pk(model).column)} LIMIT 1"
+        f"{_where_sql(table, where)} ORDER BY {_quote(table.pk.column)} LIMIT 1"
     )
 
 
-def _where_sql(fields: Mapping[str, Field[Any, Any]], where: Iterable[str]) -> str:
-    conditions = " AND ".join(f"{_quote(fields[name].column)} = %s" for name in where)
+def _where_sql(table: _Table, where: tuple[str, ...]) -> str:
+    conditions = " AND ".join(f"{_quote(table.columns[name].column)} = %s" for name in where)
     return f" WHERE {conditions}" if conditions else ""
 
 
-def _convert(field: Field[Any, Any], value: Any) -> Any:
+def _convert(db: BaseDatabaseWrapper, field: Field[Any, Any], value: Any) -> Any:
     column, converters = _converters(field)
     for converter in converters:
-        value = converter(value, column, connection)
+        value = converter(value, column, db)
     return value
 
 
 @cache
 def _converters(field: Field[Any, Any]) -> tuple[Any, tuple[Converter, ...]]:
     """The column expression and the converters the ORM's compiler would apply to it."""
+    db = connections[DEFAULT_DB_ALIAS]
     column = field.get_col(field.model._meta.db_table)
-    backend = tuple(connection.ops.get_db_converters(column))
-    return column, backend + tuple(column.get_db_converters(connection))
+    return column, tuple(db.ops.get_db_converters(column)) + tuple(column.get_db_converters(db))

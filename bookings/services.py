@@ -67,7 +67,7 @@ from mcp_core.errors import (
 )
 from staff.models import Service, StaffService
 from staff.selectors import staff_get
-from tenants.audit import audit_record
+from tenants.audit import Ref, audit_record
 from tenants.models import AuditLog, Branch, Company
 from tenants.plans import UNLIMITED, effective_plan, plan_limits
 
@@ -688,82 +688,107 @@ def booking_reserve(
 def _reserve_for(
     tenant: Company, request: ReservationRequest, staff_id: int, saga_run_id: str
 ) -> Reservation | None:
-    """The reservation with `staff_id`, or None when their time is taken."""
+    """The reservation with `staff_id`, or None when their time is taken.
+
+    Runs in the saga's transaction without a savepoint: a conflicting row (the slot taken
+    meanwhile, the confirmation number drawn twice, the idempotency key's booking) makes the
+    insert a no-op rather than an error that would abort the transaction, and
+    `_refused_by` asks which constraint it was."""
     occupied = request.occupied
-    for _ in range(CONFIRMATION_NUMBER_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                _check_quota(tenant, lock=True)
-                if (
-                    not _database_refuses_overlaps()
-                    and _overlapping(tenant, staff_id, occupied).exists()
-                ):
-                    return None
-                confirmation_number = new_confirmation_number()
-                appointment_id = rows.insert(
-                    Appointment,
-                    tenant_id=tenant.pk,
-                    branch_id=request.branch_id,
-                    service_id=request.service_id,
-                    staff_id=staff_id,
-                    customer_id=request.customer_id,
-                    start_time=request.start,
-                    end_time=request.end,
-                    occupied_start=occupied[0],
-                    occupied_end=occupied[1],
-                    status=AppointmentStatus.CONFIRMED,
-                    confirmation_number=confirmation_number,
-                    source=request.source,
-                    call_id=request.call_id,
-                    idempotency_key=request.idempotency_key,
-                    request_fingerprint=request.fingerprint,
-                    sync_status=request.sync_status,
-                    price=request.price,
-                    notes=request.notes,
-                )
-                audit_record(
-                    tenant=tenant,
-                    actor=request.actor,
-                    action="appointment.created",
-                    obj=Appointment(pk=appointment_id),
-                    changes={
-                        "status": AppointmentStatus.CONFIRMED.value,
-                        "start_time": request.start.isoformat(),
-                        "end_time": request.end.isoformat(),
-                        "staff_id": staff_id,
-                        "service_id": request.service_id,
-                        "branch_id": request.branch_id,
-                        "customer_id": request.customer_id,
-                        "source": request.source,
-                        "saga_run_id": saga_run_id,
-                    },
-                )
-                # Claimed for the saga's next steps, which deliver them right after the commit.
-                calendar_message = None
-                if request.sync_status == SyncStatus.PENDING:
-                    calendar_message = _calendar_message(
-                        tenant, request.actor, appointment_id, inline=True
-                    )
-                notification = _notification_message(
-                    tenant, request.actor, appointment_id, "confirmation", inline=True
-                )
-            return Reservation(
-                appointment_id=appointment_id,
-                confirmation_number=confirmation_number,
+    with transaction.atomic(savepoint=False):
+        _check_quota(tenant, lock=True)
+        if not _database_refuses_overlaps() and _overlapping(tenant, staff_id, occupied).exists():
+            return None
+        for _ in range(CONFIRMATION_NUMBER_ATTEMPTS):
+            confirmation_number = new_confirmation_number()
+            appointment_id = rows.insert_unless_conflict(
+                Appointment,
+                tenant_id=tenant.pk,
+                branch_id=request.branch_id,
+                service_id=request.service_id,
                 staff_id=staff_id,
-                replayed=False,
-                calendar_message_id=calendar_message.pk if calendar_message else None,
-                notification_message_id=notification.pk,
+                customer_id=request.customer_id,
+                start_time=request.start,
+                end_time=request.end,
+                occupied_start=occupied[0],
+                occupied_end=occupied[1],
+                status=AppointmentStatus.CONFIRMED,
+                confirmation_number=confirmation_number,
+                source=request.source,
+                call_id=request.call_id,
+                idempotency_key=request.idempotency_key,
+                request_fingerprint=request.fingerprint,
+                sync_status=request.sync_status,
+                price=request.price,
+                notes=request.notes,
             )
-        except IntegrityError as exc:
-            violated = _violation(exc)
-            if violated == "overlap":
+            if appointment_id is not None:
+                return _reserved(
+                    tenant, request, staff_id, saga_run_id, appointment_id, confirmation_number
+                )
+            refused = _refused_by(tenant, request, confirmation_number)
+            if refused == "overlap":
                 return None
-            if violated == "idempotency_key" and request.idempotency_key is not None:
+            if refused == "idempotency_key" and request.idempotency_key is not None:
                 return _reservation_by_key(tenant, request.idempotency_key, request.fingerprint)
-            if violated != "confirmation_number":
-                raise
     raise RuntimeError(f"no unused confirmation number in {CONFIRMATION_NUMBER_ATTEMPTS} tries")
+
+
+def _refused_by(tenant: Company, request: ReservationRequest, confirmation_number: str) -> str:
+    """Which constraint kept an appointment insert out: 'idempotency_key',
+    'confirmation_number' or 'overlap' (the only other one that can conflict)."""
+    appointments = Appointment.objects.for_tenant(tenant)
+    if (
+        request.idempotency_key is not None
+        and appointments.filter(idempotency_key=request.idempotency_key).exists()
+    ):
+        return "idempotency_key"
+    if Appointment.objects.filter(confirmation_number=confirmation_number).exists():
+        return "confirmation_number"
+    return "overlap"
+
+
+def _reserved(
+    tenant: Company,
+    request: ReservationRequest,
+    staff_id: int,
+    saga_run_id: str,
+    appointment_id: int,
+    confirmation_number: str,
+) -> Reservation:
+    """Write what goes with a new appointment (its audit row and outbox messages)."""
+    audit_record(
+        tenant=tenant,
+        actor=request.actor,
+        action="appointment.created",
+        obj=Ref(Appointment, appointment_id),
+        changes={
+            "status": AppointmentStatus.CONFIRMED.value,
+            "start_time": request.start.isoformat(),
+            "end_time": request.end.isoformat(),
+            "staff_id": staff_id,
+            "service_id": request.service_id,
+            "branch_id": request.branch_id,
+            "customer_id": request.customer_id,
+            "source": request.source,
+            "saga_run_id": saga_run_id,
+        },
+    )
+    # Claimed for the saga's next steps, which deliver them right after the commit.
+    calendar_message = None
+    if request.sync_status == SyncStatus.PENDING:
+        calendar_message = _calendar_message(tenant, request.actor, appointment_id, inline=True)
+    notification = _notification_message(
+        tenant, request.actor, appointment_id, "confirmation", inline=True
+    )
+    return Reservation(
+        appointment_id=appointment_id,
+        confirmation_number=confirmation_number,
+        staff_id=staff_id,
+        replayed=False,
+        calendar_message_id=calendar_message.pk if calendar_message else None,
+        notification_message_id=notification.pk,
+    )
 
 
 def _reservation_by_key(tenant: Company, key: str, fingerprint: str) -> Reservation:
@@ -1049,7 +1074,7 @@ def booking_notify(*, tenant: Company, actor: str, appointment_id: int, kind: st
     if not report.sent and not report.failed:
         return []
     label = f"booking_{kind}"
-    appointment = Appointment(pk=appointment_id)
+    appointment = Ref(Appointment, appointment_id)
     # Recorded even when the appointment was undone meanwhile: the message did go out. One
     # transaction only when there are several rows to write.
     with transaction.atomic() if report.failed else nullcontext():

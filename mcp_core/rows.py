@@ -35,9 +35,24 @@ def insert(model: type[Model], **values: Any) -> Any:
     return insert_many(model, [values])[0]
 
 
+def insert_unless_conflict(model: type[Model], **values: Any) -> Any:
+    """Insert one row unless a unique or exclusion constraint already holds a conflicting one
+    (`ON CONFLICT DO NOTHING`): its primary key, or None when it was not inserted. Unlike an
+    IntegrityError this leaves the transaction usable, so no savepoint (two round trips) is
+    needed to go on after a conflict. Other constraints (NOT NULL, CHECK) still raise."""
+    keys = _insert(model, [values], skip_conflicts=True)
+    return keys[0] if keys else None
+
+
 def insert_many(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     """Insert rows (all naming the same columns) in one statement; their primary keys, in
     order."""
+    return _insert(model, rows, skip_conflicts=False)
+
+
+def _insert(
+    model: type[Model], rows: Sequence[Mapping[str, Any]], *, skip_conflicts: bool
+) -> list[Any]:
     if not rows:
         return []
     table, db = _table(model), _db()
@@ -54,8 +69,10 @@ def insert_many(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> list[A
                 value = field.get_default()
             params.append(field.get_db_prep_save(value, db))
     returning = db.features.can_return_columns_from_insert
+    if skip_conflicts and not returning:
+        raise NotImplementedError("skipping conflicts needs INSERT … RETURNING")
     with db.cursor() as cursor:
-        cursor.execute(_insert_sql(model, len(rows), returning), params)
+        cursor.execute(_insert_sql(model, len(rows), returning, skip_conflicts), params)
         # Without RETURNING the backend inserts one row at a time (see _insert_sql).
         keys = [row[0] for row in cursor.fetchall()] if returning else [cursor.lastrowid]
     return [_convert(db, table.pk, key) for key in keys]
@@ -186,7 +203,7 @@ def _quote(name: str) -> str:
 
 
 @cache
-def _insert_sql(model: type[Model], count: int, returning: bool) -> str:
+def _insert_sql(model: type[Model], count: int, returning: bool, skip_conflicts: bool) -> str:
     if count > 1 and not returning:
         raise ValueError("inserting several rows needs INSERT … RETURNING")
     table = _table(model)
@@ -194,6 +211,8 @@ def _insert_sql(model: type[Model], count: int, returning: bool) -> str:
     one_row = "(" + ", ".join(["%s"] * len(table.insert_fields)) + ")"
     sql = f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
     sql += ", ".join([one_row] * count)
+    if skip_conflicts:  # the same clause on PostgreSQL and SQLite (3.24+)
+        sql += " ON CONFLICT DO NOTHING"
     if returning:
         sql += f" RETURNING {_quote(table.pk.column)}"
     return sql

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
@@ -6,22 +7,32 @@ from mcp_core import rows
 from tenants.models import AuditLog, Company
 
 
+@dataclass(frozen=True)
+class Ref:
+    """A row named by model and key, for when only its id is at hand: building a model
+    instance just to name it costs more than writing the audit row."""
+
+    model: type[models.Model]
+    pk: Any
+
+
 def audit_record(
     *,
     tenant: Company,
     actor: str,
     action: str,
-    obj: models.Model,
+    obj: models.Model | Ref,
     changes: dict[str, Any] | None = None,
 ) -> None:
     """Write one audit row; called by services inside their transaction. (One row statement,
     not the ORM's `create`: every booking writes two of these.)"""
+    model = obj.model if isinstance(obj, Ref) else type(obj)
     rows.insert(
         AuditLog,
         tenant_id=tenant.pk,
         actor=actor,
         action=action,
-        object_type=obj._meta.label_lower,
+        object_type=model._meta.label_lower,
         object_id=str(obj.pk),
         changes=changes or {},
     )

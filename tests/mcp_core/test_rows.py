@@ -138,3 +138,38 @@ def test_first_builds_the_instance_the_orm_would() -> None:
     }
     assert found._state.adding is False
     assert rows.first(type(customer), {"phone": "+491"}) is None
+
+
+def test_insert_unless_conflict_skips_a_conflicting_row_and_keeps_the_transaction() -> None:
+    tenant = CompanyFactory()
+    with transaction.atomic():
+        first = rows.insert_unless_conflict(
+            OutboxMessage, tenant=tenant, topic="t", payload={"n": 1}, dedupe_key="once"
+        )
+        again = rows.insert_unless_conflict(
+            OutboxMessage, tenant=tenant, topic="t", payload={"n": 2}, dedupe_key="once"
+        )
+        # The transaction is still usable: no savepoint was needed.
+        other = rows.insert(OutboxMessage, tenant=tenant, topic="t", payload={}, dedupe_key="b")
+    assert isinstance(first, int) and again is None and isinstance(other, int)
+    assert OutboxMessage.objects.get(dedupe_key="once").payload == {"n": 1}
+
+
+def test_insert_unless_conflict_still_raises_for_a_check_constraint() -> None:
+    appointment = AppointmentFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.insert_unless_conflict(
+            Appointment,
+            tenant_id=appointment.tenant_id,
+            branch_id=appointment.branch_id,
+            service_id=appointment.service_id,
+            staff_id=appointment.staff_id,
+            customer_id=appointment.customer_id,
+            start_time=appointment.start_time,
+            end_time=appointment.start_time,  # appointment_end_after_start
+            occupied_start=appointment.start_time,
+            occupied_end=appointment.start_time,
+            status="confirmed",
+            confirmation_number="ZZZ-ZZZ",
+            price=Decimal("1"),
+        )

@@ -47,7 +47,11 @@ class Appointment(TenantOwnedModel):
     makes two active appointments of one staff member overlapping impossible.
     """
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="appointments")
+    # Indexes (see Meta): the composites lead with tenant, so the FK needs none of its own; no
+    # text pattern (`_like`) indexes, lookups are exact. Every index is written on each booking.
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="appointments", db_index=False
+    )
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="appointments")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
     staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="appointments")
@@ -59,11 +63,11 @@ class Appointment(TenantOwnedModel):
     status = models.CharField(
         max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.CONFIRMED
     )
-    confirmation_number = models.CharField(max_length=12, unique=True)
+    confirmation_number = models.CharField(max_length=12)
     source = models.CharField(
         max_length=10, choices=AppointmentSource.choices, default=AppointmentSource.API
     )
-    call_id = models.CharField(max_length=100, blank=True, db_index=True)
+    call_id = models.CharField(max_length=100, blank=True)
     # NULL, not "", for "no key": the partial unique constraint must ignore keyless bookings.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(
@@ -75,7 +79,7 @@ class Appointment(TenantOwnedModel):
     sync_status = models.CharField(
         max_length=20, choices=SyncStatus.choices, default=SyncStatus.NOT_REQUIRED
     )
-    external_calendar_id = models.CharField(max_length=100, blank=True, db_index=True)
+    external_calendar_id = models.CharField(max_length=100, blank=True)
     price = models.DecimalField(max_digits=8, decimal_places=2, help_text="EUR, gross")
     notes = models.TextField(blank=True)
     cancellation_reason = models.CharField(max_length=255, blank=True)
@@ -87,6 +91,9 @@ class Appointment(TenantOwnedModel):
     class Meta:
         ordering = ["start_time"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["confirmation_number"], name="appointment_confirmation_number_unique"
+            ),
             models.UniqueConstraint(
                 fields=["tenant", "idempotency_key"],
                 condition=Q(idempotency_key__isnull=False),
@@ -116,6 +123,8 @@ class Appointment(TenantOwnedModel):
                 fields=["tenant", "branch", "start_time"], name="appointment_branch_day_idx"
             ),
             models.Index(fields=["tenant", "status", "start_time"], name="appointment_status_idx"),
+            models.Index(fields=["call_id"], name="appointment_call_idx"),
+            models.Index(fields=["external_calendar_id"], name="appointment_calendar_idx"),
             models.Index(
                 fields=["tenant", "customer", "start_time"], name="appointment_customer_idx"
             ),

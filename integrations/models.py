@@ -99,7 +99,10 @@ class SmsMessage(TenantOwnedModel):
     lets exactly one worker claim an appointment's reminder, however often beat runs.
     """
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="sms_messages")
+    # sms_tenant_created_idx leads with the tenant; no index of the FK's own.
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="sms_messages", db_index=False
+    )
     appointment = models.ForeignKey(
         "bookings.Appointment",
         on_delete=models.SET_NULL,

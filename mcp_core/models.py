@@ -38,7 +38,9 @@ class SagaRun(TenantOwnedModel):
     """One execution of a saga definition registered under `name`."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="saga_runs")
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="saga_runs", db_index=False
+    )
     name = models.CharField(max_length=100)
     status = models.CharField(max_length=20, choices=SagaStatus.choices, default=SagaStatus.RUNNING)
     context = models.JSONField(
@@ -76,8 +78,9 @@ class SagaRun(TenantOwnedModel):
 class SagaStep(TenantOwnedModel):
     """The state of one step of a run; `result` is set exactly when its action returned."""
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
-    run = models.ForeignKey(SagaRun, on_delete=models.CASCADE, related_name="steps")
+    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The unique (run, index) constraint is the run's index.
+    run = models.ForeignKey(SagaRun, on_delete=models.CASCADE, related_name="steps", db_index=False)
     index = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=100)
     status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING)
@@ -114,10 +117,13 @@ class OutboxMessage(TenantOwnedModel):
     message is attempted by one process at a time, and a claim left by a dead worker expires.
     """
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="outbox_messages")
+    # outbox_tenant_status_idx leads with the tenant; no index of the FK's own.
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="outbox_messages", db_index=False
+    )
     topic = models.CharField(max_length=100)
     payload = models.JSONField(default=dict, blank=True)
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    dedupe_key = models.CharField(max_length=200)  # unique: see Meta (no pattern index)
     status = models.CharField(
         max_length=20, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )
@@ -132,6 +138,7 @@ class OutboxMessage(TenantOwnedModel):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="outbox_dedupe_key_unique"),
             models.CheckConstraint(
                 condition=Q(status__in=OutboxStatus.values), name="outbox_status_valid"
             ),

@@ -157,7 +157,10 @@ class OperatorProfile(models.Model):
 class AuditLog(TenantOwnedModel):
     """One row per state change made by a service: who did what to which object."""
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_log")
+    # audit_object_idx leads with the tenant; no index of the FK's own.
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="audit_log", db_index=False
+    )
     actor = models.CharField(max_length=200, help_text="e.g. 'api_key:ab12cd34', 'admin:anna'")
     action = models.CharField(max_length=100)
     object_type = models.CharField(max_length=50)

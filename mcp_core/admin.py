@@ -13,24 +13,12 @@ from typing import Any
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from mcp_core import outbox
-from mcp_core.models import OutboxMessage, SagaRun, SagaStep
-from tenants.admin_scoping import TenantScopedAdmin, TenantScopedInline, actor_for
-
-
-class SagaStepInline(TenantScopedInline, admin.TabularInline):
-    model = SagaStep
-    fields = ("index", "name", "status", "result", "error", "started_at", "finished_at")
-    readonly_fields = fields
-    ordering = ("index",)
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from mcp_core.models import OutboxMessage, SagaRun
+from tenants.admin_scoping import TenantScopedAdmin, actor_for
 
 
 @admin.register(SagaRun)
@@ -49,12 +37,35 @@ class SagaRunAdmin(TenantScopedAdmin):
         "error",
         "attempts",
         "idempotency_key",
+        "step_table",
         "context",
         "created_at",
         "updated_at",
     )
     readonly_fields = fields
-    inlines = (SagaStepInline,)
+
+    @admin.display(description="Steps")
+    def step_table(self, run: SagaRun) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    index,
+                    step.get("name", ""),
+                    step.get("status", ""),
+                    step.get("error") or "",
+                    step.get("started_at") or "",
+                    step.get("finished_at") or "",
+                )
+                for index, step in enumerate(run.steps or [])
+            ),
+        )
+        head = mark_safe(
+            "<tr><th>#</th><th>step</th><th>status</th><th>error</th>"
+            "<th>started</th><th>finished</th></tr>"
+        )
+        return format_html("<table>{}{}</table>", head, rows)
 
     def get_search_results(
         self, request: HttpRequest, queryset: models.QuerySet[Any], search_term: str

@@ -1,7 +1,8 @@
-"""Persisted saga state: one `SagaRun` per execution, one `SagaStep` per declared step.
+"""Persisted saga state: one `SagaRun` per execution, holding the state of each declared step.
 
-Every state change is committed on its own, so after a crash the rows tell the recovery task
-exactly which steps completed and which compensations are still owed (`mcp_core.saga`).
+Every state change is committed on its own (one row written), so after a crash the run tells
+the recovery task exactly which steps completed and which compensations are still owed
+(`mcp_core.saga`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class SagaRun(TenantOwnedModel):
     )
     # NULL, not "", for "no key": runs without one must stay out of the unique constraint.
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    # One entry per step, in order: {name, status, result, error, started_at, finished_at}
+    # (times ISO 8601; `result` set exactly when the step's action returned). In the run's own
+    # row, so every state change of a run is one single-row write.
+    steps = models.JSONField(default=list, blank=True)
     current_step = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(
@@ -73,33 +78,6 @@ class SagaRun(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} {self.pk} ({self.status})"
-
-
-class SagaStep(TenantOwnedModel):
-    """The state of one step of a run; `result` is set exactly when its action returned."""
-
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
-    # The unique (run, index) constraint is the run's index.
-    run = models.ForeignKey(SagaRun, on_delete=models.CASCADE, related_name="steps", db_index=False)
-    index = models.PositiveSmallIntegerField()
-    name = models.CharField(max_length=100)
-    status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING)
-    result = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["run", "index"]
-        constraints = [
-            models.UniqueConstraint(fields=["run", "index"], name="sagastep_run_index_unique"),
-            models.CheckConstraint(
-                condition=Q(status__in=StepStatus.values), name="sagastep_status_valid"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.index}. {self.name} ({self.status})"
 
 
 class OutboxStatus(models.TextChoices):

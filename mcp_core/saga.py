@@ -2,7 +2,8 @@
 
 The seed's DistributedTransactionManager wrapped all steps in one database transaction: it held
 locks across Cal.com calls, could not roll those calls back, and a killed process lost every
-trace of what had happened. Here each state change commits on its own (`SagaRun`, `SagaStep`),
+trace of what had happened. Here each state change commits on its own (`SagaRun`, whose row
+holds its steps' states too, so a change is one single-row write),
 no transaction stays open while an action runs, and `recover_stale_sagas` (Celery beat) finishes
 or compensates any run whose process died.
 
@@ -37,6 +38,7 @@ import logging
 import pickle
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -48,7 +50,7 @@ from django.utils import timezone
 
 from mcp_core import rows
 from mcp_core.errors import ApplicationError, Conflict, TransactionFailed
-from mcp_core.models import SagaRun, SagaStatus, SagaStep, StepStatus
+from mcp_core.models import SagaRun, SagaStatus, StepStatus
 from tenants.models import Company
 
 logger = logging.getLogger(__name__)
@@ -152,7 +154,7 @@ class Saga:
             run, created = self._create_run(tenant, data, idempotency_key)
             if not created:
                 return self._replay(run, data)
-            hold, first = _Hold(tenant, run.pk, run.attempts, data, {}), 0
+            hold, first = _Hold(tenant, run.pk, run.attempts, data, {}, list(run.steps)), 0
         # Each commit closes one step and opens the next (the first opened with the run, the
         # last closed with it): one short transaction between two actions instead of two.
         index = first
@@ -230,7 +232,7 @@ class Saga:
         A first step that raises leaves no run behind (nothing happened; the warning is
         logged), so a retry with the same key runs again. Raises TransactionFailed."""
         step = self.steps[0]
-        hold = _Hold(tenant, uuid.uuid4(), _FIRST_ATTEMPT, data, {})
+        hold = _Hold(tenant, uuid.uuid4(), _FIRST_ATTEMPT, data, {}, self._fresh_steps())
         existing: SagaRun | None = None
         try:
             with transaction.atomic():
@@ -242,7 +244,7 @@ class Saga:
                         # First, so a concurrent call with the same key waits here, not after
                         # the work.
                         with transaction.atomic():
-                            self._insert_run(hold, key, current_step=step.name)
+                            self._insert_run(hold, key, current_step=step.name, steps=hold.steps)
                     except IntegrityError:
                         existing = self._run_with_key(tenant, key)
                         if existing is None:
@@ -290,26 +292,13 @@ class Saga:
         advance = self._advance(hold, 0, result)
         if advance.next_index < len(self.steps):
             _skip_wal_flush()  # the run's last commit is the durable one
+        first = dict(advance.steps)[0]
+        hold.record_steps([(0, {"started_at": first["finished_at"], **first}), *advance.steps[1:]])
         if run_written:
-            rows.update(SagaRun, {"pk": hold.run_id}, **advance.run_fields)
+            rows.update(SagaRun, {"pk": hold.run_id}, steps=hold.steps, **advance.run_fields)
         else:
             run_fields = {"current_step": step.name, **advance.run_fields}
-            self._insert_run(hold, key, **run_fields)
-        written = dict(advance.steps)
-        written[0] = {"started_at": written[0]["finished_at"], **written[0]}
-        rows.insert_many(
-            SagaStep,
-            [
-                {
-                    "tenant_id": hold.tenant.pk,
-                    "run_id": hold.run_id,
-                    "index": index,
-                    "name": each.name,
-                    **_step_columns(written.get(index, {})),
-                }
-                for index, each in enumerate(self.steps)
-            ],
-        )
+            self._insert_run(hold, key, steps=hold.steps, **run_fields)
         hold.results = advance.results
         return advance.next_index
 
@@ -322,6 +311,9 @@ class Saga:
     def _create_run(
         self, tenant: Company, data: dict[str, Any], key: str | None
     ) -> tuple[SagaRun, bool]:
+        steps = self._fresh_steps()
+        # The first step starts running with the run itself.
+        steps[0].update(_jsonable(_step(0, StepStatus.RUNNING)[1]))
         try:
             with transaction.atomic():
                 _skip_wal_flush()  # see _Hold.commit: the run's last commit is the durable one
@@ -330,18 +322,8 @@ class Saga:
                     name=self.name,
                     idempotency_key=key,
                     context={"data": data, "results": {}},
+                    steps=steps,
                     current_step=self.steps[0].name,
-                )
-                # The first step starts running with the run itself.
-                SagaStep.objects.bulk_create(
-                    SagaStep(
-                        tenant=tenant,
-                        run=run,
-                        index=index,
-                        name=step.name,
-                        **(_step(0, StepStatus.RUNNING)[1] if index == 0 else {}),
-                    )
-                    for index, step in enumerate(self.steps)
                 )
         except IntegrityError:
             # A concurrent first run with the same key may have won the insert.
@@ -350,6 +332,19 @@ class Saga:
                 raise
             return existing, False
         return run, True
+
+    def _fresh_steps(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": step.name,
+                "status": StepStatus.PENDING.value,
+                "result": None,
+                "error": "",
+                "started_at": None,
+                "finished_at": None,
+            }
+            for step in self.steps
+        ]
 
     def _replay(self, run: SagaRun, data: dict[str, Any]) -> SagaResult:
         details = {"saga": self.name, "run_id": str(run.pk)}
@@ -420,19 +415,27 @@ class Saga:
 
 @dataclass
 class _Hold:
-    """This process's hold on one run: what its steps see, and the attempt its writes need."""
+    """This process's hold on one run: what its steps see, its steps' states as last written,
+    and the attempt its writes need."""
 
     tenant: Company
     run_id: uuid.UUID
     attempt: int
     data: dict[str, Any]
     results: dict[str, dict[str, Any]]
+    steps: list[dict[str, Any]]
 
     def context(self) -> SagaContext:
         # Copies: a step mutating what it was given must not change what later steps see.
         # (Both are plain JSON values: a pickle round trip copies them 4× faster than deepcopy.)
         data, results = pickle.loads(pickle.dumps((self.data, self.results), -1))  # noqa: S301
         return SagaContext(self.tenant, self.run_id, data, results)
+
+    def record_steps(self, steps: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Apply `(index, fields)` changes to the steps' states (written with the next
+        commit)."""
+        for index, fields in steps:
+            self.steps[index] = {**self.steps[index], **_jsonable(fields)}
 
     def commit(
         self,
@@ -441,21 +444,22 @@ class _Hold:
         durable: bool = True,
         **run_fields: Any,
     ) -> None:
-        """Write the run's fields and heartbeat, and steps', in one short transaction.
+        """Write the run's fields, heartbeat and steps: one single-row UPDATE, atomic by itself.
 
-        `durable=False` lets PostgreSQL skip the WAL flush for this commit: a server crash may
-        lose it, which only makes recovery compensate a run whose caller never got an answer
-        (the final, durable commit flushes every earlier one too). It saves an fsync per step.
+        `durable=False` lets PostgreSQL skip the WAL flush for this commit (that takes a
+        transaction of its own): a server crash may lose it, which only makes recovery
+        compensate a run whose caller never got an answer (the final, durable commit flushes
+        every earlier one too). It saves an fsync per step.
 
         Raises _TakenOver when recovery has claimed the run since (its attempts moved on)."""
-        with transaction.atomic():
+        self.record_steps(steps)
+        ours = {"pk": self.run_id, "attempts": self.attempt}
+        fields = {"updated_at": timezone.now(), "steps": self.steps, **run_fields}
+        with nullcontext() if durable else transaction.atomic():
             if not durable:
                 _skip_wal_flush()
-            ours = {"pk": self.run_id, "attempts": self.attempt}
-            if not rows.update(SagaRun, ours, updated_at=timezone.now(), **run_fields):
+            if not rows.update(SagaRun, ours, **fields):
                 raise _TakenOver
-            for index, fields in steps:
-                rows.update(SagaStep, {"run_id": self.run_id, "index": index}, **fields)
 
 
 def recover_stale_sagas(now: dt.datetime | None = None) -> list[uuid.UUID]:
@@ -514,23 +518,22 @@ def _claim_stale(cutoff: dt.datetime, *, exclude: list[uuid.UUID]) -> SagaRun | 
 
 def _recover(run: SagaRun) -> None:
     saga = _registry.get(run.name)
-    steps = list(SagaStep.objects.filter(run_id=run.pk).order_by("index"))
+    steps = list(run.steps)
     data, results = run.context.get("data", {}), run.context.get("results", {})
-    hold = _Hold(run.tenant, run.pk, run.attempts, data, results)
+    hold = _Hold(run.tenant, run.pk, run.attempts, data, results, steps)
     try:
         if saga is None:
             logger.error("saga run %s: no saga named %r is registered", run.pk, run.name)
             error = f"No saga named {run.name!r} is registered; its compensations are unknown."
             hold.commit(status=SagaStatus.FAILED, error=error)
-        elif all(step.status == StepStatus.DONE for step in steps):
+        elif all(step["status"] == StepStatus.DONE for step in steps):
             hold.commit(status=SagaStatus.COMPLETED)
         else:
             logger.warning("saga %s run %s: recovering a stale run", run.name, run.pk)
             error = run.error or "The process running the saga stopped."
             hold.commit(status=SagaStatus.COMPENSATING, error=error)
-            saga._compensate(
-                hold, [(s.index, s.name) for s in reversed(steps) if s.status in _OWED]
-            )
+            owed = [(i, s["name"]) for i, s in enumerate(steps) if s["status"] in _OWED]
+            saga._compensate(hold, owed[::-1])
     except _TakenOver:
         logger.warning("saga run %s: claimed by another recovery meanwhile", run.pk)
 
@@ -539,18 +542,6 @@ def _skip_wal_flush() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
-def _step_columns(fields: dict[str, Any]) -> dict[str, Any]:
-    """A step row's columns for one insert statement: every row names the same ones."""
-    return {
-        "status": StepStatus.PENDING,
-        "result": None,
-        "error": "",
-        "started_at": None,
-        "finished_at": None,
-        **fields,
-    }
 
 
 def _step(index: int, status: StepStatus, **fields: Any) -> tuple[int, dict[str, Any]]:

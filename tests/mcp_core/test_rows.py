@@ -125,7 +125,7 @@ def test_select_one_takes_the_lowest_key_and_filters_by_tenant() -> None:
 
 def test_unknown_columns_are_refused() -> None:
     with pytest.raises(ValueError, match="not a column"):
-        rows.select_one(SagaRun, ("steps",), {})
+        rows.select_one(Appointment, ("sms_messages",), {})  # a reverse relation
 
 
 def test_first_builds_the_instance_the_orm_would() -> None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 
 from bookings import sagas, services
 from bookings.enums import AppointmentStatus, SyncStatus
@@ -1115,3 +1116,31 @@ def test_roles_are_held_to_their_permissions(world, role, allowed):
         assert (error_type, details["role"]) == ("PERMISSION_DENIED", role), name
     for name in allowed:
         ok(principal, name, calls[name])
+
+
+@pytest.mark.parametrize(
+    ("plan", "budget"),
+    # A plan with a monthly quota adds its check: counted before any work, then again inside
+    # the reservation with the tenant row locked.
+    [(Plan.ENTERPRISE, 15), (Plan.PROFESSIONAL, 18)],
+)
+def test_a_booking_spends_a_fixed_budget_of_statements(plan, budget):
+    """The booking path's round trips, counted as bench/booking.py counts them: a regression
+    here costs every caller latency and the server throughput. Steady state: the second
+    booking of a known customer, subjects and schedules cached."""
+    world = make_world(plan=plan)
+    book(world, start_time=f"{MONDAY}T09:00:00")  # warms the caches, creates the customer
+    statements: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        book(world, start_time=f"{MONDAY}T11:00:00")
+
+    # The availability check, the customer; the reservation (appointment, audit row, outbox
+    # message, saga run; SQLite adds its overlap query, PostgreSQL the WAL setting) in a
+    # transaction (a savepoint here, inside the test's); the confirmation (details with the
+    # template, SMS claimed and sent, audit row, message delivered); the run completed.
+    assert len(statements) <= budget, "\n".join(statements)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.utils import timezone
@@ -67,7 +67,7 @@ def _insert(
                 value = now
             else:
                 value = field.get_default()
-            params.append(field.get_db_prep_save(value, db))
+            params.append(_prepared(field, value, db))
     returning = db.features.can_return_columns_from_insert
     if skip_conflicts and not returning:
         raise NotImplementedError("skipping conflicts needs INSERT … RETURNING")
@@ -84,7 +84,7 @@ def update(model: type[Model], where: Mapping[str, Any], **values: Any) -> int:
     table, db = _table(model), _db()
     fields = [table.column(name) for name in values]
     params = [
-        field.get_db_prep_save(_raw(value), db)
+        _prepared(field, _raw(value), db)
         for field, value in zip(fields, values.values(), strict=True)
     ]
     touched = [field for field in table.auto_now if field not in fields]
@@ -192,10 +192,38 @@ def _raw(value: Any) -> Any:
 def _where_params(
     db: BaseDatabaseWrapper, fields: Sequence[Field[Any, Any]], values: Any
 ) -> list[Any]:
-    return [
-        field.get_db_prep_value(_raw(value), db, prepared=False)
-        for field, value in zip(fields, values, strict=True)
-    ]
+    return [_prepared(field, _raw(value), db) for field, value in zip(fields, values, strict=True)]
+
+
+# Values the database driver takes as they are for these exact field classes: preparing them
+# the ORM's way returns them unchanged, at a few microseconds per column.
+_PLAIN: dict[type[Field[Any, Any]], tuple[type, ...]] = {
+    models.CharField: (str,),
+    models.TextField: (str,),
+    models.AutoField: (int,),
+    models.BigAutoField: (int,),
+    models.IntegerField: (int,),
+    models.BigIntegerField: (int,),
+    models.SmallIntegerField: (int,),
+    models.PositiveIntegerField: (int,),
+    models.PositiveSmallIntegerField: (int,),
+    models.BooleanField: (bool,),
+}
+
+
+@cache
+def _plain_types(field: Field[Any, Any]) -> tuple[type, ...]:
+    if type(field) is models.ForeignKey:
+        return _PLAIN.get(type(field.target_field), ())
+    return _PLAIN.get(type(field), ())
+
+
+def _prepared(field: Field[Any, Any], value: Any, db: BaseDatabaseWrapper) -> Any:
+    """`value` as the ORM would send it for `field` (get_db_prep_save), with a shortcut for
+    values that pass unchanged."""
+    if value is None or type(value) in _plain_types(field):
+        return value
+    return field.get_db_prep_save(value, db)
 
 
 def _quote(name: str) -> str:

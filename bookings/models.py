@@ -123,6 +123,9 @@ class Appointment(TenantOwnedModel):
                 fields=["tenant", "branch", "start_time"], name="appointment_branch_day_idx"
             ),
             models.Index(fields=["tenant", "status", "start_time"], name="appointment_status_idx"),
+            # The monthly quota counts the tenant's appointments created since the 1st: without
+            # this it would read every appointment the tenant ever had, on every booking.
+            models.Index(fields=["tenant", "created_at"], name="appointment_created_idx"),
             models.Index(fields=["call_id"], name="appointment_call_idx"),
             models.Index(fields=["external_calendar_id"], name="appointment_calendar_idx"),
             models.Index(

@@ -362,8 +362,9 @@ def booking_subjects(
     version = _schedule_version(tenant.pk)
     key = f"availability:subjects:{tenant.pk}:{version}:{branch_id}:{service_id}:{staff_id}"
     if version is not None:
-        cached = cache.get(key)
+        cached = _subjects_seen.get(key) or cache.get(key)
         if isinstance(cached, BookingSubjects):
+            _remember_subjects(key, cached)
             return cached
     branch = branch_get(tenant=tenant, branch_id=branch_id)
     service = service_get(tenant=tenant, service_id=service_id)
@@ -377,7 +378,22 @@ def booking_subjects(
     )
     if version is not None:
         cache.set(key, subjects, settings.MCP_STAFF_SCHEDULE_CACHE_TTL)
+        _remember_subjects(key, subjects)
     return subjects
+
+
+# Subjects this process read lately, by cache key. The key holds the tenant's schedule version,
+# read from the shared cache on every call, so a write anywhere makes older entries unreachable
+# here as in the cache; what this spares is unpickling three model instances per booking.
+# Callers only read them.
+_subjects_seen: dict[str, BookingSubjects] = {}
+_SUBJECTS_SEEN_LIMIT = 1024
+
+
+def _remember_subjects(key: str, subjects: BookingSubjects) -> None:
+    if len(_subjects_seen) >= _SUBJECTS_SEEN_LIMIT:
+        _subjects_seen.clear()
+    _subjects_seen[key] = subjects
 
 
 def staff_schedule(

@@ -16,8 +16,8 @@ member and working day on the peer's slot indices, 50 customers. JSON lines on s
 - `baseline_http` (--http): the floor of the HTTP path on this machine, the cheapest
   authenticated orchestrated call (GET /api/v2/mcp/tenant), same clients/workers.
 - Both HTTP figures are steady state: every client first sends --warm-up requests of the same
-  kind, unmeasured, so no worker's first-request costs (lazy imports, phone number metadata,
-  connection set-up) are counted as throughput.
+  kind, unmeasured (the bookings cycling through the staff), so no worker's first-request costs
+  (lazy imports, connection set-up, its memo of each staff member) are counted as throughput.
 - `book_http` (--http): --clients concurrent HTTP clients POST /api/v2/mcp/bookings against
   gunicorn (--workers, sync workers as `make serve`), each booking its own free slots (at most
   --http-book), every --collide-every-th request deliberately aimed at a taken slot (must be
@@ -73,7 +73,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--http-book", type=int, default=800, help="HTTP bookings (0: every free slot)")
     p.add_argument("--collide-every", type=int, default=20)
-    p.add_argument("--warm-up", type=int, default=4, help="unmeasured requests per HTTP client")
+    p.add_argument("--warm-up", type=int, default=10, help="unmeasured requests per HTTP client")
     return p.parse_args()
 
 
@@ -435,15 +435,19 @@ def baseline_http(clients: Clients, headers: dict[str, str], per_client: int = 4
 def bench_http(data: dict[str, Any], cells) -> None:
     from tests.serving import gunicorn
 
-    warm_up = ARGS.clients * ARGS.warm_up
+    # Warm-up bookings cycle through the staff, so every worker has met each staff member (its
+    # per-process memo of the booking's subjects) before the measurement starts.
+    by_staff: dict[int, list[tuple[int, dt.date, int]]] = {}
+    for cell in cells:
+        by_staff.setdefault(cell[0], []).append(cell)
+    rounds = [list(group) for group in zip(*by_staff.values(), strict=False)]
+    warm_up_cells = [cell for group in rounds for cell in group][: ARGS.clients * ARGS.warm_up]
     warm_up_plans = [
-        [
-            booking_args(data, cell, n)
-            for n, cell in enumerate(cells[index : warm_up : ARGS.clients])
-        ]
+        [booking_args(data, cell, n) for n, cell in enumerate(warm_up_cells[index :: ARGS.clients])]
         for index in range(ARGS.clients)
     ]
-    cells = cells[warm_up:]
+    chosen = set(warm_up_cells)
+    cells = [cell for cell in cells if cell not in chosen]
     base_cells = cells[: ARGS.http_book] if ARGS.http_book else cells
     taken_cells = [
         (si, day, j) for (si, day), indices in data["taken"].items() for j in sorted(indices)

@@ -285,9 +285,8 @@ def _first_in_the_way(
     it runs on every booking and the ORM spent more Python compiling its union than the
     database spent answering it."""
     adapt = connection.ops.adapt_datetimefield_value
-    statuses = [str(status) for status in ACTIVE_STATUSES]
     params: list[Any] = [tenant_id, staff_id, adapt(end), adapt(begin)]
-    params += [tenant_id, staff_id, *statuses, adapt(occupied[1]), adapt(occupied[0])]
+    params += [tenant_id, staff_id, adapt(occupied[1]), adapt(occupied[0])]
     exclude = ""
     if exclude_appointment_id is not None:
         exclude = " AND id <> %s"
@@ -298,11 +297,15 @@ def _first_in_the_way(
     return None if row is None else (int(row[0]), str(row[2]))
 
 
+# The active statuses are written into the text, not passed as parameters: the prepared
+# statement's generic plan can then match the partial index on active appointments
+# (appointment_active_staff_idx) instead of reading every appointment of the tenant.
+_ACTIVE_SQL = ", ".join(f"'{status}'" for status in ACTIVE_STATUSES)
 _IN_THE_WAY_SQL = (
-    f"SELECT {_BLOCK} AS what, start_time AS first, kind FROM {TimeBlock._meta.db_table}"  # noqa: S608 - our own table names
+    f"SELECT {_BLOCK} AS what, start_time AS first, kind FROM {TimeBlock._meta.db_table}"  # noqa: S608 - our own table names and constants
     " WHERE tenant_id = %s AND staff_id = %s AND start_time < %s AND end_time > %s"
     f" UNION ALL SELECT {_APPOINTMENT}, occupied_start, '' FROM {Appointment._meta.db_table}"
-    " WHERE tenant_id = %s AND staff_id = %s AND status IN (%s, %s)"
+    f" WHERE tenant_id = %s AND staff_id = %s AND status IN ({_ACTIVE_SQL})"
     " AND occupied_start < %s AND occupied_end > %s{exclude}"
     " ORDER BY 1, 2 LIMIT 1"
 )

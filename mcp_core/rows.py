@@ -22,7 +22,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Model
+from django.db.models import Field, Model, signals
 from django.utils import timezone
 
 Converter = Callable[[Any, Any, Any], Any]
@@ -55,7 +55,7 @@ def _insert(
 ) -> list[Any]:
     if not rows:
         return []
-    table, db = _table(model), _db()
+    table, db = _writable(model), _db()
     now = timezone.now()
     params: list[Any] = []
     for row in rows:
@@ -81,7 +81,7 @@ def _insert(
 def update(model: type[Model], where: Mapping[str, Any], **values: Any) -> int:
     """`UPDATE … SET values WHERE` every `where` column equals its value; rows changed.
     `auto_now` fields not given are set to now."""
-    table, db = _table(model), _db()
+    table, db = _writable(model), _db()
     fields = [table.column(name) for name in values]
     params = [
         _prepared(field, _raw(value), db)
@@ -183,6 +183,14 @@ def _table(model: type[Model]) -> _Table:
         ),
         auto_now=tuple(f for f in fields if getattr(f, "auto_now", False)),
     )
+
+
+@cache
+def _writable(model: type[Model]) -> _Table:
+    if any(signal.has_listeners(model) for signal in (signals.pre_save, signals.post_save)):
+        # Its receivers (a cache to drop, say) would silently miss these writes.
+        raise TypeError(f"{model.__name__} has save signal receivers: write it with the ORM")
+    return _table(model)
 
 
 def _raw(value: Any) -> Any:

@@ -173,3 +173,14 @@ def test_insert_unless_conflict_still_raises_for_a_check_constraint() -> None:
             confirmation_number="ZZZ-ZZZ",
             price=Decimal("1"),
         )
+
+
+def test_a_model_with_save_receivers_is_refused_for_writes() -> None:
+    from django.db.models.signals import post_save
+
+    from staff.models import Staff  # bookings.signals drops cached schedules on its saves
+
+    assert post_save.has_listeners(Staff)
+    with pytest.raises(TypeError, match="save signal receivers"):
+        rows.update(Staff, {"pk": 0}, name="x")
+    assert rows.select_one(Staff, ("id",), {"pk": 0}) is None  # reading is fine

@@ -3,10 +3,10 @@
 Creating a booking is a saga (`bookings.sagas.booking_create_saga`): `booking_create` checks and
 normalises the request, then runs the saga outside any transaction. Its steps are services here:
 
-1. `booking_reserve` (compensated by `booking_release`): one short transaction per attempt that
-   checks the monthly quota, inserts the appointment and writes its side effects to the
-   transactional outbox (`mcp_core.outbox`): "calendar.sync" when the calendar keeps a copy,
-   "notification.booking" (confirmation) always;
+1. `booking_reserve` (compensated by `booking_release`): runs in the transaction that creates
+   the saga run; checks the monthly quota, inserts the appointment and writes its side effects
+   to the transactional outbox (`mcp_core.outbox`): "calendar.sync" when the calendar keeps a
+   copy, "notification.booking" (confirmation) always, both claimed for the next two steps;
 2. `booking_calendar_deliver` (compensated by `booking_calendar_unsync`): delivers the calendar
    message inline, so a healthy calendar answers `synced`; an outage leaves `sync_status`
    pending and the message is retried by Celery with back-off;
@@ -17,8 +17,9 @@ notification messages in their own transaction; Celery delivers them after commi
 handlers of both topics are in `bookings.side_effects`.
 
 No double booking: on PostgreSQL the exclusion constraint `appointment_no_staff_overlap` has the
-last word (its IntegrityError becomes SlotTaken); on SQLite every write transaction is IMMEDIATE
-(the write lock is taken at BEGIN), so the overlap query inside the transaction cannot be raced.
+last word (a new appointment it refuses is not inserted, a moved one raises IntegrityError; both
+become SlotTaken); on SQLite every write transaction is IMMEDIATE (the write lock is taken at
+BEGIN), so the overlap query inside the transaction cannot be raced.
 """
 
 from __future__ import annotations
@@ -694,8 +695,8 @@ def booking_reserve(
     *, tenant: Company, request: ReservationRequest, saga_run_id: str
 ) -> Reservation:
     """Step 1 of the booking saga: insert the appointment for the first candidate staff member
-    whose time is still free, each attempt one short transaction that checks the monthly quota
-    (tenant row locked for limited plans) and writes the appointment and its audit row.
+    whose time is still free, in the caller's transaction: check the monthly quota (tenant row
+    locked for limited plans), write the appointment, its audit row and its outbox messages.
 
     Raises QuotaExceeded, SlotTaken (details.next_available) when every candidate was taken
     meanwhile, and Conflict when a concurrent call holding the same idempotency key won with

@@ -233,20 +233,6 @@ def _when(start: dt.datetime) -> str:
     return messages.when_text(start)
 
 
-def confirmation_sms_text(
-    confirmation: BookingConfirmation, *, tenant: Company | None = None
-) -> str:
-    """The German confirmation SMS: the tenant's template when it has one, else the default
-    (short enough for two segments)."""
-    return messages.render_booking_message(tenant, SmsKind.CONFIRMATION, confirmation)
-
-
-def render_booking_message(tenant: Company | None, kind: str, context: BookingConfirmation) -> str:
-    """The SMS of `kind` (confirmation, reminder, cancellation, reschedule) about a booking, in
-    the tenant's wording (see `integrations.messages`)."""
-    return messages.render_booking_message(tenant, kind, context)
-
-
 def confirmation_email(confirmation: BookingConfirmation) -> tuple[str, str]:
     """Subject and body of the German confirmation e-mail."""
     greeting = f"Hallo {confirmation.customer_name}," if confirmation.customer_name else "Hallo,"
@@ -375,8 +361,9 @@ def deliver_booking_notification(
 ) -> DeliveryReport:
     """Tell the customer about an appointment of `tenant` (the outbox's "notification.booking"
     messages): kind "confirmation" (`deliver_booking_confirmation`), "cancellation" or
-    "reschedule" (e-mail when given, else SMS in the tenant's wording (`render_booking_message`),
-    recorded as an `SmsMessage`; SMS when the e-mail fails; no SMS provider configured: skipped).
+    "reschedule" (e-mail when given, else SMS in the tenant's wording
+    (`messages.render_booking_message`), recorded as an `SmsMessage`; SMS when the e-mail
+    fails; no SMS provider configured: skipped).
     An appointment gone or a customer erased gets nothing (an empty report). Raises ValueError
     for an unknown kind; channel failures are in the report."""
 

@@ -159,16 +159,16 @@ def _customer_fill_in(
     known: tuple[str, str],
     name: str,
     email: str,
-) -> dict[str, str]:
+) -> None:
     """Fill in the name and e-mail the customer (`known`: their current name and e-mail) does
-    not have yet; returns what was filled in."""
+    not have yet."""
     fill = {}
     if name and not known[0]:
         fill["name"] = name
     if email and not known[1]:
         fill["email"] = email
     if not fill:
-        return fill
+        return
     with transaction.atomic():
         rows.update(Customer, {"pk": customer_id, "tenant_id": tenant.pk}, **fill)
         audit_record(
@@ -178,7 +178,6 @@ def _customer_fill_in(
             obj=Ref(Customer, customer_id),
             changes={key: ["", value] for key, value in fill.items()},
         )
-    return fill
 
 
 def _check_email(email: str, *, field: str) -> None:
@@ -867,7 +866,7 @@ def booking_release(
             tenant=tenant,
             actor=actor,
             action="appointment.creation_undone",
-            obj=Appointment(pk=appointment_id),
+            obj=Ref(Appointment, appointment_id),
             changes={"saga_run_id": saga_run_id},
         )
 
@@ -975,27 +974,18 @@ def _notification_message(
     )
 
 
-def _claimed(
-    tenant: Company, message_id: int, topic: str, payload: dict[str, Any]
-) -> outbox.OutboxMessage:
-    """The message `booking_reserve` enqueued inline, as it was written (no read needed)."""
-    return outbox.OutboxMessage(
-        pk=message_id,
-        tenant=tenant,
-        topic=topic,
-        payload=payload,
-        status=outbox.OutboxStatus.PENDING,
-        attempts=1,
-    )
-
-
 def booking_calendar_deliver(
     *, tenant: Company, actor: str, appointment_id: int, message_id: int
 ) -> str:
     """Step 2 of the booking saga: deliver the new appointment's calendar message now and
     return the appointment's sync status. A failed delivery does not fail the booking: the
     appointment stays `pending` and the outbox retries the message with back-off."""
-    message = _claimed(tenant, message_id, CALENDAR_TOPIC, _calendar_payload(actor, appointment_id))
+    message = outbox.claimed_message(
+        tenant=tenant,
+        message_id=message_id,
+        topic=CALENDAR_TOPIC,
+        payload=_calendar_payload(actor, appointment_id),
+    )
     delivery = outbox.deliver_claimed(message)
     if delivery.delivered and delivery.result:
         return str(delivery.result.get("sync_status") or SyncStatus.PENDING.value)
@@ -1014,7 +1004,7 @@ def booking_calendar_sync_failed(
             tenant=tenant,
             actor=actor,
             action="calendar_sync.failed",
-            obj=Appointment(pk=appointment_id),
+            obj=Ref(Appointment, appointment_id),
             changes={"error": error[:500], "attempt": attempt, "retry": "outbox"},
         )
 
@@ -1054,7 +1044,7 @@ def booking_calendar_sync_gave_up(
             tenant=tenant,
             actor=actor,
             action="calendar_sync.gave_up",
-            obj=Appointment(pk=appointment_id),
+            obj=Ref(Appointment, appointment_id),
             changes={"error": error[:500]},
         )
     logger.error(
@@ -1136,8 +1126,13 @@ def booking_notification_deliver(
 ) -> list[str]:
     """Step 3 of the booking saga: deliver the confirmation message now; the channels used
     (none when it failed: the outbox retries it, the booking stands)."""
-    payload = _notification_payload(actor, appointment_id, "confirmation")
-    delivery = outbox.deliver_claimed(_claimed(tenant, message_id, NOTIFICATION_TOPIC, payload))
+    message = outbox.claimed_message(
+        tenant=tenant,
+        message_id=message_id,
+        topic=NOTIFICATION_TOPIC,
+        payload=_notification_payload(actor, appointment_id, "confirmation"),
+    )
+    delivery = outbox.deliver_claimed(message)
     if not delivery.delivered or not delivery.result:
         return []
     return [str(channel) for channel in delivery.result.get("sent", [])]

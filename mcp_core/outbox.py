@@ -56,6 +56,8 @@ DeadHook = Callable[[OutboxMessage], None]
 _CLOCK_TOLERANCE = dt.timedelta(seconds=1)
 SWEEP_BATCH = 20
 OUTBOX_ACTOR = "system:outbox"
+# An inline message is written as claimed by its first attempt.
+_INLINE_ATTEMPT = 1
 
 
 class PermanentDeliveryError(Exception):
@@ -111,31 +113,23 @@ def enqueue(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox.enqueue must run inside the transaction of the change")
     now = timezone.now()
-    message = OutboxMessage(
-        tenant=tenant,
-        topic=topic,
-        payload=payload,
-        # A fresh uuid cannot collide: no savepoint (two round trips) on the booking path.
-        dedupe_key=key or f"{topic}:{uuid.uuid4().hex}",
-        attempts=1 if inline else 0,
-        next_attempt_at=_lease_end(now) if inline else now,
-    )
     fields = {
-        "tenant_id": tenant.pk,
         "topic": topic,
         "payload": payload,
-        "dedupe_key": message.dedupe_key,
-        "attempts": message.attempts,
-        "next_attempt_at": message.next_attempt_at,
+        # A fresh uuid cannot collide: no savepoint (two round trips) on the booking path.
+        "dedupe_key": key or f"{topic}:{uuid.uuid4().hex}",
+        "attempts": _INLINE_ATTEMPT if inline else 0,
+        "next_attempt_at": _lease_end(now) if inline else now,
     }
     if key is None:
-        message.pk = rows.insert(OutboxMessage, **fields)
+        message_id = rows.insert(OutboxMessage, tenant_id=tenant.pk, **fields)
     else:
         try:
             with transaction.atomic():
-                message.pk = rows.insert(OutboxMessage, **fields)
+                message_id = rows.insert(OutboxMessage, tenant_id=tenant.pk, **fields)
         except IntegrityError:
             return OutboxMessage.objects.get(dedupe_key=key)
+    message = OutboxMessage(pk=message_id, tenant=tenant, **fields)
     if not inline:
         transaction.on_commit(partial(schedule, message.pk), robust=True)
     return message
@@ -207,6 +201,21 @@ def deliver(message_id: int) -> Delivery | None:
     return _attempt(message)
 
 
+def claimed_message(
+    *, tenant: Company, message_id: int, topic: str, payload: dict[str, Any]
+) -> OutboxMessage:
+    """The message `enqueue(inline=True)` wrote, as it was written, for a caller that kept
+    only its id: no read needed before `deliver_claimed`."""
+    return OutboxMessage(
+        pk=message_id,
+        tenant=tenant,
+        topic=topic,
+        payload=payload,
+        status=OutboxStatus.PENDING,
+        attempts=_INLINE_ATTEMPT,
+    )
+
+
 def deliver_claimed(message: OutboxMessage) -> Delivery:
     """Deliver a message this process enqueued with `inline=True` (after its transaction
     committed). Never raises for a handler's failure: it is recorded on the row, and the
@@ -251,14 +260,14 @@ def retry(messages: Iterable[OutboxMessage], *, actor: str) -> list[int]:
         OutboxMessage.objects.filter(pk__in=[pk for pk, _, _ in requeued]).update(
             status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now
         )
-        from tenants.audit import audit_record
+        from tenants.audit import Ref, audit_record
 
         for pk, tenant_id, status in requeued:
             audit_record(
                 tenant=Company(pk=tenant_id),
                 actor=actor,
                 action="outbox.retried",
-                obj=OutboxMessage(pk=pk),
+                obj=Ref(OutboxMessage, pk),
                 changes={"status": [status, OutboxStatus.PENDING.value]},
             )
             transaction.on_commit(partial(schedule, pk), robust=True)

@@ -56,6 +56,9 @@ def _insert(
     if not rows:
         return []
     table, db = _writable(model), _db()
+    returning = db.features.can_return_columns_from_insert
+    if not returning and (skip_conflicts or len(rows) > 1):
+        raise NotImplementedError("this needs INSERT … RETURNING (PostgreSQL, SQLite 3.35+)")
     now = timezone.now()
     params: list[Any] = []
     for row in rows:
@@ -68,9 +71,6 @@ def _insert(
             else:
                 value = field.get_default()
             params.append(_prepared(field, value, db))
-    returning = db.features.can_return_columns_from_insert
-    if skip_conflicts and not returning:
-        raise NotImplementedError("skipping conflicts needs INSERT … RETURNING")
     with db.cursor() as cursor:
         cursor.execute(_insert_sql(model, len(rows), returning, skip_conflicts), params)
         # Without RETURNING the backend inserts one row at a time (see _insert_sql).
@@ -240,8 +240,6 @@ def _quote(name: str) -> str:
 
 @cache
 def _insert_sql(model: type[Model], count: int, returning: bool, skip_conflicts: bool) -> str:
-    if count > 1 and not returning:
-        raise ValueError("inserting several rows needs INSERT … RETURNING")
     table = _table(model)
     columns = ", ".join(_quote(field.column) for field in table.insert_fields)
     one_row = "(" + ", ".join(["%s"] * len(table.insert_fields)) + ")"

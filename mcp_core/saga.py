@@ -151,10 +151,10 @@ class Saga:
                 return started
             hold, first = started
         else:
-            run, created = self._create_run(tenant, data, idempotency_key)
-            if not created:
-                return self._replay(run, data)
-            hold, first = _Hold(tenant, run.pk, run.attempts, data, {}, list(run.steps)), 0
+            created = self._create_run(tenant, data, idempotency_key)
+            if isinstance(created, SagaRun):
+                return self._replay(created, data)
+            hold, first = created, 0
         # Each commit closes one step and opens the next (the first opened with the run, the
         # last closed with it): one short transaction between two actions instead of two.
         index = first
@@ -310,28 +310,21 @@ class Saga:
 
     def _create_run(
         self, tenant: Company, data: dict[str, Any], key: str | None
-    ) -> tuple[SagaRun, bool]:
-        steps = self._fresh_steps()
-        # The first step starts running with the run itself.
-        steps[0].update(_jsonable(_step(0, StepStatus.RUNNING)[1]))
+    ) -> _Hold | SagaRun:
+        """The hold on a new run, its first step running; or the run a concurrent first call
+        with the same key created (to be replayed)."""
+        hold = _Hold(tenant, uuid.uuid4(), _FIRST_ATTEMPT, data, {}, self._fresh_steps())
+        hold.record_steps([_step(0, StepStatus.RUNNING)])
         try:
             with transaction.atomic():
                 _skip_wal_flush()  # see _Hold.commit: the run's last commit is the durable one
-                run = SagaRun.objects.create(
-                    tenant=tenant,
-                    name=self.name,
-                    idempotency_key=key,
-                    context={"data": data, "results": {}},
-                    steps=steps,
-                    current_step=self.steps[0].name,
-                )
+                self._insert_run(hold, key, current_step=self.steps[0].name, steps=hold.steps)
         except IntegrityError:
-            # A concurrent first run with the same key may have won the insert.
             existing = self._run_with_key(tenant, key)
             if existing is None:
                 raise
-            return existing, False
-        return run, True
+            return existing
+        return hold
 
     def _fresh_steps(self) -> list[dict[str, Any]]:
         return [

@@ -8,12 +8,11 @@ Every attempt is recorded as an `SmsMessage`, also a failed one.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from django.db import IntegrityError, transaction
 
 from askproai.phone import InvalidPhoneNumber, normalize_phone
-from bookings.models import Appointment, Customer
+from bookings.models import Customer
+from bookings.selectors import booking_get
 from integrations import notifications
 from integrations.messages import MAX_SMS_LENGTH, render_booking_message
 from integrations.models import SmsKind, SmsMessage, SmsStatus
@@ -32,18 +31,6 @@ _AUDIT_ACTION: dict[str, str] = {
     SmsStatus.NOT_CONFIGURED: "sms.not_configured",
     SmsStatus.CLAIMED: "sms.failed",
 }
-
-
-def _appointment(tenant: Company, appointment_id: int) -> Appointment:
-    appointment = (
-        Appointment.objects.for_tenant(tenant)
-        .select_related("branch", "service", "staff", "customer")
-        .filter(pk=appointment_id)
-        .first()
-    )
-    if appointment is None:
-        raise NotFound("Appointment not found.", details={"appointment_id": appointment_id})
-    return appointment
 
 
 def _customer(tenant: Company, *, customer_id: int | None, phone: str | None) -> Customer:
@@ -84,7 +71,11 @@ def sms_notification_send(
     appointment already reminded, by beat or by hand), ServiceUnavailable (breaker
     open, provider down or timed out) and IntegrationError (provider refused); a failure is
     recorded before it is raised. Writes an `sms.sent` audit row."""
-    appointment = _appointment(tenant, appointment_id) if appointment_id is not None else None
+    appointment = (
+        booking_get(tenant=tenant, appointment_id=appointment_id)
+        if appointment_id is not None
+        else None
+    )
     if kind != SmsKind.CUSTOM and appointment is None:
         raise ValidationFailed(
             f"An SMS of kind {kind!r} is about an appointment: give appointment_id.",
@@ -112,16 +103,7 @@ def sms_notification_send(
                 details={"message": ["Required for kind 'custom'."]},
             )
     elif appointment is not None:
-        context = notifications.BookingConfirmation(
-            confirmation_number=appointment.confirmation_number,
-            service_name=appointment.service.name,
-            branch_name=appointment.branch.name,
-            staff_name=appointment.staff.name,
-            start=appointment.start_time.astimezone(ZoneInfo(appointment.branch.time_zone)),
-            customer_name=customer.name,
-            customer_phone=customer.phone,
-            customer_email=customer.email,
-        )
+        context = notifications.booking_confirmation_of(appointment, customer)
         body = render_booking_message(tenant, kind, context)
 
     try:

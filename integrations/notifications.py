@@ -37,6 +37,7 @@ from mcp_core.errors import ServiceUnavailable
 from tenants.models import Company
 
 if TYPE_CHECKING:
+    from bookings.models import Appointment, Customer
     from tenants.models import Company
 
 logger = logging.getLogger("askproai.notifications")
@@ -227,6 +228,24 @@ class BookingConfirmation:
     customer_name: str
     customer_phone: str
     customer_email: str
+
+
+def booking_confirmation_of(
+    appointment: Appointment, customer: Customer | None = None
+) -> BookingConfirmation:
+    """What a message about `appointment` (branch, service, staff and customer loaded) says,
+    addressed to `customer` (default: the appointment's own)."""
+    customer = customer or appointment.customer
+    return BookingConfirmation(
+        confirmation_number=appointment.confirmation_number,
+        service_name=appointment.service.name,
+        branch_name=appointment.branch.name,
+        staff_name=appointment.staff.name,
+        start=appointment.start_time.astimezone(ZoneInfo(appointment.branch.time_zone)),
+        customer_name=customer.name,
+        customer_phone=customer.phone,
+        customer_email=customer.email,
+    )
 
 
 def _when(start: dt.datetime) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -83,16 +82,7 @@ def reminder_send(*, appointment_id: int, now: dt.datetime) -> SmsMessage | None
     if appointment is None:
         return None
     customer = appointment.customer
-    context = notifications.BookingConfirmation(
-        confirmation_number=appointment.confirmation_number,
-        service_name=appointment.service.name,
-        branch_name=appointment.branch.name,
-        staff_name=appointment.staff.name,
-        start=appointment.start_time.astimezone(ZoneInfo(appointment.branch.time_zone)),
-        customer_name=customer.name,
-        customer_phone=customer.phone,
-        customer_email=customer.email,
-    )
+    context = notifications.booking_confirmation_of(appointment)
     body = render_booking_message(appointment.tenant, SmsKind.REMINDER, context)
     try:
         with transaction.atomic():

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import statistics
 import sys
 import time
@@ -32,7 +31,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.database import drop_database, fresh_database_url  # noqa: E402
+from bench.database import drop_database, fresh_database_url, start_django  # noqa: E402
 from bench.scenario import (  # noqa: E402 - needs the project root on sys.path
     add_scenario_arguments,
     first_day,
@@ -61,16 +60,12 @@ def emit(op: str, n: int, seconds: float, **extra: Any) -> dict[str, Any]:
 
 def setup(args: argparse.Namespace) -> Callable[[], None]:
     """Point Django at a fresh database, migrate it; returns the clean-up."""
-    os.environ["DATABASE_URL"] = fresh_database_url(args, PG_NAME)
-    os.environ.pop("REDIS_URL", None)  # local-memory cache: never clear someone's Redis
-    os.environ["MCP_RATE_LIMIT_PRO"] = str(10**9)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askproai.settings")
-    import logging
-
-    import django
-
-    django.setup()
-    logging.getLogger("askproai").setLevel(logging.WARNING)
+    start_django(
+        {
+            "DATABASE_URL": fresh_database_url(args, PG_NAME),
+            "MCP_RATE_LIMIT_PRO": str(10**9),  # the limiter runs, but must not refuse the bench
+        }
+    )
     from django.core.management import call_command
     from django.db import connections
 

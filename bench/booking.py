@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cpu import CpuMeter  # noqa: E402 - needs the project root on sys.path
-from bench.database import fresh_database_url  # noqa: E402
+from bench.database import fresh_database_url, start_django  # noqa: E402
 from bench.scenario import (  # noqa: E402 - needs the project root on sys.path
     add_scenario_arguments,
     first_day,
@@ -86,18 +86,9 @@ SERVER_ENV = {
     "MCP_RATE_LIMIT_ENTERPRISE": str(10**9),  # the limiter runs, but must not refuse the bench
     "LOG_LEVEL": "WARNING",
 }
-os.environ.update(SERVER_ENV)
-os.environ.pop("REDIS_URL", None)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askproai.settings")
-
-import logging  # noqa: E402
+start_django(SERVER_ENV)
 
 import django  # noqa: E402
-
-django.setup()
-# As bench/orchestrator.py: no per-call log lines in this process (gunicorn keeps its own).
-logging.getLogger("askproai").setLevel(logging.WARNING)
-
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.utils import timezone  # noqa: E402

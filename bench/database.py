@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import tempfile
+from collections.abc import Mapping
 
 
 def add_database_arguments(parser: argparse.ArgumentParser, default_db: str = "postgres") -> None:
@@ -36,3 +39,16 @@ def fresh_database_url(args: argparse.Namespace, name: str) -> str:
 def drop_database(args: argparse.Namespace, name: str) -> None:
     if args.db == "postgres":
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}"', args)
+
+
+def start_django(env: Mapping[str, str]) -> None:
+    """Set Django up in this benchmark process with `env` (what its servers get too): always
+    the local-memory cache, so a benchmark never clears someone's Redis, and no per-call log
+    lines here (servers keep their own)."""
+    os.environ.update(env)
+    os.environ.pop("REDIS_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askproai.settings")
+    import django
+
+    django.setup()
+    logging.getLogger("askproai").setLevel(logging.WARNING)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import statistics
 import sys
 import threading
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SYSTEM = "askproai"
-from bench.database import add_database_arguments, fresh_database_url  # noqa: E402
+from bench.database import add_database_arguments, fresh_database_url, start_django  # noqa: E402
 
 PG_NAME = "askproai_bench_retell"
 SIGNING_KEY = "key_bench_retell_signing"
@@ -64,16 +63,7 @@ SERVER_ENV = {
     "MCP_RATE_LIMIT_PRO": str(10**9),  # the limiter runs, but must not refuse the bench
     "LOG_LEVEL": "WARNING",
 }
-os.environ.update(SERVER_ENV)
-os.environ.pop("REDIS_URL", None)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "askproai.settings")
-
-import logging  # noqa: E402
-
-import django  # noqa: E402
-
-django.setup()
-logging.getLogger("askproai").setLevel(logging.WARNING)
+start_django(SERVER_ENV)
 
 from django.core.management import call_command  # noqa: E402
 

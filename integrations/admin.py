@@ -21,7 +21,12 @@ from integrations.models import (
     StripeCharge,
     WebhookEvent,
 )
-from tenants.admin_scoping import TenantScopedAdmin, actor_for, operator_tenant
+from tenants.admin_scoping import (
+    ReadOnlyTenantAdmin,
+    TenantScopedAdmin,
+    actor_for,
+    operator_tenant,
+)
 
 
 @admin.register(WebhookEvent)
@@ -90,19 +95,8 @@ class SmsTemplateAdmin(TenantScopedAdmin):
             self.delete_model(request, template)
 
 
-class _ReadOnlyAdmin(TenantScopedAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(SmsMessage)
-class SmsMessageAdmin(_ReadOnlyAdmin):
+class SmsMessageAdmin(ReadOnlyTenantAdmin):
     """Every SMS sent or tried, with what the provider last reported."""
 
     list_display = ["created_at", "kind", "to", "status", "error_code", "provider"]
@@ -113,7 +107,7 @@ class SmsMessageAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(StripeCharge)
-class StripeChargeAdmin(_ReadOnlyAdmin):
+class StripeChargeAdmin(ReadOnlyTenantAdmin):
     """Usage charges and whether Stripe took them."""
 
     list_display = ["created_at", "description", "amount_cents", "currency", "status"]

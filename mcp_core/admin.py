@@ -18,11 +18,11 @@ from django.utils.safestring import mark_safe
 
 from mcp_core import outbox
 from mcp_core.models import OutboxMessage, SagaRun
-from tenants.admin_scoping import TenantScopedAdmin, actor_for
+from tenants.admin_scoping import ReadOnlyTenantAdmin, actor_for
 
 
 @admin.register(SagaRun)
-class SagaRunAdmin(TenantScopedAdmin):
+class SagaRunAdmin(ReadOnlyTenantAdmin):
     list_display = ("created_at", "name", "status", "current_step", "attempts", "updated_at")
     list_filter = ("status", "name", ("created_at", admin.DateFieldListFilter))
     search_fields = ("name", "idempotency_key")
@@ -78,18 +78,9 @@ class SagaRunAdmin(TenantScopedAdmin):
             return queryset, may_have_duplicates
         return queryset | self.get_queryset(request).filter(pk=run_id), may_have_duplicates
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(TenantScopedAdmin):
+class OutboxMessageAdmin(ReadOnlyTenantAdmin):
     """The side effects waiting, delivered and dead-lettered. Filter status "dead" for what
     needs an operator; "Deliver again" puts messages back through `mcp_core.outbox.retry`
     (the same path as integration.retryFailedSync), audited as the operator."""
@@ -123,12 +114,3 @@ class OutboxMessageAdmin(TenantScopedAdmin):
     def deliver_again(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         requeued = outbox.retry(queryset, actor=actor_for(request))
         self.message_user(request, f"{len(requeued)} message(s) queued for delivery.")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -8,6 +8,7 @@ from mcp_core.errors import ApplicationError
 from routing.models import PhoneNumber
 from tenants import services
 from tenants.admin_scoping import (
+    ReadOnlyTenantAdmin,
     TenantScopedAdmin,
     TenantScopedInline,
     actor_for,
@@ -136,21 +137,12 @@ class ApiKeyAdmin(TenantScopedAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(TenantScopedAdmin):
+class AuditLogAdmin(ReadOnlyTenantAdmin):
     list_display = ("created_at", "actor", "action", "object_type", "object_id")
     list_filter = ("action", "object_type", ("created_at", admin.DateFieldListFilter))
     search_fields = ("actor", "action", "object_id")
     date_hierarchy = "created_at"
     list_select_related = ("tenant",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(OperatorProfile)

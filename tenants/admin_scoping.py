@@ -118,6 +118,20 @@ class TenantScopedAdmin(TenantScopedMixin, admin.ModelAdmin):
         formset.save_m2m()
 
 
+class ReadOnlyTenantAdmin(TenantScopedAdmin):
+    """A record nobody edits by hand (an audit trail, a log of what was sent or run): listed
+    and opened, never added, changed or deleted."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class TenantScopedInline(TenantScopedMixin):
     """Inline children take their parent's tenant, so the field is never shown."""
 

@@ -41,12 +41,9 @@ def _principal(line: Any) -> Principal:
 @csrf_exempt
 @require_POST
 def retell_webhook(request: HttpRequest) -> HttpResponse:
-    if not signature_valid(request.body, request.META.get(META_KEY)):
-        return signature_failed(request, "Retell")
-    try:
-        body = json_body(request)
-    except ApplicationError as exc:
-        return error_response(request, exc)
+    body = _signed_body(request)
+    if isinstance(body, HttpResponse):
+        return body
     event = body.get("event")
     if event == "call_inbound":
         return _inbound(request, body)
@@ -122,10 +119,18 @@ def _inbound(request: HttpRequest, body: dict[str, Any]) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def retell_functions(request: HttpRequest) -> HttpResponse:
+    body = _signed_body(request)
+    if isinstance(body, HttpResponse):
+        return body
+    return JsonResponse(functions.answer(body).as_json())
+
+
+def _signed_body(request: HttpRequest) -> dict[str, Any] | HttpResponse:
+    """The JSON object of a request Retell signed, or the response refusing it (401 for the
+    signature, before the body is read; the envelope for a body that is no JSON object)."""
     if not signature_valid(request.body, request.META.get(META_KEY)):
         return signature_failed(request, "Retell")
     try:
-        body = json_body(request)
+        return json_body(request)
     except ApplicationError as exc:
         return error_response(request, exc)
-    return JsonResponse(functions.answer(body).as_json())

@@ -701,10 +701,14 @@ def booking_reserve(
     meanwhile, and Conflict when a concurrent call holding the same idempotency key won with
     other arguments (with the same arguments its booking is returned, `replayed`).
     """
-    for staff_id in request.staff_ids:
-        reservation = _reserve_for(tenant, request, staff_id, saga_run_id)
-        if reservation is not None:
-            return reservation
+    with transaction.atomic(savepoint=False):
+        # Once for all candidates: they are tried in this one transaction, and a candidate
+        # whose time was taken wrote nothing the count could see.
+        _check_quota(tenant, lock=True)
+        for staff_id in request.staff_ids:
+            reservation = _reserve_for(tenant, request, staff_id, saga_run_id)
+            if reservation is not None:
+                return reservation
     branch = Branch.objects.for_tenant(tenant).get(pk=request.branch_id)
     service = Service.objects.for_tenant(tenant).get(pk=request.service_id)
     asked = request.staff_ids[0] if request.staff_requested else None
@@ -716,47 +720,45 @@ def _reserve_for(
 ) -> Reservation | None:
     """The reservation with `staff_id`, or None when their time is taken.
 
-    Runs in the saga's transaction without a savepoint: a conflicting row (the slot taken
-    meanwhile, the confirmation number drawn twice, the idempotency key's booking) makes the
-    insert a no-op rather than an error that would abort the transaction, and
+    Runs in `booking_reserve`'s transaction without a savepoint: a conflicting row (the slot
+    taken meanwhile, the confirmation number drawn twice, the idempotency key's booking) makes
+    the insert a no-op rather than an error that would abort the transaction, and
     `_refused_by` asks which constraint it was."""
     occupied = request.occupied
-    with transaction.atomic(savepoint=False):
-        _check_quota(tenant, lock=True)
-        if not _database_refuses_overlaps() and _overlapping(tenant, staff_id, occupied).exists():
-            return None
-        for _ in range(CONFIRMATION_NUMBER_ATTEMPTS):
-            confirmation_number = new_confirmation_number()
-            appointment_id = rows.insert_unless_conflict(
-                Appointment,
-                tenant_id=tenant.pk,
-                branch_id=request.branch_id,
-                service_id=request.service_id,
-                staff_id=staff_id,
-                customer_id=request.customer_id,
-                start_time=request.start,
-                end_time=request.end,
-                occupied_start=occupied[0],
-                occupied_end=occupied[1],
-                status=AppointmentStatus.CONFIRMED,
-                confirmation_number=confirmation_number,
-                source=request.source,
-                call_id=request.call_id,
-                idempotency_key=request.idempotency_key,
-                request_fingerprint=request.fingerprint,
-                sync_status=request.sync_status,
-                price=request.price,
-                notes=request.notes,
+    if not _database_refuses_overlaps() and _overlapping(tenant, staff_id, occupied).exists():
+        return None
+    for _ in range(CONFIRMATION_NUMBER_ATTEMPTS):
+        confirmation_number = new_confirmation_number()
+        appointment_id = rows.insert_unless_conflict(
+            Appointment,
+            tenant_id=tenant.pk,
+            branch_id=request.branch_id,
+            service_id=request.service_id,
+            staff_id=staff_id,
+            customer_id=request.customer_id,
+            start_time=request.start,
+            end_time=request.end,
+            occupied_start=occupied[0],
+            occupied_end=occupied[1],
+            status=AppointmentStatus.CONFIRMED,
+            confirmation_number=confirmation_number,
+            source=request.source,
+            call_id=request.call_id,
+            idempotency_key=request.idempotency_key,
+            request_fingerprint=request.fingerprint,
+            sync_status=request.sync_status,
+            price=request.price,
+            notes=request.notes,
+        )
+        if appointment_id is not None:
+            return _reserved(
+                tenant, request, staff_id, saga_run_id, appointment_id, confirmation_number
             )
-            if appointment_id is not None:
-                return _reserved(
-                    tenant, request, staff_id, saga_run_id, appointment_id, confirmation_number
-                )
-            refused = _refused_by(tenant, request, confirmation_number)
-            if refused == "overlap":
-                return None
-            if refused == "idempotency_key" and request.idempotency_key is not None:
-                return _reservation_by_key(tenant, request.idempotency_key, request.fingerprint)
+        refused = _refused_by(tenant, request, confirmation_number)
+        if refused == "overlap":
+            return None
+        if refused == "idempotency_key" and request.idempotency_key is not None:
+            return _reservation_by_key(tenant, request.idempotency_key, request.fingerprint)
     raise RuntimeError(f"no unused confirmation number in {CONFIRMATION_NUMBER_ATTEMPTS} tries")
 
 

@@ -96,10 +96,10 @@ from django.utils import timezone  # noqa: E402
 from bookings.confirmation import new_confirmation_number  # noqa: E402
 from bookings.enums import AppointmentStatus  # noqa: E402
 from bookings.models import Appointment, Customer  # noqa: E402
-from mcp_core.auth import authenticate_api_key  # noqa: E402
 from mcp_core.orchestrator import execute  # noqa: E402
 from staff.models import Service, Staff, StaffService, WorkingHours  # noqa: E402
 from tenants import services as tenant_services  # noqa: E402
+from tenants.authentication import authenticate_api_key  # noqa: E402
 from tenants.enums import Plan  # noqa: E402
 from tenants.models import Branch  # noqa: E402
 

@@ -58,10 +58,10 @@ def _timed(fn: Any, calls: int, repeats: int = 5) -> float:
 
 
 def bench_overhead(calls: int, demo: dict[str, Any]) -> dict[str, Any]:
-    from mcp_core.auth import authenticate_api_key
     from mcp_core.operations import CallContext, registry
     from mcp_core.orchestrator import execute
     from tenants import selectors
+    from tenants.authentication import authenticate_api_key
 
     principal = authenticate_api_key(demo["api_key"])
     branch_id = demo["branches"][0]["id"]
@@ -173,7 +173,7 @@ def main() -> None:
     parser.add_argument("--skip-http", action="store_true")
     options = parser.parse_args()
     _setup()
-    from askproai.demo import seed_demo
+    from mcp_core.management.demo import seed_demo
 
     demo = seed_demo()
     print(json.dumps(bench_overhead(options.calls, demo)), flush=True)

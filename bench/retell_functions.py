@@ -67,8 +67,8 @@ start_django(SERVER_ENV)
 
 from django.core.management import call_command  # noqa: E402
 
-from askproai.demo import seed_demo  # noqa: E402
 from integrations.retell.signature import sign  # noqa: E402
+from mcp_core.management.demo import seed_demo  # noqa: E402
 
 BERLIN_NUMBER = "+493012345670"
 

@@ -4,7 +4,7 @@ from django.http import HttpRequest
 
 from bookings import services
 from bookings.models import Appointment, Customer
-from mcp_core.errors import ApplicationError
+from common.errors import ApplicationError
 from tenants.admin_scoping import TenantScopedAdmin, actor_for
 
 

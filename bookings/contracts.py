@@ -15,6 +15,7 @@ from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from bookings.models import Appointment
+from mcp_core.models import AuditLog
 from mcp_core.operations import (
     NOT_NULL,
     IsoDate,
@@ -25,7 +26,6 @@ from mcp_core.operations import (
     page_size_field,
     when_given,
 )
-from tenants.models import AuditLog
 
 MIN_DURATION = 15
 MAX_DURATION = 480

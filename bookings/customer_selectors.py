@@ -12,12 +12,13 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from askproai.pagination import Page, paginate
-from askproai.phone import InvalidPhoneNumber, normalize_phone
 from bookings.enums import AppointmentStatus
 from bookings.models import Appointment, Customer
-from mcp_core.errors import NotFound, ValidationFailed
-from tenants.models import AuditLog, Company
+from common.errors import NotFound, ValidationFailed
+from common.pagination import Page, paginate
+from common.phone import InvalidPhoneNumber, normalize_phone
+from mcp_core.models import AuditLog
+from tenants.models import Company
 from tenants.selectors import tenant_get
 
 FIND_LIMIT = 20

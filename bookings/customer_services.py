@@ -38,7 +38,7 @@ from bookings.customer_selectors import (
 )
 from bookings.models import Appointment, Customer
 from integrations import notifications
-from tenants.audit import audit_record
+from mcp_core.audit import audit_record
 from tenants.models import Company
 
 Errors = dict[str, list[str]]

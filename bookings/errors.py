@@ -1,4 +1,4 @@
-from mcp_core.errors import Conflict, NotFound, ValidationFailed
+from common.errors import Conflict, NotFound, ValidationFailed
 
 
 class AppointmentNotFound(NotFound):

@@ -1,11 +1,11 @@
 from django.db import models
 from django.db.models import F, Q
 
-from askproai.phone import validate_e164
 from bookings.enums import ACTIVE_STATUSES, AppointmentSource, AppointmentStatus, SyncStatus
+from common.phone import validate_e164
+from common.scoping import TenantOwnedModel
 from staff.models import Service, Staff
 from tenants.models import Branch, Company
-from tenants.scoping import TenantOwnedModel
 
 
 class Customer(TenantOwnedModel):

@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from askproai.phone import InvalidPhoneNumber, normalize_phone
 from bookings import availability
 from bookings.enums import AppointmentSource
 from bookings.errors import SlotNotBookable, SlotTaken
 from bookings.services import CreatedBooking, booking_create
-from mcp_core.errors import ValidationFailed
+from common.errors import ValidationFailed
+from common.phone import InvalidPhoneNumber, normalize_phone
 from staff.models import Service
 from staff.selectors import service_get, staff_get
 from staff.spoken import service_match, staff_match

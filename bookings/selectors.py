@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
-from askproai.pagination import Page, paginate
 from bookings.errors import AppointmentNotFound
 from bookings.models import Appointment
-from tenants.models import AuditLog, Branch, Company
+from common.pagination import Page, paginate
+from mcp_core.models import AuditLog
+from tenants.models import Branch, Company
 from tenants.selectors import month_start
 
 APPOINTMENT_OBJECT_TYPE = "bookings.appointment"

@@ -43,7 +43,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from askproai.phone import InvalidPhoneNumber, normalize_phone
 from bookings import availability
 from bookings.confirmation import new_confirmation_number
 from bookings.customer_selectors import customer_get
@@ -57,19 +56,22 @@ from bookings.selectors import (
     bookings_created_this_month,
 )
 from bookings.status import can_transition
-from integrations import calendar, notifications
-from mcp_core import outbox, rows
-from mcp_core.errors import (
+from common import rows
+from common.errors import (
     ApplicationError,
     Conflict,
     QuotaExceeded,
     TransactionFailed,
     ValidationFailed,
 )
+from common.phone import InvalidPhoneNumber, normalize_phone
+from integrations import calendar, notifications
+from mcp_core import outbox
+from mcp_core.audit import Ref, audit_record
+from mcp_core.models import AuditLog
 from staff.models import Service, StaffService
 from staff.selectors import staff_get
-from tenants.audit import Ref, audit_record
-from tenants.models import AuditLog, Branch, Company
+from tenants.models import Branch, Company
 from tenants.plans import UNLIMITED, effective_plan, plan_limits
 
 logger = logging.getLogger(__name__)

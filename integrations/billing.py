@@ -30,16 +30,16 @@ import stripe
 from django.conf import settings
 from django.db import transaction
 
-from integrations.models import ChargeStatus, StripeCharge
-from mcp_core.breakers import call_with_breaker
-from mcp_core.errors import (
+from common.errors import (
     ApplicationError,
     Conflict,
     IntegrationError,
     ServiceUnavailable,
     ValidationFailed,
 )
-from tenants.audit import audit_record
+from integrations.models import ChargeStatus, StripeCharge
+from mcp_core.audit import audit_record
+from mcp_core.breakers import call_with_breaker
 from tenants.enums import Plan, SubscriptionStatus
 from tenants.models import Company, Subscription
 

@@ -19,10 +19,10 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from common.errors import ServiceUnavailable, ValidationFailed
 from integrations.billing import billing_event_apply, subscription_for_customer
 from integrations.models import WebhookProvider
 from integrations.webhooks import error_response, first_delivery, signature_failed
-from mcp_core.errors import ServiceUnavailable, ValidationFailed
 
 logger = logging.getLogger("askproai.webhooks.stripe")
 

@@ -28,8 +28,8 @@ from typing import Any, Protocol, TypeVar
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from common.errors import ApplicationError
 from mcp_core.breakers import call_with_breaker, is_client_error
-from mcp_core.errors import ApplicationError
 
 T = TypeVar("T")
 

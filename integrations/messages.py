@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from integrations.models import SmsKind, SmsTemplate
-from tenants.audit import audit_record
+from mcp_core.audit import audit_record
 from tenants.models import Company
 
 if TYPE_CHECKING:

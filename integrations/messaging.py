@@ -10,20 +10,20 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from askproai.phone import InvalidPhoneNumber, normalize_phone
 from bookings.models import Customer
 from bookings.selectors import booking_get
-from integrations import notifications
-from integrations.messages import MAX_SMS_LENGTH, render_booking_message
-from integrations.models import SmsKind, SmsMessage, SmsStatus
-from mcp_core.errors import (
+from common.errors import (
     Conflict,
     IntegrationError,
     NotFound,
     ServiceUnavailable,
     ValidationFailed,
 )
-from tenants.audit import audit_record
+from common.phone import InvalidPhoneNumber, normalize_phone
+from integrations import notifications
+from integrations.messages import MAX_SMS_LENGTH, render_booking_message
+from integrations.models import SmsKind, SmsMessage, SmsStatus
+from mcp_core.audit import audit_record
 from tenants.models import Company
 
 _AUDIT_ACTION: dict[str, str] = {

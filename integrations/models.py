@@ -2,9 +2,9 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
+from common.scoping import TenantOwnedModel
 from staff.models import Service, Staff, TimeBlock
 from tenants.models import Company
-from tenants.scoping import TenantOwnedModel
 
 
 class WebhookProvider(models.TextChoices):

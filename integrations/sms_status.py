@@ -21,9 +21,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from common.errors import ValidationFailed
 from integrations.models import SmsMessage, SmsStatus, WebhookProvider
 from integrations.webhooks import error_response, first_delivery, signature_failed
-from mcp_core.errors import ValidationFailed
 
 logger = logging.getLogger("askproai.webhooks.twilio")
 

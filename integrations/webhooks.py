@@ -16,8 +16,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 
+from common.errors import ApplicationError, AuthenticationFailed, ValidationFailed
 from integrations.models import WebhookEvent
-from mcp_core.errors import ApplicationError, AuthenticationFailed, ValidationFailed
 from mcp_core.middleware import correlation_id_of
 from tenants.models import Company
 

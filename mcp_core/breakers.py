@@ -33,7 +33,7 @@ import structlog
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from mcp_core.errors import ApplicationError, ServiceUnavailable
+from common.errors import ApplicationError, ServiceUnavailable
 from mcp_core.metrics import BREAKER_STATE_VALUES, CIRCUIT_BREAKER_STATE
 
 T = TypeVar("T")

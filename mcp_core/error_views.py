@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
-from mcp_core.errors import ApplicationError, NotFound
+from common.errors import ApplicationError, NotFound
 from mcp_core.middleware import correlation_id_of
 
 API_PREFIXES = ("/api/", "/mcp", "/webhooks/", "/metrics", "/.well-known/")

@@ -11,9 +11,12 @@ import time
 import uuid
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+
+from mcp_core.breakers import breaker_states
 
 INTEGRATION_KEYS: dict[str, tuple[str, ...]] = {
     "calcom": ("CALCOM_API_KEY",),
@@ -75,9 +78,7 @@ def check_broker() -> dict[str, Any]:
         return {"status": "ok", "mode": "eager"}
 
     def probe() -> dict[str, Any]:
-        from askproai.celery import app
-
-        with app.connection_for_write() as conn:
+        with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=1)
         return {"mode": "worker"}
 
@@ -90,8 +91,6 @@ def check_integrations(*, configured: dict[str, bool] | None = None) -> dict[str
     `configured` overrides the answer per integration name (a tenant's own credentials, e.g.
     its Cal.com account, which only the owning app can look up). "sms" is the configured SMS
     backend ("console", the default, needs no key and is always configured)."""
-    from mcp_core.breakers import breaker_states
-
     circuits = breaker_states()
     overrides = configured or {}
     report: dict[str, Any] = {

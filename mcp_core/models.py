@@ -1,8 +1,8 @@
-"""Persisted saga state: one `SagaRun` per execution, holding the state of each declared step.
+"""The machinery's rows: saga runs, outbox messages and the audit log.
 
-Every state change is committed on its own (one row written), so after a crash the run tells
-the recovery task exactly which steps completed and which compensations are still owed
-(`mcp_core.saga`).
+A saga run's every state change is committed on its own (one row written), so after a crash
+the run tells the recovery task exactly which steps completed and which compensations are
+still owed (`mcp_core.saga`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from tenants.models import Company
-from tenants.scoping import TenantOwnedModel
+from common.scoping import TenantOwnedModel
 
 
 class SagaStatus(models.TextChoices):
@@ -40,7 +39,7 @@ class SagaRun(TenantOwnedModel):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(
-        Company, on_delete=models.CASCADE, related_name="saga_runs", db_index=False
+        "tenants.Company", on_delete=models.CASCADE, related_name="saga_runs", db_index=False
     )
     name = models.CharField(max_length=100)
     status = models.CharField(max_length=20, choices=SagaStatus.choices, default=SagaStatus.RUNNING)
@@ -97,7 +96,7 @@ class OutboxMessage(TenantOwnedModel):
 
     # outbox_tenant_status_idx leads with the tenant; no index of the FK's own.
     tenant = models.ForeignKey(
-        Company, on_delete=models.CASCADE, related_name="outbox_messages", db_index=False
+        "tenants.Company", on_delete=models.CASCADE, related_name="outbox_messages", db_index=False
     )
     topic = models.CharField(max_length=100)
     payload = models.JSONField(default=dict, blank=True)
@@ -133,3 +132,28 @@ class OutboxMessage(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk} ({self.status})"
+
+
+class AuditLog(TenantOwnedModel):
+    """One row per state change made by a service: who did what to which object."""
+
+    # audit_object_idx leads with the tenant; no index of the FK's own.
+    tenant = models.ForeignKey(
+        "tenants.Company", on_delete=models.CASCADE, related_name="audit_log", db_index=False
+    )
+    actor = models.CharField(max_length=200, help_text="e.g. 'api_key:ab12cd34', 'admin:anna'")
+    action = models.CharField(max_length=100)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=64)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "tenants_auditlog"  # the table predates the model's move to mcp_core
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant", "object_type", "object_id"], name="audit_object_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

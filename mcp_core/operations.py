@@ -21,13 +21,15 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from mcp_core.permissions import Permission
-from tenants.models import Company
+
+if TYPE_CHECKING:
+    from tenants.models import Company
 
 NAME_PATTERN = re.compile(r"^[a-z][a-zA-Z]*\.[a-z][a-zA-Z0-9]*$")
 

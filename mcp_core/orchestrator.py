@@ -19,20 +19,20 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError, InterfaceError, OperationalError
 from pydantic import BaseModel, ValidationError
 
-from mcp_core import metrics
-from mcp_core.auth import Principal
-from mcp_core.errors import (
+from common.errors import (
     ApplicationError,
     NotFound,
     PermissionDenied,
     ServiceUnavailable,
     ValidationFailed,
 )
+from mcp_core import metrics
+from mcp_core.auth import Principal
+from mcp_core.health import health_report
 from mcp_core.observability import logger, new_correlation_id, report_exception, tracer
 from mcp_core.operations import CallContext, Operation, registry
 from mcp_core.permissions import role_allows
 from mcp_core.ratelimit import RateLimitDecision, raise_if_refused, rate_limit_hit
-from tenants.plans import effective_plan
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def execute(
                     raise NotFound(f"Unknown operation '{name}'.", details={"operation": name})
                 decision = rate_limit_hit(
                     tenant_id=principal.tenant.pk,
-                    plan=effective_plan(principal.tenant),
+                    limit=principal.tenant.api_calls_per_hour,
                     service=op.service,
                 )
                 raise_if_refused(decision)
@@ -220,8 +220,6 @@ def check_deadline(ctx: CallContext, step: str) -> None:
 
 def health_check() -> dict[str, Any]:
     """The seed's healthCheck(): database, cache, broker, integrations and their breakers."""
-    from mcp_core.health import health_report
-
     return health_report()
 
 

@@ -35,17 +35,20 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from mcp_core import rows
+from common import rows
+from mcp_core.audit import Ref, audit_record
 from mcp_core.models import OutboxMessage, OutboxStatus
-from tenants.models import Company
+
+if TYPE_CHECKING:
+    from tenants.models import Company
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +93,18 @@ def handler(topic: str, *, on_dead: DeadHook | None = None) -> Callable[[Handler
 
 def registered_topics() -> list[str]:
     return sorted(_topics)
+
+
+DeadLetterListener = Callable[[OutboxMessage], None]
+_dead_letter_listeners: list[DeadLetterListener] = []
+
+
+def on_dead_letter(listener: DeadLetterListener) -> DeadLetterListener:
+    """Register a listener told of every dead-lettered message, after the topic's own hook and
+    the audit row (the operations alert of `tenants.alerts` is one)."""
+    if listener not in _dead_letter_listeners:
+        _dead_letter_listeners.append(listener)
+    return listener
 
 
 def enqueue(
@@ -138,8 +153,6 @@ def enqueue(
 def schedule(message_id: int, *, countdown: float = 0.0) -> None:
     """Send the delivery task of a message. With the broker unreachable this only logs: the
     sweep delivers the message later. Without a broker (eager Celery) see below."""
-    from mcp_core.tasks import deliver_outbox_message
-
     if settings.CELERY_TASK_ALWAYS_EAGER:
         # No broker, so nothing runs later: a delayed task (a back-off retry) is not run at
         # all; `retry_failed_syncs` replays what is left pending. The rest is delivered here
@@ -260,11 +273,9 @@ def retry(messages: Iterable[OutboxMessage], *, actor: str) -> list[int]:
         OutboxMessage.objects.filter(pk__in=[pk for pk, _, _ in requeued]).update(
             status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now
         )
-        from tenants.audit import Ref, audit_record
-
         for pk, tenant_id, status in requeued:
             audit_record(
-                tenant=Company(pk=tenant_id),
+                tenant=tenant_id,
                 actor=actor,
                 action="outbox.retried",
                 obj=Ref(OutboxMessage, pk),
@@ -357,8 +368,6 @@ def _dead_lettered(message: OutboxMessage) -> None:
             topic.on_dead(message)
         except Exception:
             logger.exception("on_dead hook of outbox message %s failed", message.pk)
-    from tenants.audit import audit_record
-
     audit_record(
         tenant=message.tenant,
         actor=OUTBOX_ACTOR,
@@ -366,23 +375,6 @@ def _dead_lettered(message: OutboxMessage) -> None:
         obj=message,
         changes={"topic": message.topic, "attempts": message.attempts, "error": message.last_error},
     )
-    _tell_operations(message)
-
-
-def operations_recipients(tenant: Company) -> list[str]:
-    """Who hears of a dead-lettered message: OPERATIONS_ALERT_EMAILS and the e-mail addresses
-    of the admin users bound to the tenant (its operations staff)."""
-    from tenants.models import OperatorProfile
-
-    bound = OperatorProfile.objects.filter(
-        tenant=tenant, user__is_active=True, user__is_staff=True
-    ).exclude(user__email="")
-    addresses = list(settings.OPERATIONS_ALERT_EMAILS)
-    addresses += [email for email in bound.values_list("user__email", flat=True)]
-    return list(dict.fromkeys(addresses))
-
-
-def _tell_operations(message: OutboxMessage) -> None:
     logger.error(
         "outbox message %s (%s, tenant %s) dead-lettered after %s attempts: %s; replay it with "
         "integration.retryFailedSync, manage.py retry_failed_syncs or the admin",
@@ -392,24 +384,11 @@ def _tell_operations(message: OutboxMessage) -> None:
         message.attempts,
         message.last_error,
     )
-    recipients = operations_recipients(message.tenant)
-    if not recipients:
-        return
-    subject = f"[AskProAI] Zustellung fehlgeschlagen: {message.topic} #{message.pk}"
-    body = (
-        f"Mandant: {message.tenant.name} (#{message.tenant_id})\n"
-        f"Thema: {message.topic}\n"
-        f"Daten: {message.payload}\n"
-        f"Versuche: {message.attempts}\n"
-        f"Letzter Fehler: {message.last_error}\n\n"
-        "Die Buchung selbst steht. Nach Behebung der Ursache erneut zustellen: "
-        "Admin → Outbox-Nachrichten → 'Erneut zustellen', integration.retryFailedSync oder "
-        "manage.py retry_failed_syncs.\n"
-    )
-    try:
-        send_mail(subject, body, None, recipients)
-    except Exception:
-        logger.exception("operations e-mail for outbox message %s failed", message.pk)
+    for listener in _dead_letter_listeners:
+        try:
+            listener(message)
+        except Exception:
+            logger.exception("dead-letter listener for outbox message %s failed", message.pk)
 
 
 def _report(message: OutboxMessage, *, attempted: bool) -> Delivery:
@@ -422,3 +401,23 @@ def _report(message: OutboxMessage, *, attempted: bool) -> Delivery:
         result=message.result if isinstance(message.result, dict) else None,
         error=message.last_error,
     )
+
+
+# ------------------------------------------------------------------------------ tasks
+# Named as before the move, so queued tasks and the beat schedule keep working.
+
+
+@shared_task(name="mcp_core.tasks.deliver_outbox_message")
+def deliver_outbox_message(message_id: int) -> str:
+    """Deliver one outbox message; its status afterwards ("" when it no longer exists).
+
+    No Celery retries: back-off, jitter and dead-lettering are the outbox's own, kept on the
+    row, so they survive a lost task."""
+    delivery = deliver(message_id)
+    return delivery.status if delivery is not None else ""
+
+
+@shared_task(name="mcp_core.tasks.deliver_due_outbox_messages")
+def deliver_due_outbox_messages() -> list[int]:
+    """Beat: deliver pending outbox messages whose task was lost; the ids attempted."""
+    return deliver_due()

@@ -5,7 +5,14 @@ Every operation names one permission; a key's role grants a fixed set of them.
 
 from enum import StrEnum
 
-from tenants.enums import Role
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MANAGER = "manager", "Manager"
+    STAFF = "staff", "Staff"
+    READONLY = "readonly", "Read-only"
 
 
 class Permission(StrEnum):

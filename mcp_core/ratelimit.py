@@ -34,11 +34,12 @@ import structlog
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from mcp_core.errors import RateLimitExceeded
+from common.errors import RateLimitExceeded
 
 logger: Any = structlog.get_logger("askproai.mcp.ratelimit")
 
 TENANT_SCOPE = "tenant"
+UNLIMITED = -1  # a limit of -1 counts but never refuses
 # Keys outlive their window a little so a slow clock on one host cannot drop a live counter.
 _EXPIRY_MARGIN_SECONDS = 60
 _WARNING_INTERVAL_SECONDS = 30.0
@@ -121,15 +122,13 @@ _last_warning = -math.inf
 
 
 def rate_limit_hit(
-    *, tenant_id: int, plan: str, service: str, now: float | None = None
+    *, tenant_id: int, limit: int, service: str, now: float | None = None
 ) -> RateLimitDecision:
-    """Count one call of `tenant_id` to `service` and decide whether it may run.
+    """Count one call of `tenant_id` to `service` and decide whether it may run; `limit` is
+    the tenant's calls per window (UNLIMITED for none).
 
     Never raises: Redis failures fall back to the in-process counter (see the module docstring).
     """
-    # Imported here: tenants.plans reaches tenant models, which need the app registry ready.
-    from tenants.plans import UNLIMITED, plan_limits
-
     now = time.time() if now is None else now
     window = _window_seconds()
     window_start = _window_start(now, window)
@@ -139,7 +138,7 @@ def rate_limit_hit(
         _Counter(
             TENANT_SCOPE,
             _tenant_key(tenant_id, window_start),
-            plan_limits(plan).api_calls_per_hour,
+            limit,
         )
     ]
     service_limit = _service_limits().get(service)

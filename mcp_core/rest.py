@@ -19,12 +19,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mcp_core.auth import Principal, authenticate_request
-from mcp_core.errors import ApplicationError, ErrorType, ValidationFailed
+from common.errors import ApplicationError, ErrorType, ValidationFailed
+from mcp_core.auth import Principal
 from mcp_core.health import check_integrations, health_report
 from mcp_core.middleware import correlation_id_of
 from mcp_core.operations import Operation, registry
 from mcp_core.orchestrator import CallResult, execute_named
+from tenants.authentication import authenticate_request
 
 
 class ErrorBody(BaseModel):

@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -48,10 +48,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from mcp_core import rows
-from mcp_core.errors import ApplicationError, Conflict, TransactionFailed
+from common import rows
+from common.errors import ApplicationError, Conflict, TransactionFailed
 from mcp_core.models import SagaRun, SagaStatus, StepStatus
-from tenants.models import Company
+
+if TYPE_CHECKING:
+    from tenants.models import Company
 
 logger = logging.getLogger(__name__)
 

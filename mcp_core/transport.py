@@ -23,12 +23,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import validate_host
 from django.views.decorators.csrf import csrf_exempt
 
-from mcp_core.auth import Principal, authenticate_request
-from mcp_core.errors import ApplicationError
+from common.errors import ApplicationError
+from mcp_core.auth import Principal
 from mcp_core.observability import new_correlation_id
 from mcp_core.operations import Operation, registry
 from mcp_core.orchestrator import execute
 from mcp_core.permissions import role_allows
+from tenants.authentication import authenticate_request
 
 MODERN_VERSION = "2026-07-28"
 HANDSHAKE_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")

@@ -6,11 +6,11 @@ from django.db import transaction
 from django.http import HttpRequest
 from pydantic import ValidationError
 
+from mcp_core.audit import audit_record
 from mcp_core.orchestrator import validation_details
 from routing.contracts import RoutingRuleIn
 from routing.models import CallLog, PhoneNumber, RoutingRule
 from tenants.admin_scoping import TenantScopedAdmin, actor_for
-from tenants.audit import audit_record
 
 
 @admin.register(PhoneNumber)

@@ -14,8 +14,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from askproai.phone import InvalidPhoneNumber, normalize_phone
 from bookings.models import Appointment, Customer
+from common.phone import InvalidPhoneNumber, normalize_phone
 from routing.enums import CallOutcome, CallStatus
 from routing.models import CallLog
 from tenants.models import Branch, Company

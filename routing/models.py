@@ -1,11 +1,11 @@
 from django.db import models
 from django.db.models import Q
 
-from askproai.phone import validate_e164
 from bookings.models import Appointment, Customer
+from common.phone import validate_e164
+from common.scoping import TenantOwnedModel
 from routing.enums import CallOutcome, CallStatus, RoutingAction
 from tenants.models import Branch, Company
-from tenants.scoping import TenantOwnedModel
 
 
 class PhoneNumber(TenantOwnedModel):

@@ -21,10 +21,11 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from askproai.phone import InvalidPhoneNumber, normalize_phone
 from bookings.enums import ACTIVE_STATUSES
 from bookings.models import Appointment, Customer
-from mcp_core.errors import ApplicationError
+from common.errors import ApplicationError
+from common.phone import InvalidPhoneNumber, normalize_phone
+from mcp_core.audit import audit_record
 from routing import selectors
 from routing.contracts import RoutingRuleIn
 from routing.enums import RoutingAction
@@ -34,7 +35,6 @@ from routing.models import PhoneNumber, RoutingRule
 from routing.opening import FALLBACK_ZONE, branch_is_open, branch_local, opening_hours_today_de
 from routing.rules import language_primary
 from routing.speech import german_date, german_datetime
-from tenants.audit import audit_record
 from tenants.models import Branch, Company
 
 logger = logging.getLogger(__name__)

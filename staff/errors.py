@@ -1,4 +1,4 @@
-from mcp_core.errors import NotFound, ValidationFailed
+from common.errors import NotFound, ValidationFailed
 
 
 class StaffNotFound(NotFound):

@@ -8,10 +8,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
+from common.scoping import TenantOwnedModel
 from staff.enums import TimeBlockKind, Weekday
 from staff.schedule import break_errors
 from tenants.models import Branch, Company
-from tenants.scoping import TenantOwnedModel
 
 
 class Service(TenantOwnedModel):

@@ -16,10 +16,10 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from askproai.pagination import Page, paginate
 from bookings.availability import StaffDay, find_available_staff, staff_schedule
 from bookings.enums import ACTIVE_STATUSES, AppointmentStatus
 from bookings.models import Appointment
+from common.pagination import Page, paginate
 from staff.contracts import MAX_PERFORMANCE_DAYS, PERFORMANCE_DEFAULT_DAYS
 from staff.errors import InvalidStaffInput, ServiceNotFound, StaffNotFound
 from staff.models import Service, Staff, StaffService, WorkingHours

@@ -23,13 +23,13 @@ from django.utils import timezone
 
 from bookings.availability import schedule_cache_invalidate
 from bookings.models import Appointment
+from mcp_core.audit import audit_record
 from staff import selectors
 from staff.enums import TimeBlockKind
 from staff.errors import InvalidSchedule, InvalidStaffInput, ServiceNotFound, StaffNotFound
 from staff.models import Service, Staff, StaffService, TimeBlock, WorkingHours
 from staff.schedule import break_errors
 from staff.selectors import Period, WeekSchedule, normalised_breaks
-from tenants.audit import audit_record
 from tenants.enums import WEEKDAYS
 from tenants.hours import parse_hh_mm
 from tenants.models import Company

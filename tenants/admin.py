@@ -4,7 +4,8 @@ from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest
 
-from mcp_core.errors import ApplicationError
+from common.errors import ApplicationError
+from mcp_core.models import AuditLog
 from routing.models import PhoneNumber
 from tenants import services
 from tenants.admin_scoping import (
@@ -14,7 +15,7 @@ from tenants.admin_scoping import (
     actor_for,
     operator_tenant,
 )
-from tenants.models import ApiKey, AuditLog, Branch, Company, OperatorProfile, Subscription
+from tenants.models import ApiKey, Branch, Company, OperatorProfile, Subscription
 
 
 class SubscriptionInline(TenantScopedInline, admin.StackedInline):

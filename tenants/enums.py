@@ -15,11 +15,4 @@ class SubscriptionStatus(models.TextChoices):
     INCOMPLETE = "incomplete", "Incomplete"
 
 
-class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    MANAGER = "manager", "Manager"
-    STAFF = "staff", "Staff"
-    READONLY = "readonly", "Read-only"
-
-
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

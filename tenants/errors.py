@@ -1,4 +1,4 @@
-from mcp_core.errors import Conflict, NotFound, QuotaExceeded, ValidationFailed
+from common.errors import Conflict, NotFound, QuotaExceeded, ValidationFailed
 
 
 class TenantNotFound(NotFound):

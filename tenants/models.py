@@ -5,9 +5,11 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from tenants.enums import Plan, Role, SubscriptionStatus
+from common.scoping import TenantOwnedModel
+from mcp_core.permissions import Role
+from tenants.enums import Plan, SubscriptionStatus
 from tenants.hours import default_business_hours
-from tenants.scoping import TenantOwnedModel
+from tenants.plans import effective_plan, plan_limits
 from tenants.validators import validate_business_hours, validate_time_zone
 
 
@@ -34,6 +36,11 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def api_calls_per_hour(self) -> int:
+        """The call limit of the plan in force (the orchestrator's rate limit reads it)."""
+        return plan_limits(effective_plan(self)).api_calls_per_hour
 
 
 class Subscription(models.Model):
@@ -152,27 +159,3 @@ class OperatorProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.tenant}"
-
-
-class AuditLog(TenantOwnedModel):
-    """One row per state change made by a service: who did what to which object."""
-
-    # audit_object_idx leads with the tenant; no index of the FK's own.
-    tenant = models.ForeignKey(
-        Company, on_delete=models.CASCADE, related_name="audit_log", db_index=False
-    )
-    actor = models.CharField(max_length=200, help_text="e.g. 'api_key:ab12cd34', 'admin:anna'")
-    action = models.CharField(max_length=100)
-    object_type = models.CharField(max_length=50)
-    object_id = models.CharField(max_length=64)
-    changes = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["tenant", "object_type", "object_id"], name="audit_object_idx")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

@@ -1,13 +1,19 @@
 """Plan limits and features (seed 002 section 1.2; CONTRACT section 3). -1 means unlimited."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from mcp_core.ratelimit import UNLIMITED
 from tenants.enums import Plan, SubscriptionStatus
-from tenants.models import Company
 
-UNLIMITED = -1
+if TYPE_CHECKING:
+    from tenants.models import Company
+
+__all__ = ["UNLIMITED", "PlanLimits", "effective_plan", "plan_features", "plan_limits"]
 
 
 @dataclass(frozen=True)

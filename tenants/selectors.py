@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from askproai.pagination import Page, paginate
+from common.pagination import Page, paginate
 from tenants.contracts import (
     BranchesSummary,
     BranchSummary,

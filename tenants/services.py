@@ -19,10 +19,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from askproai.phone import InvalidPhoneNumber, normalize_phone
+from common.phone import InvalidPhoneNumber, normalize_phone
+from mcp_core.audit import audit_record
+from mcp_core.permissions import Role
 from tenants.api_keys import GeneratedKey, generate_key
-from tenants.audit import audit_record
-from tenants.enums import Plan, Role, SubscriptionStatus
+from tenants.enums import Plan, SubscriptionStatus
 from tenants.errors import (
     ApiKeyAlreadyRevoked,
     BranchLimitReached,

@@ -61,9 +61,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _clean_cache() -> Iterator[None]:
     """Each test starts with an empty cache, no rate-limit counts, closed breakers and no
     remembered API keys."""
-    from mcp_core.auth import forget_checked_keys
     from mcp_core.breakers import reset_breakers
     from mcp_core.ratelimit import reset_local_counts
+    from tenants.authentication import forget_checked_keys
 
     cache.clear()
     reset_local_counts()

@@ -13,12 +13,14 @@ from django.utils import timezone
 from bookings.confirmation import new_confirmation_number
 from bookings.enums import AppointmentSource, AppointmentStatus
 from bookings.models import Appointment, Customer
+from mcp_core.models import AuditLog
+from mcp_core.permissions import Role
 from routing.models import CallLog, PhoneNumber, RoutingRule
 from staff.models import Service, Staff, StaffService, TimeBlock, WorkingHours
 from tenants.api_keys import generate_key
-from tenants.enums import Plan, Role
+from tenants.enums import Plan
 from tenants.hours import default_business_hours
-from tenants.models import ApiKey, AuditLog, Branch, Company, OperatorProfile, Subscription
+from tenants.models import ApiKey, Branch, Company, OperatorProfile, Subscription
 
 
 class CompanyFactory(factory.django.DjangoModelFactory[Company]):

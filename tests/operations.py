@@ -6,7 +6,7 @@ from typing import Any
 
 from mcp_core.auth import Principal
 from mcp_core.orchestrator import CallResult, execute_named
-from tenants.enums import Role
+from mcp_core.permissions import Role
 from tenants.models import Company
 from tests.factories import ApiKeyFactory
 

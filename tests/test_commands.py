@@ -7,11 +7,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from bookings.models import Appointment, Customer
-from mcp_core.auth import authenticate_api_key
+from mcp_core.models import AuditLog
+from mcp_core.permissions import Role
 from routing.models import PhoneNumber
 from staff.models import Service, Staff, StaffService, WorkingHours
-from tenants.enums import Role
-from tenants.models import ApiKey, AuditLog, Branch, Company
+from tenants.authentication import authenticate_api_key
+from tenants.models import ApiKey, Branch, Company
 
 pytestmark = pytest.mark.django_db
 

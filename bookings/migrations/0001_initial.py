@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-import askproai.phone
+import common.phone
 
 
 class Migration(migrations.Migration):
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "phone",
-                    models.CharField(max_length=20, validators=[askproai.phone.validate_e164]),
+                    models.CharField(max_length=20, validators=[common.phone.validate_e164]),
                 ),
                 ("name", models.CharField(blank=True, max_length=200)),
                 ("email", models.EmailField(blank=True, max_length=254)),

@@ -7,7 +7,7 @@ service serialises writers instead (IMMEDIATE transactions).
 
 from django.db import migrations
 
-from askproai.migration_ops import RunSQLOnPostgreSQL
+from common.migration_ops import RunSQLOnPostgreSQL
 
 
 class Migration(migrations.Migration):

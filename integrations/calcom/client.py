@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from mcp_core.errors import IntegrationError, ServiceUnavailable
+from common.errors import IntegrationError, ServiceUnavailable
 
 
 class CalcomRejected(IntegrationError):

@@ -33,13 +33,13 @@ from django.views.decorators.http import require_POST
 from bookings import services as booking_services
 from bookings.enums import ACTIVE_STATUSES, SyncStatus
 from bookings.models import Appointment
+from common.errors import ApplicationError, ValidationFailed
 from integrations.calcom.backend import parse_time
 from integrations.models import CalcomBusyBlock, CalcomEventType, WebhookProvider
 from integrations.webhooks import error_response, first_delivery, json_body, signature_failed
-from mcp_core.errors import ApplicationError, ValidationFailed
+from mcp_core.audit import audit_record
 from staff import services as staff_services
 from staff.models import Staff, TimeBlock
-from tenants.audit import audit_record
 from tenants.models import Company
 
 logger = logging.getLogger(__name__)

@@ -28,10 +28,10 @@ from integrations.webhooks import first_delivery
 from mcp_core.auth import Principal
 from mcp_core.observability import logger
 from mcp_core.orchestrator import execute_named
+from mcp_core.permissions import Role
 from routing.calls import call_log_link, call_log_record
 from routing.enums import CallOutcome
 from routing.models import CallLog
-from tenants.enums import Role
 
 PROVIDER = "retell"
 CALL_EVENTS = ("call_started", "call_ended", "call_analyzed")

@@ -21,22 +21,22 @@ from zoneinfo import ZoneInfo
 from django.db import DatabaseError
 from django.utils import timezone
 
-from askproai.phone import InvalidPhoneNumber, normalize_phone
 from bookings.confirmation import normalize_confirmation_number
 from bookings.enums import AppointmentStatus
 from bookings.models import Appointment
+from common.errors import ApplicationError, ErrorType
+from common.phone import InvalidPhoneNumber, normalize_phone
 from integrations.retell import speech
 from integrations.retell.dates import UnclearDate, UnclearTime, parse_date, parse_time
 from integrations.retell.lines import Line, line_for
 from mcp_core.auth import Principal
-from mcp_core.errors import ApplicationError, ErrorType
 from mcp_core.observability import logger
 from mcp_core.orchestrator import execute_named
+from mcp_core.permissions import Role
 from routing.calls import call_log_link
 from routing.enums import CallOutcome
 from staff.errors import ServiceNotFound, StaffNotFound
 from staff.spoken import ServiceAmbiguous, service_match, spoken_key
-from tenants.enums import Role
 from tenants.models import Branch
 
 SOURCE = "phone"

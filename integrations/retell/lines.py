@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from askproai.phone import InvalidPhoneNumber, normalize_phone
+from common.phone import InvalidPhoneNumber, normalize_phone
 from routing.models import PhoneNumber
 from tenants.models import Branch, Company
 

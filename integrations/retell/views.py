@@ -17,17 +17,17 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from common.errors import ApplicationError, ServiceUnavailable, ValidationFailed
 from integrations.retell import functions, inbound
 from integrations.retell.events import CALL_EVENTS
 from integrations.retell.lines import line_for
 from integrations.retell.signature import META_KEY, signature_valid
 from integrations.webhooks import error_response, json_body, signature_failed
 from mcp_core.auth import Principal
-from mcp_core.errors import ApplicationError, ServiceUnavailable, ValidationFailed
 from mcp_core.middleware import correlation_id_of
 from mcp_core.observability import logger
 from mcp_core.orchestrator import execute_named
-from tenants.enums import Role
+from mcp_core.permissions import Role
 
 OPERATION = "integration.processRetellWebhook"
 

@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from common.errors import NotFound, ValidationFailed
 from integrations.retell import events, inbound
 from integrations.retell.lines import line_for
-from mcp_core.errors import NotFound, ValidationFailed
 from mcp_core.operations import CallContext, OperationInput, OperationOutput, operation
 from mcp_core.permissions import Permission
 

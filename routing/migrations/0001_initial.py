@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-import askproai.phone
+import common.phone
 
 
 class Migration(migrations.Migration):
@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 (
                     "number",
                     models.CharField(
-                        max_length=20, unique=True, validators=[askproai.phone.validate_e164]
+                        max_length=20, unique=True, validators=[common.phone.validate_e164]
                     ),
                 ),
                 ("retell_agent_id", models.CharField(blank=True, max_length=100)),

@@ -27,8 +27,8 @@ from bookings.availability import (
 )
 from bookings.enums import AppointmentStatus
 from bookings.errors import SlotNotBookable, SlotTaken
+from common.errors import ApplicationError, Conflict, ValidationFailed
 from mcp_core.auth import Principal
-from mcp_core.errors import ApplicationError, Conflict, ValidationFailed
 from mcp_core.orchestrator import execute_named
 from staff.models import StaffService, WorkingHours
 from tests.factories import (

@@ -26,10 +26,11 @@ from bookings.models import Appointment, Customer
 from integrations import calendar, notifications
 from mcp_core import outbox as side_effects_outbox
 from mcp_core.auth import Principal
-from mcp_core.models import OutboxMessage, OutboxStatus, SagaRun, SagaStatus
+from mcp_core.models import AuditLog, OutboxMessage, OutboxStatus, SagaRun, SagaStatus
+from mcp_core.permissions import Role
 from mcp_core.saga import SagaContext
-from tenants.enums import Plan, Role
-from tenants.models import AuditLog, Company
+from tenants.enums import Plan
+from tenants.models import Company
 from tests.factories import (
     AppointmentFactory,
     BranchFactory,
@@ -600,7 +601,7 @@ def test_calendar_outage_keeps_the_booking_pending_and_queues_a_retry(
 
 
 def test_retry_task_syncs_once_the_calendar_is_back(world, memory_calendar, queued_deliveries):
-    from mcp_core.tasks import deliver_outbox_message
+    from mcp_core.outbox import deliver_outbox_message
 
     memory_calendar.fail_with = ConnectionError("down")
     book(world)

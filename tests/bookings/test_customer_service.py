@@ -22,10 +22,11 @@ from django.core.management import call_command
 from bookings.enums import AppointmentStatus
 from bookings.models import Appointment, Customer
 from mcp_core.auth import Principal
+from mcp_core.models import AuditLog
 from mcp_core.operations import registry
+from mcp_core.permissions import Role
 from routing.models import CallLog
-from tenants.enums import Role
-from tenants.models import AuditLog, Company
+from tenants.models import Company
 from tests.factories import (
     AppointmentFactory,
     AuditLogFactory,

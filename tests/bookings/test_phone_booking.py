@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from askproai.demo import seed_demo
 from bookings.enums import AppointmentSource
 from bookings.models import Appointment, Customer
 from integrations import notifications
 from mcp_core.auth import Principal
+from mcp_core.management.demo import seed_demo
 from mcp_core.orchestrator import execute_named
-from tenants.enums import Role
+from mcp_core.permissions import Role
 from tenants.models import Branch, Company
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,10 +16,9 @@ from bookings.enums import AppointmentStatus, SyncStatus
 from bookings.models import Appointment
 from integrations.models import CalcomBusyBlock, WebhookEvent
 from mcp_core.breakers import breaker_states
-from mcp_core.models import OutboxMessage, OutboxStatus
-from mcp_core.tasks import deliver_due_outbox_messages, deliver_outbox_message
+from mcp_core.models import AuditLog, OutboxMessage, OutboxStatus
+from mcp_core.outbox import deliver_due_outbox_messages, deliver_outbox_message
 from staff.models import TimeBlock
-from tenants.models import AuditLog
 from tests.bookings.test_booking_service import (  # noqa: F401 — autouse fixtures
     MONDAY,
     NOW,
@@ -489,7 +488,7 @@ def test_sync_calendar_event_answers_another_tenants_appointment_as_absent(calco
 
 
 def test_only_managers_of_integrations_may_sync_or_replay(calcom):
-    from tenants.enums import Role
+    from mcp_core.permissions import Role
     from tests.bookings.test_booking_service import principal_for
 
     staff = principal_for(calcom.world.tenant, Role.STAFF)

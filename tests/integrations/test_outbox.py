@@ -13,8 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from mcp_core import outbox
-from mcp_core.models import OutboxMessage, OutboxStatus
-from tenants.models import AuditLog
+from mcp_core.models import AuditLog, OutboxMessage, OutboxStatus
 from tests.factories import CompanyFactory, OperatorProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +52,7 @@ def scheduled(monkeypatch) -> list[tuple[int, float]]:
 def test_with_a_broker_the_task_is_sent_with_its_countdown_and_no_publish_retries(
     monkeypatch, settings
 ):
-    from mcp_core import tasks
+    from mcp_core import outbox as tasks
 
     sent: list[tuple[Any, dict[str, Any]]] = []
     settings.CELERY_TASK_ALWAYS_EAGER = False
@@ -67,7 +66,7 @@ def test_with_a_broker_the_task_is_sent_with_its_countdown_and_no_publish_retrie
 
 
 def test_without_a_reachable_broker_scheduling_only_logs(monkeypatch, settings, caplog):
-    from mcp_core import tasks
+    from mcp_core import outbox as tasks
 
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("no broker")

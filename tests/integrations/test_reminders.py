@@ -22,7 +22,7 @@ from integrations.tasks import send_due_reminders
 from mcp_core import outbox
 from mcp_core.breakers import call_with_breaker, reset_breakers
 from mcp_core.models import OutboxMessage
-from mcp_core.tasks import deliver_due_outbox_messages
+from mcp_core.outbox import deliver_due_outbox_messages
 from tests.factories import AppointmentFactory
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from askproai.demo import seed_demo
 from bookings.enums import AppointmentSource
 from bookings.models import Appointment, Customer
 from integrations import notifications
 from integrations.models import WebhookEvent
 from integrations.retell.signature import sign
+from mcp_core.management.demo import seed_demo
 from routing.models import CallLog
 from tests.integrations.retell_helpers import (
     CALLER,

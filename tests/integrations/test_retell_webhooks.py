@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from askproai.demo import seed_demo
 from bookings.models import Appointment, Customer
 from integrations import notifications
 from integrations.models import WebhookEvent
 from integrations.retell.signature import sign
 from mcp_core.auth import Principal
+from mcp_core.management.demo import seed_demo
 from mcp_core.orchestrator import execute_named
+from mcp_core.permissions import Role
 from routing.models import CallLog
-from tenants.enums import Role
 from tests.factories import CompanyFactory
 from tests.integrations.retell_helpers import (
     BERLIN,

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from integrations.models import SmsTemplate
-from tenants.models import AuditLog
+from mcp_core.models import AuditLog
 from tests.factories import CompanyFactory, OperatorProfileFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,15 +13,16 @@ import pytest
 import stripe
 from django.test import Client
 
+from common.errors import Conflict, ServiceUnavailable
 from integrations import billing
 from integrations.models import StripeCharge, WebhookEvent
 from mcp_core.auth import Principal
 from mcp_core.breakers import get_breaker
-from mcp_core.errors import Conflict, ServiceUnavailable
+from mcp_core.models import AuditLog
 from mcp_core.orchestrator import execute_named
+from mcp_core.permissions import Role
 from staff.models import Staff
-from tenants.enums import Role
-from tenants.models import AuditLog, Branch, Subscription
+from tenants.models import Branch, Subscription
 from tenants.plans import effective_plan, plan_limits
 from tests.factories import BranchFactory, CompanyFactory, StaffFactory
 from tests.fakes.stripe import FakeStripe, stripe_error

@@ -22,9 +22,9 @@ from integrations.messages import (
 from integrations.models import SmsMessage, SmsTemplate
 from mcp_core.auth import Principal
 from mcp_core.breakers import get_breaker
+from mcp_core.models import AuditLog
 from mcp_core.orchestrator import execute_named
-from tenants.enums import Role
-from tenants.models import AuditLog
+from mcp_core.permissions import Role
 from tests.factories import AppointmentFactory, CompanyFactory, CustomerFactory
 from tests.fakes.twilio import FakeTwilio, twilio_error
 

@@ -19,11 +19,17 @@ def hit_many(
 
     django.setup()
     from mcp_core.ratelimit import rate_limit_hit
+    from tenants.plans import plan_limits
 
     # Start together so the processes really race for the same counter.
     barrier.wait(timeout=60)
     allowed = 0
     for _ in range(hits):
-        decision = rate_limit_hit(tenant_id=tenant_id, plan="basic", service="booking", now=now)
+        decision = rate_limit_hit(
+            tenant_id=tenant_id,
+            limit=plan_limits("basic").api_calls_per_hour,
+            service="booking",
+            now=now,
+        )
         allowed += decision.allowed
     results.put(allowed)

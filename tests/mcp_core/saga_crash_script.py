@@ -15,8 +15,9 @@ import signal
 import sys
 from typing import Any
 
+from mcp_core.models import AuditLog
 from mcp_core.saga import Saga, SagaContext, Step
-from tenants.models import AuditLog, Company
+from tenants.models import Company
 
 ACTOR = "saga-crash-test"
 

@@ -3,9 +3,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from mcp_core import auth
-from mcp_core.auth import authenticate_api_key, bearer_token
-from mcp_core.errors import AuthenticationFailed
+from common.errors import AuthenticationFailed
+from mcp_core.auth import bearer_token
+from tenants import authentication as auth
+from tenants.authentication import authenticate_api_key
 from tenants.models import ApiKey
 from tests.factories import ApiKeyFactory
 

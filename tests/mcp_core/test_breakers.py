@@ -5,6 +5,7 @@ import time_machine
 from django.test import override_settings
 from prometheus_client import REGISTRY
 
+from common.errors import IntegrationError, ServiceUnavailable, ValidationFailed
 from mcp_core import breakers
 from mcp_core.breakers import (
     breaker_states,
@@ -12,7 +13,6 @@ from mcp_core.breakers import (
     get_breaker,
     reset_breakers,
 )
-from mcp_core.errors import IntegrationError, ServiceUnavailable, ValidationFailed
 
 OPENED = dt.datetime(2027, 3, 1, 9, 0, 0, 250000, tzinfo=dt.UTC)
 

@@ -8,9 +8,9 @@ import pytest
 from django.core.management import call_command
 from django.db import OperationalError
 
+from common.errors import ServiceUnavailable
 from mcp_core import orchestrator
 from mcp_core.auth import Principal
-from mcp_core.errors import ServiceUnavailable
 from mcp_core.operations import CallContext, registry
 from mcp_core.orchestrator import check_deadline, execute_named, get_metrics
 from tests.factories import ApiKeyFactory, BranchFactory, SubscriptionFactory

@@ -5,14 +5,15 @@ import uuid
 import pytest
 from django.test import override_settings
 
+from common.errors import RateLimitExceeded
 from mcp_core import ratelimit
-from mcp_core.errors import RateLimitExceeded
 from mcp_core.ratelimit import (
     RateLimitDecision,
     raise_if_refused,
     rate_limit_hit,
     rate_limit_usage,
 )
+from tenants.plans import plan_limits
 from tests.mcp_core import _ratelimit_worker
 
 # Mid-window, so a test never straddles a window boundary: the window is
@@ -59,7 +60,9 @@ class _Recorder:
 
 
 def _hit(tenant_id, *, plan="basic", service="booking", now=NOW):
-    return rate_limit_hit(tenant_id=tenant_id, plan=plan, service=service, now=now)
+    return rate_limit_hit(
+        tenant_id=tenant_id, limit=plan_limits(plan).api_calls_per_hour, service=service, now=now
+    )
 
 
 def test_basic_plan_allows_100_calls_and_refuses_the_101st(backend, tenant_id):

@@ -192,7 +192,7 @@ def test_rest_health_requires_a_key(client, owner):
 def test_database_outage_answers_503_not_500(client, owner, monkeypatch):
     from django.db import OperationalError
 
-    from mcp_core import auth
+    from tenants import authentication as auth
 
     def unreachable(_):
         raise OperationalError("could not connect to server")

@@ -1,4 +1,4 @@
-"""mcp_core.rows: hand-built single-table statements read back exactly as the ORM writes them,
+"""common.rows: hand-built single-table statements read back exactly as the ORM writes them,
 on PostgreSQL and SQLite alike (the suite runs on both)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bookings.models import Appointment
-from mcp_core import rows
+from common import rows
 from mcp_core.models import OutboxMessage, SagaRun
 from tests.factories import AppointmentFactory, CompanyFactory, CustomerFactory
 

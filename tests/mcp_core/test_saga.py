@@ -20,11 +20,10 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from common.errors import Conflict, IntegrationError, TransactionFailed
 from mcp_core import tasks
-from mcp_core.errors import Conflict, IntegrationError, TransactionFailed
-from mcp_core.models import SagaRun, SagaStatus, StepStatus
+from mcp_core.models import AuditLog, SagaRun, SagaStatus, StepStatus
 from mcp_core.saga import Saga, SagaContext, SagaResult, Step, recover_stale_sagas
-from tenants.models import AuditLog
 from tests.factories import CompanyFactory, OperatorProfileFactory
 from tests.mcp_core.saga_crash_script import ACTOR, crash_saga
 

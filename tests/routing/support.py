@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from tenants.models import AuditLog, Company
+from mcp_core.models import AuditLog
+from tenants.models import Company
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2027, 6, 2, 10, 0, tzinfo=BERLIN)  # a Wednesday

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.urls import reverse
 
+from mcp_core.models import AuditLog
 from routing.models import RoutingRule
-from tenants.models import AuditLog
 from tests.factories import BranchFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

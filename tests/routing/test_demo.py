@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from askproai.demo import seed_demo
+from mcp_core.management.demo import seed_demo
 from routing.models import RoutingRule
 from tenants.models import Company
 from tests.operations import ok, principal_for

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from mcp_core.models import AuditLog
+from mcp_core.permissions import Role
 from routing.models import RoutingRule
-from tenants.enums import Role
-from tenants.models import AuditLog
 from tests.factories import BranchFactory, RoutingRuleFactory
 from tests.operations import call, failed, ok, principal_for
 from tests.routing.support import audit_actions

@@ -20,12 +20,13 @@ import time_machine
 
 from bookings.enums import AppointmentStatus
 from mcp_core.auth import Principal
+from mcp_core.models import AuditLog
 from mcp_core.operations import registry
+from mcp_core.permissions import Role
 from staff import services
 from staff.errors import InvalidSchedule
 from staff.models import Staff, StaffService, TimeBlock, WorkingHours
-from tenants.enums import Role
-from tenants.models import AuditLog, Company
+from tenants.models import Company
 from tests.factories import (
     ApiKeyFactory,
     AppointmentFactory,

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from bookings.enums import AppointmentStatus
 from bookings.models import Appointment
-from tenants.models import ApiKey, AuditLog, Branch
+from mcp_core.models import AuditLog
+from tenants.models import ApiKey, Branch
 from tests.factories import (
     ApiKeyFactory,
     AppointmentFactory,

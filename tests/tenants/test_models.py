@@ -4,14 +4,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from askproai.phone import InvalidPhoneNumber, normalize_phone
 from bookings.confirmation import ALPHABET, new_confirmation_number, normalize_confirmation_number
 from bookings.models import Customer
+from common.phone import InvalidPhoneNumber, normalize_phone
+from common.scoping import TenantMissingError
 from staff.models import WorkingHours
 from tenants.hours import business_hours_errors, default_business_hours, parse_business_hours
 from tenants.models import Branch
 from tenants.plans import plan_features, plan_limits
-from tenants.scoping import TenantMissingError
 from tests.factories import (
     BranchFactory,
     CompanyFactory,

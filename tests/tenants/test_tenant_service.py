@@ -17,13 +17,15 @@ from django.db import connection
 from bookings.enums import AppointmentStatus
 from bookings.models import Appointment
 from mcp_core.auth import Principal
+from mcp_core.models import AuditLog
 from mcp_core.operations import iso, registry
+from mcp_core.permissions import Role
 from mcp_core.ratelimit import rate_limit_usage
 from tenants import services
-from tenants.enums import Plan, Role, SubscriptionStatus
+from tenants.enums import Plan, SubscriptionStatus
 from tenants.errors import BranchLimitReached
 from tenants.hours import default_business_hours
-from tenants.models import AuditLog, Branch, Company
+from tenants.models import Branch, Company
 from tenants.selectors import tenant_get
 from tests.factories import (
     AppointmentFactory,

@@ -3,10 +3,10 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from askproai.command import JsonCommand
 from bookings.customer_selectors import InvalidCustomerInput, customer_tenant
 from bookings.customer_services import customer_erase
 from bookings.tools.customer import erasure_output
+from common.command import JsonCommand
 
 
 class Command(JsonCommand):

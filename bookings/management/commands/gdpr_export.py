@@ -3,10 +3,10 @@ from typing import Any
 from django.core.management.base import CommandParser
 from django.utils import timezone
 
-from askproai.command import JsonCommand
 from bookings.customer_selectors import customer_tenant
 from bookings.customer_services import customer_data_export
 from bookings.tools.customer import export_output
+from common.command import JsonCommand
 
 
 class Command(JsonCommand):

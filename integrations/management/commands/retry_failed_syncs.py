@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from mcp_core.auth import Principal
 from mcp_core.models import OutboxMessage, OutboxStatus
 from mcp_core.orchestrator import execute_named
-from tenants.enums import Role
+from mcp_core.permissions import Role
 from tenants.models import Company
 
 

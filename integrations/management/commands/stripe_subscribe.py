@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from askproai.command import JsonCommand
+from common.command import JsonCommand
 from integrations.billing import billing_subscription_start
 from tenants import selectors
 from tenants.enums import Plan

@@ -3,13 +3,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from common.errors import ApplicationError
 from mcp_core.auth import Principal
 from mcp_core.docs import render_markdown
-from mcp_core.errors import ApplicationError
 from mcp_core.operations import registry
 from mcp_core.orchestrator import execute_named
+from mcp_core.permissions import Role
 from tenants import selectors
-from tenants.enums import Role
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from typing import Any
 
-from askproai.command import JsonCommand
-from askproai.demo import seed_demo
+from common.command import JsonCommand
+from mcp_core.management.demo import seed_demo
 
 
 class Command(JsonCommand):

@@ -2,9 +2,9 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from askproai.command import JsonCommand
+from common.command import JsonCommand
+from mcp_core.permissions import Role
 from tenants import selectors, services
-from tenants.enums import Role
 
 
 class Command(JsonCommand):

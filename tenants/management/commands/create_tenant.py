@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from askproai.command import JsonCommand
+from common.command import JsonCommand
 from tenants import services
 from tenants.enums import Plan
 

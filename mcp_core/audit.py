@@ -1,10 +1,17 @@
+"""The audit trail: one row per state change, written by services inside their transaction."""
+
+from __future__ import annotations
+
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
-from mcp_core import rows
-from tenants.models import AuditLog, Company
+from common import rows
+from mcp_core.models import AuditLog
+
+if TYPE_CHECKING:
+    from tenants.models import Company
 
 
 @dataclass(frozen=True)
@@ -18,7 +25,7 @@ class Ref:
 
 def audit_record(
     *,
-    tenant: Company,
+    tenant: Company | int,
     actor: str,
     action: str,
     obj: models.Model | Ref,
@@ -29,7 +36,7 @@ def audit_record(
     model = obj.model if isinstance(obj, Ref) else type(obj)
     rows.insert(
         AuditLog,
-        tenant_id=tenant.pk,
+        tenant_id=tenant if isinstance(tenant, int) else tenant.pk,
         actor=actor,
         action=action,
         object_type=model._meta.label_lower,

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mcp_core.errors import ApplicationError
+from common.errors import ApplicationError
 
 
 class JsonCommand(BaseCommand, metaclass=ABCMeta):

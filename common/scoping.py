@@ -7,12 +7,9 @@ every tenant's rows by forgetting the filter.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from django.db import models
-
-if TYPE_CHECKING:
-    from tenants.models import Company
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -22,7 +19,7 @@ class TenantMissingError(RuntimeError):
 
 
 class TenantQuerySet(models.QuerySet[_M]):
-    def for_tenant(self, tenant: Company | int | None) -> TenantQuerySet[_M]:
+    def for_tenant(self, tenant: models.Model | int | None) -> TenantQuerySet[_M]:
         if tenant is None:
             raise TenantMissingError(f"{self.model.__name__} rows requested without a tenant")
         tenant_id = tenant if isinstance(tenant, int) else tenant.pk

@@ -24,12 +24,13 @@ from django.utils import timezone
 from bookings.confirmation import new_confirmation_number
 from bookings.enums import AppointmentSource, AppointmentStatus
 from bookings.models import Appointment, Customer
+from mcp_core.permissions import Role
 from routing.enums import RoutingAction
 from routing.models import PhoneNumber, RoutingRule
 from staff.models import Service, Staff, StaffService, WorkingHours
 from tenants import services as tenant_services
 from tenants.api_keys import key_from_plaintext
-from tenants.enums import Plan, Role, SubscriptionStatus
+from tenants.enums import Plan, SubscriptionStatus
 from tenants.hours import default_business_hours
 from tenants.models import ApiKey, Branch, Company, OperatorProfile, Subscription
 

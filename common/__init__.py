@@ -1,0 +1,1 @@
+"""The base layer: what every app shares. It imports no app of the project."""

@@ -178,6 +178,12 @@ OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 
 # The seed's MCP_* settings (CONTRACT section 2)
 MCP_TIMEOUT = env_int("MCP_TIMEOUT", 30)
+# Admin login throttle (django-ratelimit, in the cache): failed attempts per username and per
+# client address; over either rate the login answers 429 until the window has passed.
+ADMIN_LOGIN_FAILURES_PER_USERNAME = env_str("ADMIN_LOGIN_FAILURES_PER_USERNAME", "5/15m")
+ADMIN_LOGIN_FAILURES_PER_ADDRESS = env_str("ADMIN_LOGIN_FAILURES_PER_ADDRESS", "20/15m")
+# With Redis unreachable the admin login stays usable (unthrottled) rather than locked.
+RATELIMIT_FAIL_OPEN = True
 MCP_MAX_RETRIES = env_int("MCP_MAX_RETRIES", 3)
 MCP_BOOKING_LOCK_TIMEOUT = env_int("MCP_BOOKING_LOCK_TIMEOUT", 300)
 MCP_BOOKING_MAX_ADVANCE_DAYS = env_int("MCP_BOOKING_MAX_ADVANCE_DAYS", 90)

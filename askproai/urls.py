@@ -2,11 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from mcp_core import admin_login
+
 admin.site.site_header = "AskProAI Operations"
 admin.site.site_title = "AskProAI"
 admin.site.index_title = "Tenants, bookings and calls"
 
 urlpatterns = [
+    path("admin/login/", admin_login.login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

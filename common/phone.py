@@ -3,6 +3,7 @@
 from functools import lru_cache
 
 import phonenumbers
+from django.core.exceptions import ValidationError
 
 DEFAULT_REGION = "DE"
 
@@ -33,8 +34,6 @@ def _normalized(raw: str, region: str) -> str:
 
 def validate_e164(value: str) -> None:
     """Django field validator: the stored value must already be normalised E.164."""
-    from django.core.exceptions import ValidationError
-
     try:
         normalized = normalize_phone(value)
     except InvalidPhoneNumber as exc:

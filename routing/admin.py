@@ -10,7 +10,23 @@ from mcp_core.audit import audit_record
 from mcp_core.orchestrator import validation_details
 from routing.contracts import RoutingRuleIn
 from routing.models import CallLog, PhoneNumber, RoutingRule
-from tenants.admin_scoping import TenantScopedAdmin, actor_for
+from tenants.admin import BranchAdmin
+from tenants.admin_scoping import TenantScopedAdmin, TenantScopedInline, actor_for
+from tenants.models import Branch
+
+
+class PhoneNumberInline(TenantScopedInline, admin.TabularInline):
+    model = PhoneNumber
+    fields = ("number", "retell_agent_id", "language", "is_active")
+
+
+# The branch page lists the branch's phone numbers; routing sits above tenants, so it adds them.
+admin.site.unregister(Branch)
+
+
+@admin.register(Branch)
+class BranchWithPhoneNumbersAdmin(BranchAdmin):
+    inlines = (PhoneNumberInline,)
 
 
 @admin.register(PhoneNumber)

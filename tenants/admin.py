@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from typing import Any
 
 from django.contrib import admin, messages
@@ -6,7 +8,6 @@ from django.http import HttpRequest
 
 from common.errors import ApplicationError
 from mcp_core.models import AuditLog
-from routing.models import PhoneNumber
 from tenants import services
 from tenants.admin_scoping import (
     ReadOnlyTenantAdmin,
@@ -53,11 +54,6 @@ class CompanyAdmin(TenantScopedAdmin):
         return bool(request.user.is_superuser) and super().has_delete_permission(request, obj)
 
 
-class PhoneNumberInline(TenantScopedInline, admin.TabularInline):
-    model = PhoneNumber
-    fields = ("number", "retell_agent_id", "language", "is_active")
-
-
 @admin.register(Branch)
 class BranchAdmin(TenantScopedAdmin):
     list_display = ("name", "city", "time_zone", "is_active", "updated_at")
@@ -65,7 +61,6 @@ class BranchAdmin(TenantScopedAdmin):
     search_fields = ("name", "city", "address", "postal_code")
     readonly_fields = ("uuid", "created_at", "updated_at")
     list_select_related = ("tenant",)
-    inlines = (PhoneNumberInline,)
     actions = ("activate_branches", "deactivate_branches")
 
     def _set_active(

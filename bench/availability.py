@@ -3,7 +3,7 @@
     .venv/bin/python bench/availability.py [--staff 20 --days 14 --appts-per-day 8]
         [--db sqlite|postgres] [--with-peer]
 
-Same scenario and knobs as /work/shared/bench/peer_django_appointment/bench.py: one 30-minute
+Same scenario and knobs as bench/peer/bench.py (django-appointment): one 30-minute
 service, staff working Mon-Fri 09:00-18:00, a 30-minute slot step, K appointments per staff
 member per working day on the peer's "spread out and staggered by staff" grid indices, starting
 the Monday two weeks from today. Builds its own database (a throw-away SQLite file, or the
@@ -12,7 +12,8 @@ Prints JSON lines {"system": "askproai", "op", "n", "seconds", "queries", ...}; 
 median of --repeat runs. `free_slots` is one find_slots call over every staff member and day with
 an empty schedule cache, `free_slots_warm` the same with working hours cached, `check_availability`
 booking.checkAvailability for the first day through the orchestrator. --with-peer runs the peer
-(installed into /tmp/peervenv when missing) with the same knobs and ends with a comparison line.
+with the same knobs, in its own virtual environment (bench/peer/.venv, made by
+bench/peer/setup.sh when missing), and ends with a comparison line.
 """
 
 from __future__ import annotations

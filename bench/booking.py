@@ -1,4 +1,4 @@
-"""Booking benchmark: the peer's scenario (bench/peer_django_appointment) through our booking path.
+"""Booking benchmark: the peer's scenario (bench/peer) through our booking path.
 
     .venv/bin/python bench/booking.py --staff 20 --days 14 --appts-per-day 8 --book 200 [--http]
     .venv/bin/python bench/booking.py --db sqlite ...

@@ -1,36 +1,28 @@
-"""The peer's benchmark scenario (django-appointment, ../shared/bench/peer_django_appointment):
-its knobs, slot grid and placement of existing appointments, shared by our benchmarks, and a
-runner that executes the peer in the same run (installed into /tmp/peervenv once)."""
+"""The peer's benchmark scenario (django-appointment, bench/peer): its knobs, slot grid and
+placement of existing appointments, shared by our benchmarks, and a runner that executes the peer
+in the same run, with the python of its own virtual environment (bench/peer/.venv, made by
+bench/peer/setup.sh on first use)."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.database import add_database_arguments
 
-ROOT = Path(__file__).resolve().parent.parent
-PEER = ROOT.parent / "shared" / "bench" / "peer_django_appointment"
-PEER_VENV = Path("/tmp/peervenv")  # noqa: S108 - a fixed, documented location for the peer
+PEER = Path(__file__).resolve().parent / "peer"
 
 
 def run_peer(flags: list[str]) -> dict[str, dict[str, Any]]:
     """Run the peer's bench.py with `flags`; its output lines by op (printed as they come)."""
-    python = PEER_VENV / "bin" / "python"
-    if not python.exists():
-        python3 = shutil.which("python3") or sys.executable
-        subprocess.run([python3, "-m", "venv", str(PEER_VENV)], check=True)  # noqa: S603
-        subprocess.run(  # noqa: S603
-            [str(PEER_VENV / "bin/pip"), "install", "-q", "-r", str(PEER / "requirements.txt")],
-            check=True,
-        )
+    # setup.sh is idempotent and quick once installed; it reinstalls when requirements.txt changed.
+    subprocess.run([str(PEER / "setup.sh")], check=True)  # noqa: S603
+    python = PEER / ".venv" / "bin" / "python"
     run = subprocess.run(  # noqa: S603
         [str(python), str(PEER / "bench.py"), *flags],
         check=True,

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.database import start_django  # noqa: E402
 
-PACKAGES = ("askproai", "common", "tenants", "staff", "bookings", "routing", "integrations")
-PACKAGES += ("mcp_core",)
+PACKAGES: tuple[str, ...] = ("askproai", "common", "tenants", "staff", "bookings", "routing")
+PACKAGES += ("integrations", "mcp_core")
 SIGNING_KEY = "key_bench_module_moves"
 BERLIN_NUMBER = "+493012345670"
 

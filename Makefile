@@ -1,4 +1,4 @@
-# The two commands of the README: `make run` and `make test` (CONTRACT section 1).
+# The two commands of the README: `make run` and `make test` (docs/contract.md).
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 PY ?= $(VENV)/bin/python

@@ -102,7 +102,7 @@ if REDIS_URL:
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": 0.5,
                 "SOCKET_TIMEOUT": 0.5,
-                # A Redis outage must degrade the service, not break it (CONTRACT section 6).
+                # A Redis outage must degrade the service, not break it (docs/contract.md).
                 "IGNORE_EXCEPTIONS": True,
             },
         }
@@ -176,7 +176,7 @@ CELERY_BEAT_SCHEDULE = {
 SENTRY_DSN = env_str("SENTRY_DSN", "")
 OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 
-# The seed's MCP_* settings (CONTRACT section 2)
+# The MCP_* settings (docs/contract.md)
 MCP_TIMEOUT = env_int("MCP_TIMEOUT", 30)
 # Admin login throttle (django-ratelimit, in the cache): failed attempts per username and per
 # client address; over either rate the login answers 429 until the window has passed.
@@ -197,7 +197,7 @@ MCP_RATE_LIMIT_WINDOW = env_int("MCP_RATE_LIMIT_WINDOW", 3600)
 MCP_METRICS_ENABLED = env_bool("MCP_METRICS_ENABLED", True)
 MCP_TRACING_ENABLED = env_bool("MCP_TRACING_ENABLED", True)
 MCP_TRACING_SAMPLE_RATE = env_float("MCP_TRACING_SAMPLE_RATE", 0.1)
-# Browser origins allowed to call /mcp besides this host's own (CONTRACT: Origin is checked).
+# Browser origins allowed to call /mcp besides this host's own (docs/contract.md: Origin is checked).
 MCP_ALLOWED_ORIGINS = env_list("MCP_ALLOWED_ORIGINS", [])
 # Extra per-service limits on top of the plan's, per tenant and window, e.g.
 # MCP_SERVICE_RATE_LIMITS='{"integration": 60}'. Empty: only the plan limit applies.

@@ -1,4 +1,4 @@
-"""The error envelope of CONTRACT section 5: one root, one code and HTTP status per type.
+"""The error envelope of docs/contract.md: one root, one code and HTTP status per type.
 
 Domain apps raise subclasses of `ApplicationError` from their `errors.py`; every front door
 renders them with `ApplicationError.envelope()`, so a failure looks the same everywhere.

@@ -1,4 +1,4 @@
-"""Tenant scoping that fails closed (STYLE point 4).
+"""Tenant scoping that fails closed (docs/style.md).
 
 Every tenant-owned model inherits `TenantOwnedModel`: a non-null `tenant` foreign key and a
 manager whose `for_tenant()` refuses to run without a tenant, so no code path can return

@@ -9,7 +9,7 @@ decides whether it closes again or stays open for another period.
 - The call that reaches the threshold still raises the integration's own error; only the calls
   after it are refused. Errors that are the caller's fault (`is_client_error`) are not failures.
 - `REDIS_URL` set: the state lives in Redis (pybreaker's `CircuitRedisStorage`, one namespace
-  per integration), so every process sees the same breaker (CONTRACT section 6).
+  per integration), so every process sees the same breaker (docs/contract.md).
 - When Redis is unreachable each breaker carries on with a copy of its state in this process,
   Redis is left alone for a few seconds between attempts (a breaker call makes several round
   trips, each of which could wait for a time-out), and a warning is logged at most every 30 s.

@@ -1,8 +1,8 @@
 """Health of the things every request depends on: database, cache, broker, integrations.
 
 `status` is "down" when the database is unreachable (nothing can be served), "degraded" when
-the cache or broker is or an integration's breaker is open (requests still succeed, CONTRACT
-section 6), "ok" otherwise.
+the cache or broker is or an integration's breaker is open (requests still succeed; see the
+guarantees in docs/contract.md), "ok" otherwise.
 """
 
 from __future__ import annotations

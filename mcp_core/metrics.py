@@ -1,4 +1,4 @@
-"""Prometheus metrics named as in CONTRACT section 4.
+"""Prometheus metrics named as in docs/contract.md
 
 With several gunicorn workers set PROMETHEUS_MULTIPROC_DIR (an empty, writable directory) so
 `/metrics` aggregates every worker; without it each process reports its own numbers.

@@ -219,12 +219,12 @@ def check_deadline(ctx: CallContext, step: str) -> None:
 
 
 def health_check() -> dict[str, Any]:
-    """The seed's healthCheck(): database, cache, broker, integrations and their breakers."""
+    """The health check: database, cache, broker, integrations and their breakers."""
     return health_report()
 
 
 def get_metrics() -> dict[str, Any]:
-    """The seed's getMetrics(): calls, errors and mean duration per operation in this process
+    """Metrics: calls, errors and mean duration per operation in this process
     (Prometheus at /metrics has the full series, across workers when multiprocess is on)."""
     calls: dict[str, dict[str, Any]] = {}
     for metric in metrics.REQUESTS_TOTAL.collect():

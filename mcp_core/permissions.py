@@ -1,4 +1,4 @@
-"""Roles and what they may do (seed 002 section 7.1, with the seed's permission names).
+"""Roles and what they may do (docs/contract.md, roles).
 
 Every operation names one permission; a key's role grants a fixed set of them.
 """

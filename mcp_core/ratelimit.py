@@ -15,7 +15,7 @@ Backends:
   `askproai:rl:{tenant_id}:svc:{service}:{window_start}` expire shortly after their window.
 - `REDIS_URL` unset: a counter in this process (a dict behind a lock, old windows dropped).
 
-Degradation (CONTRACT section 6): when Redis raises (connection refused, time-out, any
+Degradation (docs/contract.md): when Redis raises (connection refused, time-out, any
 `RedisError`), that call is counted by the in-process counter instead, a warning is logged at
 most once every 30 seconds, and the next call tries Redis again — so shared limits resume by
 themselves when Redis is back. A Redis failure never reaches the caller; during an outage each

@@ -38,7 +38,7 @@ class ErrorBody(BaseModel):
 
 
 class ErrorEnvelope(BaseModel):
-    """Every failure on every front door (CONTRACT section 5)."""
+    """Every failure on every front door (docs/contract.md)."""
 
     error: ErrorBody
 
@@ -162,7 +162,7 @@ class RestRoute:
     operations: dict[str, str | tuple[str, int]]
 
 
-# The contract's resource routes (CONTRACT section 4.2). Paths are relative to /api/v2/mcp/.
+# The contract's resource routes (docs/contract.md). Paths are relative to /api/v2/mcp/.
 ROUTES: tuple[RestRoute, ...] = (
     RestRoute("tenant", {"GET": "tenant.getTenant", "PUT": "tenant.updateTenant"}),
     RestRoute(

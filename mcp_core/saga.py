@@ -1,8 +1,6 @@
 """Sagas: multi-step writes whose completed steps are undone in reverse order when one fails.
 
-The seed's DistributedTransactionManager wrapped all steps in one database transaction: it held
-locks across Cal.com calls, could not roll those calls back, and a killed process lost every
-trace of what had happened. Here each state change commits on its own (`SagaRun`, whose row
+Each state change commits on its own (`SagaRun`, whose row
 holds its steps' states too, so a change is one single-row write),
 no transaction stays open while an action runs, and `recover_stale_sagas` (Celery beat) finishes
 or compensates any run whose process died.

@@ -1,4 +1,4 @@
-"""MCP over Streamable HTTP: `POST /mcp`, stateless, JSON responses (CONTRACT section 4.1).
+"""MCP over Streamable HTTP: `POST /mcp`, stateless, JSON responses (docs/contract.md).
 
 Two eras on one endpoint:
 - handshake revisions 2025-11-25, 2025-06-18, 2025-03-26: `initialize`,

@@ -1,4 +1,4 @@
-"""Inputs and outputs of the routing.* operations (CONTRACT section 3).
+"""Inputs and outputs of the routing.* operations (docs/contract.md).
 
 The input models are the operations' MCP inputSchema and OpenAPI request bodies. They check
 shapes and ranges; `routing.services` checks meaning (the tenant's own branches, phone numbers

@@ -1,4 +1,4 @@
-"""The routing.* operations (seed 002 section 1.5; CONTRACT section 3).
+"""The routing.* operations (docs/contract.md).
 
 Each handler maps its typed arguments to one selector or service call for the caller's tenant
 and shapes the result; the routing engine lives in `routing.services`.

@@ -1,4 +1,4 @@
-"""Inputs and outputs of the tenant.* operations (CONTRACT section 3).
+"""Inputs and outputs of the tenant.* operations (docs/contract.md).
 
 The input models are the operations' MCP inputSchema and OpenAPI request bodies, so every field
 says what it means. They check shapes and ranges; the services check meaning (time zones, phone

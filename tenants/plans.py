@@ -1,4 +1,4 @@
-"""Plan limits and features (seed 002 section 1.2; CONTRACT section 3). -1 means unlimited."""
+"""Plan limits and features (docs/contract.md). -1 means unlimited."""
 
 from __future__ import annotations
 

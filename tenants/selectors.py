@@ -24,7 +24,7 @@ from tenants.errors import BranchNotFound, TenantNotFound
 from tenants.models import Branch, Company
 from tenants.plans import effective_plan, plan_features, plan_limits
 
-TENANT_CACHE_TTL = 300  # seconds (seed 1.2); every tenant, branch and settings write clears it
+TENANT_CACHE_TTL = 300  # seconds; every tenant, branch and settings write clears it
 
 
 def tenant_cache_key(tenant_id: int) -> str:

@@ -1,4 +1,4 @@
-"""The tenant.* operations (seed 002 section 1.2; CONTRACT section 3).
+"""The tenant.* operations (docs/contract.md).
 
 Each handler maps its typed arguments to one selector or service call for the caller's tenant
 and shapes the result; the rules live in `tenants.services` and `tenants.selectors`.

@@ -1,4 +1,4 @@
-"""The demo tenant "Salon Sonnenschein" (CONTRACT section 1), created or brought back idempotently.
+"""The demo tenant "Salon Sonnenschein" (docs/contract.md), created or brought back idempotently.
 
 Secrets (API key, admin passwords) are derived from SECRET_KEY: stable across runs of
 `seed_demo`, so `make run` can print them every time although only hashes are stored, and

@@ -1,4 +1,4 @@
-"""The booking REST routes (CONTRACT section 4.2): status codes, envelope, tenant isolation."""
+"""The booking REST routes (docs/contract.md): status codes, envelope, tenant isolation."""
 
 from __future__ import annotations
 

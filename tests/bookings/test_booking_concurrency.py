@@ -1,4 +1,4 @@
-"""No double booking, whatever the concurrency (CONTRACT section 6).
+"""No double booking, whatever the concurrency (docs/contract.md).
 
 On PostgreSQL the callers really race: threads with their own connections released together by
 a barrier, through the orchestrator. SQLite serialises writers (IMMEDIATE transactions), and

@@ -1,4 +1,4 @@
-"""Rate limits hold across real worker processes sharing Redis (CONTRACT section 6)."""
+"""Rate limits hold across real worker processes sharing Redis (docs/contract.md)."""
 
 import json
 import urllib.error

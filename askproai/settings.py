@@ -197,7 +197,7 @@ MCP_RATE_LIMIT_WINDOW = env_int("MCP_RATE_LIMIT_WINDOW", 3600)
 MCP_METRICS_ENABLED = env_bool("MCP_METRICS_ENABLED", True)
 MCP_TRACING_ENABLED = env_bool("MCP_TRACING_ENABLED", True)
 MCP_TRACING_SAMPLE_RATE = env_float("MCP_TRACING_SAMPLE_RATE", 0.1)
-# Browser origins allowed to call /mcp besides this host's own (docs/contract.md: Origin is checked).
+# Browser origins allowed to call /mcp besides this host's own (the Origin header is checked).
 MCP_ALLOWED_ORIGINS = env_list("MCP_ALLOWED_ORIGINS", [])
 # Extra per-service limits on top of the plan's, per tenant and window, e.g.
 # MCP_SERVICE_RATE_LIMITS='{"integration": 60}'. Empty: only the plan limit applies.

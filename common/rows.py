@@ -1,16 +1,9 @@
 """Single-table row statements for the hot paths, without the ORM's per-statement cost.
 
-Measured on the booking path (PostgreSQL, prepared statements): the ORM spends 110–360 µs of
-Python on each statement it compiles and converts (`create` 113 µs, a filtered `update`
-193 µs, `.first()` 357 µs) where the same statement as text costs 14–30 µs, and a booking ran
-some 25 of them — three quarters of its CPU. These helpers keep what makes the ORM safe: the
-model's table and column names, its defaults (`default`, `auto_now`, `auto_now_add`), its
-value preparation (`get_db_prep_save`: JSON, UUIDs, decimals, datetimes on SQLite) and its
-result converters. Each statement's text is built once per model and column set, so one
-query plan is prepared per connection. They run on the default connection inside whatever
-transaction is open, and send no model signals: use them only for models without receivers.
-
-Only equality conditions; anything richer stays with the ORM.
+They keep the model's table and column names, defaults, value preparation and result
+converters, build each statement's text once per model and column set, run inside whatever
+transaction is open, and send no model signals (a model with receivers is refused). Equality
+conditions only. Why: docs/architecture.md, "Hot-path statements".
 """
 
 from __future__ import annotations

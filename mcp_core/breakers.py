@@ -1,20 +1,10 @@
 """Circuit breakers around outbound integration calls (calcom, retell, stripe, twilio, ...).
 
-One pybreaker breaker per integration name and process. After
-`MCP_CIRCUIT_FAILURE_THRESHOLD` consecutive failures it opens: for
-`MCP_CIRCUIT_RECOVERY_TIMEOUT` seconds calls fail at once with `ServiceUnavailable`
-("<name> is temporarily unavailable") without touching the integration; then one trial call
-decides whether it closes again or stays open for another period.
-
-- The call that reaches the threshold still raises the integration's own error; only the calls
-  after it are refused. Errors that are the caller's fault (`is_client_error`) are not failures.
-- `REDIS_URL` set: the state lives in Redis (pybreaker's `CircuitRedisStorage`, one namespace
-  per integration), so every process sees the same breaker (docs/contract.md).
-- When Redis is unreachable each breaker carries on with a copy of its state in this process,
-  Redis is left alone for a few seconds between attempts (a breaker call makes several round
-  trips, each of which could wait for a time-out), and a warning is logged at most every 30 s.
-  A Redis outage never fails the call itself.
-- `mcp_circuit_breaker_state{service}` follows every state change this process sees.
+One pybreaker breaker per integration: after `MCP_CIRCUIT_FAILURE_THRESHOLD` consecutive
+failures, calls fail at once with ServiceUnavailable ("<name> is temporarily unavailable") for
+`MCP_CIRCUIT_RECOVERY_TIMEOUT` seconds, then one trial call decides. The call that reaches the
+threshold still raises its own error; caller errors (`is_client_error`) are not failures.
+State lives in Redis when configured; during a Redis outage each process keeps a local copy.
 """
 
 from __future__ import annotations

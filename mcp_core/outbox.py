@@ -1,29 +1,9 @@
 """The transactional outbox: side effects leave through rows written with the change itself.
 
-A service that changes state and owes the outside world something (a Cal.com sync, an SMS)
-calls `enqueue` inside its own transaction. The `OutboxMessage` row commits or rolls back with
-the change, so a committed booking can never lose its side effect and a rolled-back one never
-sends any. On commit the Celery task `mcp_core.tasks.deliver_outbox_message` is sent for it;
-a message whose task was lost (no broker at that moment, a worker killed) is picked up by the
-beat task `deliver_due_outbox_messages`.
-
-Delivery (`deliver`) runs the topic's handler, registered with `@handler("topic")` by the app
-that owns the side effect. A handler must be idempotent (a delivery may be repeated after a
-crash) and raises to ask for a retry; `PermanentDeliveryError` says retrying cannot help.
-Failures are retried with exponential back-off and jitter; after MCP_MAX_RETRIES retries the
-message is dead-lettered: the topic's `on_dead` hook runs and operations are told (error log,
-which reaches Sentry, an audit row, and an e-mail to OPERATIONS_ALERT_EMAILS and the tenant's
-admin operators). `retry` puts dead messages back (integration.retryFailedSync,
-`manage.py retry_failed_syncs`, the admin action).
-
-`next_attempt_at` is the schedule and the lease in one: claiming a message is one conditional
-UPDATE that moves it forward by MCP_OUTBOX_LEASE seconds, so two workers never attempt the same
-message at once, no transaction stays open during the outbound call, and a claim left by a dead
-worker expires. A caller that delivers its message itself right after the commit (the booking
-saga) writes it already claimed (`enqueue(inline=True)`, `deliver_claimed`): no claim, no
-task, and the same expiry should it die first. The sweep claims its batch with
-`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent sweeps split the work instead
-of queueing behind each other.
+`enqueue` inside the change's transaction; `@handler("topic")` registers the idempotent
+handler that delivers it (raise to retry, `PermanentDeliveryError` when retrying cannot help).
+`next_attempt_at` is schedule and lease in one; failures back off, then dead-letter (topic
+hook, audit row, `on_dead_letter` listeners); `retry` replays. Why: docs/architecture.md.
 """
 
 from __future__ import annotations

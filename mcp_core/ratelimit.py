@@ -1,25 +1,8 @@
-"""Per-tenant rate limits: a fixed window per plan, plus optional per-service limits.
+"""Per-tenant rate limits: a fixed, aligned window per plan, plus optional per-service limits.
 
-Windows are aligned to multiples of `MCP_RATE_LIMIT_WINDOW` seconds (default 3600), so every
-process agrees on where a window starts without talking to the others. Every call counts: the
-tenant's counter always, and the counter of `(tenant, service)` when `MCP_SERVICE_RATE_LIMITS`
-names the service. A call is refused when any of its counters went past its limit; the
-decision (and the X-RateLimit-* headers) reports the counter with the least room left. Refused
-calls count too, so hammering a closed window does not earn anything back.
-
-Backends:
-- `REDIS_URL` set: Redis through `django_redis.get_redis_connection("default")`, one pipelined
-  round trip of INCR + EXPIRE per counter. INCR is atomic, so the 101st call of a basic tenant
-  is refused exactly, however many processes serve it. Keys
-  `askproai:rl:{tenant_id}:{window_start}` and
-  `askproai:rl:{tenant_id}:svc:{service}:{window_start}` expire shortly after their window.
-- `REDIS_URL` unset: a counter in this process (a dict behind a lock, old windows dropped).
-
-Degradation (docs/contract.md): when Redis raises (connection refused, time-out, any
-`RedisError`), that call is counted by the in-process counter instead, a warning is logged at
-most once every 30 seconds, and the next call tries Redis again — so shared limits resume by
-themselves when Redis is back. A Redis failure never reaches the caller; during an outage each
-process enforces the limit on its own, which is looser but keeps the service answering.
+Counters live in Redis when `REDIS_URL` is set (one pipelined INCR + EXPIRE per counter, keys
+`askproai:rl:{tenant_id}[:svc:{service}]:{window_start}`), else in this process. A Redis
+failure falls back to the process's counter for that call and never reaches the caller.
 """
 
 from __future__ import annotations

@@ -1,31 +1,18 @@
 """Sagas: multi-step writes whose completed steps are undone in reverse order when one fails.
 
-Each state change commits on its own (`SagaRun`, whose row
-holds its steps' states too, so a change is one single-row write),
-no transaction stays open while an action runs, and `recover_stale_sagas` (Celery beat) finishes
-or compensates any run whose process died.
-
-Declare each saga once, at module level, in a module imported at start-up (an app's `tools.py`
-or `services.py`), so that a recovery worker knows every saga's compensations by name::
+Every state change of a run commits on its own and no transaction stays open while an action
+runs; `recover_stale_sagas` finishes or compensates runs whose process died (why: docs/
+architecture.md, "Sagas"). Declare each saga once at module level, in a module imported at
+start-up, so recovery knows its compensations by name::
 
     booking_saga = Saga("booking.create", steps=[
-        Step("reserve", action=reserve, compensate=release),
-        Step("persist", action=persist, compensate=delete_row),
+        Step("reserve", action=reserve, compensate=release, atomic=True),
+        Step("sync", action=sync, compensate=unsync),
     ])
     result = booking_saga.run(tenant=tenant, context={...}, idempotency_key="k")
 
-Actions and compensations are `fn(ctx: SagaContext) -> dict | None`. An action's dict must be
-JSON-serialisable (DjangoJSONEncoder: dates, UUIDs, decimals become strings); every later step
-and compensation sees it as read back from the database, in this process or after a crash. An
-action that raises must leave no effect behind: only steps that returned are compensated
-in-process. The heartbeat is written between steps, so MCP_SAGA_STALE_AFTER must exceed the
-longest step (outbound calls have time-outs of seconds).
-
-A step declared `atomic=True` only writes this database (no outbound call): its action runs
-inside the transaction that records it done — for the first step, the one that creates the run.
-Its effect and its record then commit together or not at all, so a crash can never leave it
-half done, an action that raises leaves nothing to compensate, and the saga spends one
-transaction on it instead of two.
+Actions and compensations are `fn(ctx: SagaContext) -> dict | None`; an action's dict must be
+JSON-serialisable, and an action that raises must leave no effect behind.
 """
 
 from __future__ import annotations

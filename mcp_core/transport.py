@@ -1,14 +1,8 @@
 """MCP over Streamable HTTP: `POST /mcp`, stateless, JSON responses (docs/contract.md).
 
-Two eras on one endpoint:
-- handshake revisions 2025-11-25, 2025-06-18, 2025-03-26: `initialize`,
-  `notifications/initialized`, `ping`, `tools/list`, `tools/call`;
-- the stateless 2026-07-28: `server/discover`, then every request carries the version in the
-  `MCP-Protocol-Version` header and in `params._meta`, plus `Mcp-Method` (and `Mcp-Name`).
-
-No session id is issued, so any worker can answer any request. Every `tools/call` goes through
-the orchestrator; its failures are tool results with `isError: true` and the error envelope,
-while malformed JSON-RPC gets JSON-RPC errors.
+Handshake revisions (2025-11-25, 2025-06-18, 2025-03-26) and the stateless 2026-07-28
+(`server/discover`, the version in `MCP-Protocol-Version` and `params._meta`). Every
+`tools/call` goes through the orchestrator; its failures are tool results with `isError`.
 """
 
 from __future__ import annotations

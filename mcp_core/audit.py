@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
-from common import rows
-from mcp_core.models import AuditLog
+from mcp_core.queries import audit_row_insert
 
 if TYPE_CHECKING:
     from tenants.models import Company
@@ -34,8 +33,7 @@ def audit_record(
     """Write one audit row; called by services inside their transaction. (One row statement,
     not the ORM's `create`: every booking writes two of these.)"""
     model = obj.model if isinstance(obj, Ref) else type(obj)
-    rows.insert(
-        AuditLog,
+    audit_row_insert(
         tenant_id=tenant if isinstance(tenant, int) else tenant.pk,
         actor=actor,
         action=action,

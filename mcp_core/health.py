@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from mcp_core.breakers import breaker_states
+from mcp_core.queries import database_ping
 
 INTEGRATION_KEYS: dict[str, tuple[str, ...]] = {
     "calcom": ("CALCOM_API_KEY",),
@@ -40,9 +41,7 @@ def _timed(check: Any) -> dict[str, Any]:
 
 def check_database() -> dict[str, Any]:
     def probe() -> dict[str, Any]:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        database_ping()
         return {"vendor": connection.vendor}
 
     result = _timed(probe)

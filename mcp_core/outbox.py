@@ -23,9 +23,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from common import rows
 from mcp_core.audit import Ref, audit_record
 from mcp_core.models import OutboxMessage, OutboxStatus
+from mcp_core.queries import outbox_message_insert, outbox_message_update
 
 if TYPE_CHECKING:
     from tenants.models import Company
@@ -117,11 +117,11 @@ def enqueue(
         "next_attempt_at": _lease_end(now) if inline else now,
     }
     if key is None:
-        message_id = rows.insert(OutboxMessage, tenant_id=tenant.pk, **fields)
+        message_id = outbox_message_insert(tenant_id=tenant.pk, **fields)
     else:
         try:
             with transaction.atomic():
-                message_id = rows.insert(OutboxMessage, tenant_id=tenant.pk, **fields)
+                message_id = outbox_message_insert(tenant_id=tenant.pk, **fields)
         except IntegrityError:
             return OutboxMessage.objects.get(dedupe_key=key)
     message = OutboxMessage(pk=message_id, tenant=tenant, **fields)
@@ -310,7 +310,7 @@ def _record_if_still_ours(message: OutboxMessage, **fields: Any) -> bool:
     """Write `fields` to the message's row unless another process claimed it since (its
     lease ran out meanwhile); whether it was written."""
     ours = {"pk": message.pk, "status": OutboxStatus.PENDING, "attempts": message.attempts}
-    return rows.update(OutboxMessage, ours, **fields) > 0
+    return outbox_message_update(ours, **fields) > 0
 
 
 def _failed(message: OutboxMessage, error: str, *, permanent: bool) -> Delivery:

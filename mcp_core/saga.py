@@ -33,9 +33,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from common import rows
 from common.errors import ApplicationError, Conflict, TransactionFailed
 from mcp_core.models import SagaRun, SagaStatus, StepStatus
+from mcp_core.queries import commit_without_flush_wait, saga_run_insert, saga_run_update
 
 if TYPE_CHECKING:
     from tenants.models import Company
@@ -256,8 +256,7 @@ class Saga:
 
     def _insert_run(self, hold: _Hold, key: str | None, **fields: Any) -> None:
         context = fields.pop("context", {"data": hold.data, "results": {}})
-        rows.insert(
-            SagaRun,
+        saga_run_insert(
             id=hold.run_id,
             tenant_id=hold.tenant.pk,
             name=self.name,
@@ -278,11 +277,11 @@ class Saga:
             raise _FirstStepFailed(exc) from exc
         advance = self._advance(hold, 0, result)
         if advance.next_index < len(self.steps):
-            _skip_wal_flush()  # the run's last commit is the durable one
+            commit_without_flush_wait()  # the run's last commit is the durable one
         first = dict(advance.steps)[0]
         hold.record_steps([(0, {"started_at": first["finished_at"], **first}), *advance.steps[1:]])
         if run_written:
-            rows.update(SagaRun, {"pk": hold.run_id}, steps=hold.steps, **advance.run_fields)
+            saga_run_update({"pk": hold.run_id}, steps=hold.steps, **advance.run_fields)
         else:
             run_fields = {"current_step": step.name, **advance.run_fields}
             self._insert_run(hold, key, steps=hold.steps, **run_fields)
@@ -304,7 +303,8 @@ class Saga:
         hold.record_steps([_step(0, StepStatus.RUNNING)])
         try:
             with transaction.atomic():
-                _skip_wal_flush()  # see _Hold.commit: the run's last commit is the durable one
+                # See _Hold.commit: the run's last commit is the durable one.
+                commit_without_flush_wait()
                 self._insert_run(hold, key, current_step=self.steps[0].name, steps=hold.steps)
         except IntegrityError:
             existing = self._run_with_key(tenant, key)
@@ -437,8 +437,8 @@ class _Hold:
         fields = {"updated_at": timezone.now(), "steps": self.steps, **run_fields}
         with nullcontext() if durable else transaction.atomic():
             if not durable:
-                _skip_wal_flush()
-            if not rows.update(SagaRun, ours, **fields):
+                commit_without_flush_wait()
+            if not saga_run_update(ours, **fields):
                 raise _TakenOver
 
 
@@ -516,12 +516,6 @@ def _recover(run: SagaRun) -> None:
             saga._compensate(hold, owed[::-1])
     except _TakenOver:
         logger.warning("saga run %s: claimed by another recovery meanwhile", run.pk)
-
-
-def _skip_wal_flush() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _step(index: int, status: StepStatus, **fields: Any) -> tuple[int, dict[str, Any]]:

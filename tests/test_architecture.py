@@ -157,3 +157,30 @@ def test_every_mcp_core_module_has_its_layer_in_the_import_contract():
     }
 
     assert sorted(modules - layered) == []
+
+
+def _raw_sql_calls(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name in {"cursor", "raw", "extra", "RawSQL"}:
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}()")
+    return found
+
+
+def test_hand_written_sql_lives_only_in_the_queries_modules():
+    """One way to touch a row: the ORM, and each app's own statements in its `queries.py`
+    (ruff refuses `common.rows` elsewhere; this refuses raw cursors and raw SQL)."""
+    found = [
+        place
+        for package in PACKAGES
+        if package != "common"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "migrations" not in path.parts and path.name != "queries.py"
+        for place in _raw_sql_calls(path)
+    ]
+
+    assert found == []

@@ -1,10 +1,10 @@
 """Writes of the staff app: keyword-only, tenant first, actor second, one transaction, an audit
 row for every change.
 
-Every saved or deleted row of working hours, skills or time blocks drops the tenant's cached
-schedules through `bookings.signals` (at once and again when the transaction commits, so
-neither this transaction nor a reader racing the commit keeps the old hours); the schedule's
-`bulk_create`, which sends no signal, calls `schedule_cache_invalidate` itself. Appointments
+Every saved or deleted row of working hours, skills or time blocks bumps the tenant's schedule
+version through `staff.signals` (at once and again when the transaction commits, so neither
+this transaction nor a reader racing the commit keeps the old hours); the schedule's
+`bulk_create`, which sends no signal, calls `schedule_version_bump` itself. Appointments
 that a change leaves outside the staff member's time are reported to the caller, never moved
 or cancelled here.
 """
@@ -21,7 +21,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from bookings.availability import schedule_cache_invalidate
 from bookings.models import Appointment
 from mcp_core.audit import audit_record
 from staff import selectors
@@ -29,6 +28,7 @@ from staff.enums import TimeBlockKind
 from staff.errors import InvalidSchedule, InvalidStaffInput, ServiceNotFound, StaffNotFound
 from staff.models import Service, Staff, StaffService, TimeBlock, WorkingHours
 from staff.schedule import break_errors
+from staff.schedule_version import schedule_version_bump
 from staff.selectors import Period, WeekSchedule, normalised_breaks
 from tenants.enums import WEEKDAYS
 from tenants.hours import parse_hh_mm
@@ -108,7 +108,7 @@ def staff_schedule_update(
             changes={"schedule": [old.as_json(), week.as_json()]},
         )
         # bulk_create sends no post_save signal: drop the cached schedules here.
-        schedule_cache_invalidate(tenant_id=tenant.pk)
+        schedule_version_bump(tenant_id=tenant.pk)
     conflicts = selectors.appointments_outside_schedule(
         tenant=tenant, staff=staff, week=week, now=now
     )

@@ -30,6 +30,7 @@ from bookings.models import Appointment
 from staff.enums import TimeBlockKind
 from staff.models import Service, Staff, StaffService, TimeBlock
 from staff.schedule_version import schedule_version
+from staff.selectors import service_get, staff_get
 from tenants.models import Branch, Company
 from tenants.selectors import branch_get
 
@@ -209,9 +210,6 @@ def booking_subjects(
     never read after a change — the booking path spends no query on them while they stay.
 
     Raises BranchNotFound, ServiceNotFound, StaffNotFound (also for another tenant's ids)."""
-    # staff.selectors imports this package for the staff service's availability operations.
-    from staff.selectors import service_get, staff_get
-
     version = schedule_version(tenant.pk)
     key = f"availability:subjects:{tenant.pk}:{version}:{branch_id}:{service_id}:{staff_id}"
     if version is not None:

@@ -11,7 +11,8 @@ callers import them from `bookings.services`:
 - `side_effects`: the calendar copy and the customer's notices, written to the transactional
   outbox by the writes above, with the outbox handlers that deliver them;
 - `conflicts`: the answer when a staff member's time cannot be had (SlotTaken with the next
-  free slots) and the overlap checks every write that claims such time runs.
+  free slots) and the overlap checks every write that claims such time runs;
+- `staff`: the staff app's schedule and block writes, with the appointments they leave out.
 
 No double booking: on PostgreSQL the exclusion constraint `appointment_no_staff_overlap` has the
 last word (a new appointment it refuses is not inserted, a moved one raises IntegrityError; both
@@ -58,12 +59,20 @@ from bookings.services.side_effects import (
     booking_notification_deliver,
     booking_notify,
 )
+from bookings.services.staff import (
+    CheckedBlock,
+    CheckedScheduleUpdate,
+    staff_schedule_update_checked,
+    staff_time_block_checked,
+)
 
 __all__ = [
     "CALENDAR_TOPIC",
     "NOTIFICATION_TOPIC",
     "SOURCE_BY_FRONT_DOOR",
     "BookingChanges",
+    "CheckedBlock",
+    "CheckedScheduleUpdate",
     "CreatedBooking",
     "ErasureResult",
     "NotificationUndelivered",
@@ -89,4 +98,6 @@ __all__ = [
     "customer_erase",
     "customer_get_or_create_by_phone",
     "customer_upsert",
+    "staff_schedule_update_checked",
+    "staff_time_block_checked",
 ]

@@ -1,6 +1,6 @@
 """Inputs and outputs of the customer.* operations (CONTRACT section 3).
 
-The input models check shapes; `bookings.customer_services` checks meaning (phone numbers,
+The input models check shapes; `bookings.services.customers` checks meaning (phone numbers,
 e-mail addresses, the tenant's ids), so the GDPR commands get the same rules. Update fields
 are partial, as in `tenants.contracts`: a field left out keeps its value.
 

@@ -1,12 +1,14 @@
 """Writes of the staff app: keyword-only, tenant first, actor second, one transaction, an audit
 row for every change.
 
-Every saved or deleted row of working hours, skills or time blocks drops the tenant's cached
-schedules through `bookings.signals` (at once and again when the transaction commits, so
-neither this transaction nor a reader racing the commit keeps the old hours); the schedule's
-`bulk_create`, which sends no signal, calls `schedule_cache_invalidate` itself. Appointments
-that a change leaves outside the staff member's time are reported to the caller, never moved
-or cancelled here.
+Every saved or deleted row of working hours, skills or time blocks bumps the tenant's schedule
+version through `staff.signals` (at once and again when the transaction commits, so neither
+this transaction nor a reader racing the commit keeps the old hours); the schedule's
+`bulk_create`, which sends no signal, calls `schedule_version_bump` itself.
+
+Staff knows nothing of appointments: the schedule and block writes that report the appointments
+a change leaves outside the staff member's time are the bookings app's
+(`bookings.services.staff`), which call these and never move or cancel an appointment.
 """
 
 from __future__ import annotations
@@ -21,14 +23,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from bookings.availability import schedule_cache_invalidate
-from bookings.models import Appointment
 from mcp_core.audit import audit_record
 from staff import selectors
 from staff.enums import TimeBlockKind
 from staff.errors import InvalidSchedule, InvalidStaffInput, ServiceNotFound, StaffNotFound
 from staff.models import Service, Staff, StaffService, TimeBlock, WorkingHours
 from staff.schedule import break_errors
+from staff.schedule_version import schedule_version_bump
 from staff.selectors import Period, WeekSchedule, normalised_breaks
 from tenants.enums import WEEKDAYS
 from tenants.hours import parse_hh_mm
@@ -59,9 +60,8 @@ def _locked_staff(tenant: Company, staff_id: int) -> Staff:
 
 @dataclass(frozen=True)
 class ScheduleUpdate:
-    staff: Staff
+    staff: Staff  # locked, with its branch
     schedule: WeekSchedule
-    conflicting_appointments: list[Appointment]
 
 
 @transaction.atomic
@@ -71,7 +71,6 @@ def staff_schedule_update(
     actor: str,
     staff_id: int,
     schedule: Mapping[str, Any],
-    now: dt.datetime | None = None,
 ) -> ScheduleUpdate:
     """Replace a staff member's weekly working hours with `schedule`.
 
@@ -79,9 +78,8 @@ def staff_schedule_update(
     {"start": "HH:MM", "end": "HH:MM", "breaks": [{"start", "end"}]} in the branch's local
     time; a day left out is a day off. Raises StaffNotFound (also for another tenant's id) and
     InvalidSchedule (details: "schedule.monday.0.breaks" → messages) before anything is
-    written. Writes a `staff.schedule_updated` audit row with the old and new week and clears
-    the schedule cache, both only when the week changed. Returns the new week and
-    the pending or confirmed appointments from `now` on that no longer fit it (kept as they are).
+    written. Writes a `staff.schedule_updated` audit row with the old and new week and bumps
+    the schedule version, both only when the week changed. Returns the new week.
     """
     week = _clean_schedule(schedule)
     staff = _locked_staff(tenant, staff_id)
@@ -108,11 +106,8 @@ def staff_schedule_update(
             changes={"schedule": [old.as_json(), week.as_json()]},
         )
         # bulk_create sends no post_save signal: drop the cached schedules here.
-        schedule_cache_invalidate(tenant_id=tenant.pk)
-    conflicts = selectors.appointments_outside_schedule(
-        tenant=tenant, staff=staff, week=week, now=now
-    )
-    return ScheduleUpdate(staff=staff, schedule=week, conflicting_appointments=conflicts)
+        schedule_version_bump(tenant_id=tenant.pk)
+    return ScheduleUpdate(staff=staff, schedule=week)
 
 
 def _clean_schedule(schedule: Any) -> WeekSchedule:
@@ -329,8 +324,7 @@ def staff_skills_update(
 
 @dataclass(frozen=True)
 class BlockResult:
-    time_block: TimeBlock
-    conflicting_appointments: list[Appointment]
+    time_block: TimeBlock  # with its staff member (locked) and their branch
 
 
 @transaction.atomic
@@ -349,9 +343,8 @@ def staff_time_block(
 
     Raises StaffNotFound and InvalidStaffInput (details: field → messages) for an end not after
     the start, a block longer than MAX_BLOCK_DAYS days, an unknown kind or a reason over 255
-    characters. Writes a `staff.time_blocked` audit row and clears the schedule cache. Returns
-    the block and the pending or confirmed appointments overlapping it, which are kept as they
-    are.
+    characters. Writes a `staff.time_blocked` audit row; the new row bumps the schedule version
+    (`staff.signals`). Returns the block.
     """
     staff = _locked_staff(tenant, staff_id)
     zone = zoneinfo.ZoneInfo(staff.branch.time_zone)
@@ -386,5 +379,4 @@ def staff_time_block(
             "kind": kind,
         },
     )
-    conflicts = selectors.appointments_overlapping(tenant=tenant, staff=staff, start=start, end=end)
-    return BlockResult(time_block=block, conflicting_appointments=conflicts)
+    return BlockResult(time_block=block)

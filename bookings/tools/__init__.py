@@ -1,7 +1,9 @@
-"""Operations of the bookings app: the `booking` and `customer` services, and (imported here
-so every web and worker process knows them) the outbox handlers of its side effects."""
+"""Operations of the bookings app: the `booking` and `customer` services, the staff.* operations
+that need appointments, and (imported here so every web and worker process knows them) the
+booking saga and the outbox handlers of its side effects, both declared in `bookings.services`.
+"""
 
-from bookings import side_effects
-from bookings.tools import booking, customer, phone
+from bookings.services import side_effects
+from bookings.tools import booking, customer, phone, staff
 
-__all__ = ["booking", "customer", "phone", "side_effects"]
+__all__ = ["booking", "customer", "phone", "side_effects", "staff"]

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import cast
 from zoneinfo import ZoneInfo
 
-import bookings.sagas  # noqa: F401 — declares the booking saga in every process (crash recovery)
 from bookings import availability, selectors, services
 from bookings.contracts import (
     AppointmentIdInput,

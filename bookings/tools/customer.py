@@ -13,7 +13,7 @@ from typing import Any
 from django.utils import timezone
 
 from bookings import customer_selectors as selectors
-from bookings import customer_services as services
+from bookings import services
 from bookings.customer_contracts import (
     ConsentsOut,
     CustomerBookingOut,
@@ -33,8 +33,8 @@ from bookings.customer_contracts import (
     UpsertCustomerOutput,
 )
 from bookings.customer_selectors import CustomerData
-from bookings.customer_services import ErasureResult
 from bookings.models import Appointment
+from bookings.services import ErasureResult
 from mcp_core.operations import CallContext, iso, operation
 from mcp_core.permissions import Permission
 

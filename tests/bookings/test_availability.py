@@ -22,7 +22,6 @@ from bookings.availability import (
     find_available_staff,
     find_slots,
     next_available,
-    schedule_cache_invalidate,
     staff_schedule,
 )
 from bookings.enums import AppointmentStatus
@@ -31,6 +30,7 @@ from common.errors import ApplicationError, Conflict, ValidationFailed
 from mcp_core.auth import Principal
 from mcp_core.orchestrator import execute_named
 from staff.models import StaffService, WorkingHours
+from staff.schedule_version import schedule_version_bump as schedule_cache_invalidate
 from tests.factories import (
     ApiKeyFactory,
     AppointmentFactory,

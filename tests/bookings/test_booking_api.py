@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from bookings import services
 from bookings.enums import AppointmentStatus
 from bookings.models import Appointment
 from tests.bookings.test_booking_service import (  # noqa: F401 — autouse fixtures
@@ -94,7 +93,7 @@ def test_second_booking_of_the_slot_is_409_with_the_next_free_slots(api, world):
 
 def test_a_race_lost_at_the_database_is_409_not_500(api, world, monkeypatch):
     assert api.post("bookings", booking_args(world)).status_code == 201
-    monkeypatch.setattr(services.availability, "check_bookable", lambda **kwargs: None)
+    monkeypatch.setattr("bookings.availability.check_bookable", lambda **kwargs: None)
 
     response = api.post("bookings", booking_args(world, start_time=f"{MONDAY}T10:10:00"))
 

@@ -20,9 +20,10 @@ import time_machine
 from django.core import mail
 from django.db import connection
 
-from bookings import sagas, services
 from bookings.enums import AppointmentStatus, SyncStatus
 from bookings.models import Appointment, Customer
+from bookings.services import create as sagas
+from bookings.services import customers as services
 from integrations import calendar, notifications
 from mcp_core import outbox as side_effects_outbox
 from mcp_core.auth import Principal
@@ -385,7 +386,7 @@ def test_the_reserve_step_itself_refuses_an_overlap_the_checks_did_not_see(world
     """What a lost race looks like: the availability check passed, the insert is refused (the
     exclusion constraint on PostgreSQL, the overlap query under the write lock on SQLite)."""
     book(world)
-    monkeypatch.setattr(services.availability, "check_bookable", lambda **kwargs: None)
+    monkeypatch.setattr("bookings.availability.check_bookable", lambda **kwargs: None)
 
     error_type, details = failed(
         world.principal, "booking.createBooking", booking_args(world, start_time=f"{MONDAY}T10:15")
@@ -408,7 +409,7 @@ def test_auto_assignment_falls_back_to_the_next_candidate_when_the_first_was_tak
 ):
     existing(world, world.anna, at("10:00"))
     monkeypatch.setattr(
-        services.availability, "find_available_staff", lambda **kwargs: [world.anna, world.ben]
+        "bookings.availability.find_available_staff", lambda **kwargs: [world.anna, world.ben]
     )
 
     data = book(world, staff_id=None)
@@ -419,7 +420,7 @@ def test_auto_assignment_falls_back_to_the_next_candidate_when_the_first_was_tak
 def test_a_confirmation_number_already_taken_is_drawn_again(world, monkeypatch):
     taken = existing(world, world.ben, at("15:00"), confirmation_number="K7M-4RT")
     numbers = iter([taken.confirmation_number, "X9P-3HW"])
-    monkeypatch.setattr(services, "new_confirmation_number", lambda: next(numbers))
+    monkeypatch.setattr("bookings.services.reserve.new_confirmation_number", lambda: next(numbers))
 
     data = book(world)
 
@@ -722,7 +723,7 @@ def test_unexpected_failure_after_reserving_compensates_every_completed_step(
     def broken(**kwargs):
         raise RuntimeError("bug in the notification step")
 
-    monkeypatch.setattr(services, "booking_notification_deliver", broken)
+    monkeypatch.setattr("bookings.services.create.booking_notification_deliver", broken)
 
     error_type, details = failed(world.principal, "booking.createBooking", booking_args(world))
 
@@ -852,7 +853,7 @@ def test_reschedule_to_a_taken_slot_is_a_conflict_and_changes_nothing(world):
 def test_reschedule_that_loses_a_race_at_the_database_is_a_conflict(world, monkeypatch):
     appointment_id = book(world)["appointment"]["id"]
     existing(world, world.anna, at("14:00"))
-    monkeypatch.setattr(services.availability, "check_bookable", lambda **kwargs: None)
+    monkeypatch.setattr("bookings.availability.check_bookable", lambda **kwargs: None)
 
     error_type, details = failed(
         world.principal,

@@ -318,7 +318,7 @@ def test_without_twilio_configured_the_operation_records_and_skips(twilio, setti
 
 
 def test_erasing_a_customer_empties_their_recorded_sms(twilio: FakeTwilio) -> None:
-    from bookings.customer_services import customer_erase
+    from bookings.services import customer_erase
 
     appointment = AppointmentFactory(customer__phone="+4915112345672")
     customer = appointment.customer

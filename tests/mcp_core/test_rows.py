@@ -178,7 +178,7 @@ def test_insert_unless_conflict_still_raises_for_a_check_constraint() -> None:
 def test_a_model_with_save_receivers_is_refused_for_writes() -> None:
     from django.db.models.signals import post_save
 
-    from staff.models import Staff  # bookings.signals drops cached schedules on its saves
+    from staff.models import Staff  # staff.signals bumps the schedule version on its saves
 
     assert post_save.has_listeners(Staff)
     with pytest.raises(TypeError, match="save signal receivers"):

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from bookings.customer_selectors import InvalidCustomerInput, customer_tenant
-from bookings.customer_services import customer_erase
+from bookings.services import customer_erase
 from bookings.tools.customer import erasure_output
 from common.command import JsonCommand
 

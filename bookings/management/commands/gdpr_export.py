@@ -4,7 +4,7 @@ from django.core.management.base import CommandParser
 from django.utils import timezone
 
 from bookings.customer_selectors import customer_tenant
-from bookings.customer_services import customer_data_export
+from bookings.services import customer_data_export
 from bookings.tools.customer import export_output
 from common.command import JsonCommand
 

@@ -1,4 +1,5 @@
-"""Writes about customers: upsert by phone number, GDPR export and erasure.
+"""Writes about customers: find or create by phone number (the booking path's), upsert, GDPR
+export and erasure.
 
 Keyword-only, tenant first, actor second, one transaction, an audit row for every change.
 
@@ -22,10 +23,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bookings import services as booking_services
 from bookings.customer_selectors import (
     APPOINTMENT_TYPE,
     CustomerData,
@@ -37,8 +37,11 @@ from bookings.customer_selectors import (
     normalised_phone,
 )
 from bookings.models import Appointment, Customer
+from common import rows
+from common.errors import ValidationFailed
+from common.phone import InvalidPhoneNumber, normalize_phone
 from integrations import notifications
-from mcp_core.audit import audit_record
+from mcp_core.audit import Ref, audit_record
 from tenants.models import Company
 
 Errors = dict[str, list[str]]
@@ -69,6 +72,111 @@ COUNT_ONLY_ACTIONS = frozenset({"customer.erased", "customer.data_exported"})
 def erased_phone(customer_id: int) -> str:
     """The phone placeholder of an erased customer (see the module docstring)."""
     return f"erased:{customer_id}"
+
+
+# ---------------------------------------------------------------------------- find or create
+
+
+def customer_get_or_create_by_phone(
+    *, tenant: Company, actor: str, phone: str, name: str = "", email: str = ""
+) -> Customer:
+    """The tenant's customer with this phone number (normalised to E.164, default region DE),
+    created when there is none. A name or e-mail fills in one not known yet, never overwrites.
+
+    Race-safe: when a concurrent call creates the same number first, the insert fails on the
+    unique constraint and the winner's row is read back.
+    Raises ValidationFailed (details "phone" or "email") for an undialable number or a
+    malformed address.
+    """
+    try:
+        normalized = normalize_phone(phone)
+    except InvalidPhoneNumber as exc:
+        raise ValidationFailed(
+            "The phone number is not valid.", details={"phone": [str(exc)]}
+        ) from exc
+    customer_id = customer_id_by_phone(
+        tenant=tenant, actor=actor, normalized=normalized, name=name, email=email
+    )
+    return Customer.objects.get(pk=customer_id)
+
+
+def customer_id_by_phone(
+    *, tenant: Company, actor: str, normalized: str, name: str, email: str
+) -> int:
+    """`customer_get_or_create_by_phone` for an E.164 number, returning only the id: the
+    booking path needs no more, and reads three columns instead of building the instance."""
+    name, email = name.strip()[:200], email.strip()
+    if email:
+        check_email(email, field="email")
+    for _ in range(2):
+        found = rows.select_one(
+            Customer, ("id", "name", "email"), {"tenant_id": tenant.pk, "phone": normalized}
+        )
+        if found is not None:
+            customer_id, known_name, known_email = found
+            customer_fill_in(
+                tenant=tenant,
+                actor=actor,
+                customer_id=customer_id,
+                known=(known_name, known_email),
+                name=name,
+                email=email,
+            )
+            return int(customer_id)
+        try:
+            with transaction.atomic():
+                customer_id = rows.insert(
+                    Customer, tenant_id=tenant.pk, phone=normalized, name=name, email=email
+                )
+                audit_record(
+                    tenant=tenant,
+                    actor=actor,
+                    action="customer.created",
+                    obj=Ref(Customer, customer_id),
+                    changes={"phone": normalized, "name": name, "email": email},
+                )
+            return int(customer_id)
+        except IntegrityError:
+            continue  # created concurrently: the next round reads the winner's row
+    raise RuntimeError(f"customer {normalized} could neither be created nor found")
+
+
+def customer_fill_in(
+    *,
+    tenant: Company,
+    actor: str,
+    customer_id: int,
+    known: tuple[str, str],
+    name: str,
+    email: str,
+) -> None:
+    """Fill in the name and e-mail the customer (`known`: their current name and e-mail) does
+    not have yet."""
+    fill = {}
+    if name and not known[0]:
+        fill["name"] = name
+    if email and not known[1]:
+        fill["email"] = email
+    if not fill:
+        return
+    with transaction.atomic():
+        rows.update(Customer, {"pk": customer_id, "tenant_id": tenant.pk}, **fill)
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="customer.updated",
+            obj=Ref(Customer, customer_id),
+            changes={key: ["", value] for key, value in fill.items()},
+        )
+
+
+def check_email(email: str, *, field: str) -> None:
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "The e-mail address is not valid.", details={field: ["Enter a valid e-mail address."]}
+        ) from exc
 
 
 # ------------------------------------------------------------------------------------ upsert
@@ -131,7 +239,7 @@ def customer_upsert(
     fields given (None: keep). A change of either consent stamps `consent_updated_at`.
 
     Raises InvalidCustomerInput (details: field → messages) before anything is written.
-    Creation goes through `booking_services.customer_get_or_create_by_phone`; a change writes a
+    Creation goes through `customer_get_or_create_by_phone`; a change writes a
     `customer.updated` audit row with {field: [old, new]}.
     """
     e164 = normalised_phone(phone)
@@ -143,7 +251,7 @@ def customer_upsert(
         marketing_consent=marketing_consent,
     )
     existing = Customer.objects.for_tenant(tenant).select_for_update().filter(phone=e164).first()
-    customer = existing or booking_services.customer_get_or_create_by_phone(
+    customer = existing or customer_get_or_create_by_phone(
         tenant=tenant,
         actor=actor,
         phone=e164,

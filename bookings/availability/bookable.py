@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -24,11 +22,10 @@ from bookings.availability.engine import (
 )
 from bookings.availability.schedules import _schedules
 from bookings.availability.timeline import _dt, _fits, _ts, _wall_ts
-from bookings.enums import ACTIVE_STATUSES
 from bookings.errors import SlotNotBookable, SlotTaken
-from bookings.models import Appointment
+from bookings.queries import BY_BLOCK, first_in_the_way
 from staff.enums import TimeBlockKind
-from staff.models import Service, Staff, StaffService, TimeBlock
+from staff.models import Service, Staff, StaffService
 from staff.schedule_version import schedule_version
 from staff.selectors import service_get, staff_get
 from tenants.models import Branch, Company
@@ -100,7 +97,7 @@ def check_bookable(
         raise refuse("The time is outside the staff member's working hours.")
     if not _fits(_working_intervals(rules, periods, day, cut_breaks=True), begin, end):
         raise refuse("The time falls in the staff member's break.")
-    in_the_way = _first_in_the_way(
+    in_the_way = first_in_the_way(
         tenant_id=tenant.pk,
         staff_id=staff.pk,
         begin=_dt(begin),
@@ -108,7 +105,7 @@ def check_bookable(
         occupied=(_dt(begin - spec.before), _dt(end + spec.after)),
         exclude_appointment_id=exclude_appointment_id,
     )
-    if in_the_way is not None and in_the_way[0] == _BLOCK:
+    if in_the_way is not None and in_the_way[0] == BY_BLOCK:
         kind = TimeBlockKind(in_the_way[1]).label
         raise refuse(f"The staff member is not available then ({kind}).")
     if in_the_way is not None:
@@ -116,50 +113,6 @@ def check_bookable(
             "The staff member already has an appointment at that time.",
             details={"staff_id": staff.pk, "start_time": start.isoformat()},
         )
-
-
-_BLOCK, _APPOINTMENT = 0, 1
-
-
-def _first_in_the_way(
-    *,
-    tenant_id: int,
-    staff_id: int,
-    begin: dt.datetime,
-    end: dt.datetime,
-    occupied: tuple[dt.datetime, dt.datetime],
-    exclude_appointment_id: int | None,
-) -> tuple[int, str] | None:
-    """What keeps the staff member from `begin`–`end` (`occupied` with the service's buffers):
-    (_BLOCK, the first time block's kind), else (_APPOINTMENT, "") for an active appointment,
-    else None. Blocks and appointments in one round trip; the statement is written out because
-    it runs on every booking and the ORM spent more Python compiling its union than the
-    database spent answering it."""
-    adapt = connection.ops.adapt_datetimefield_value
-    params: list[Any] = [tenant_id, staff_id, adapt(end), adapt(begin)]
-    params += [tenant_id, staff_id, adapt(occupied[1]), adapt(occupied[0])]
-    exclude = ""
-    if exclude_appointment_id is not None:
-        exclude = " AND id <> %s"
-        params.append(exclude_appointment_id)
-    with connection.cursor() as cursor:
-        cursor.execute(_IN_THE_WAY_SQL.format(exclude=exclude), params)
-        row = cursor.fetchone()
-    return None if row is None else (int(row[0]), str(row[2]))
-
-
-# The active statuses are written into the text, not passed as parameters: the prepared
-# statement's generic plan can then match the partial index on active appointments
-# (appointment_active_staff_idx) instead of reading every appointment of the tenant.
-_ACTIVE_SQL = ", ".join(f"'{status}'" for status in ACTIVE_STATUSES)
-_IN_THE_WAY_SQL = (
-    f"SELECT {_BLOCK} AS what, start_time AS first, kind FROM {TimeBlock._meta.db_table}"  # noqa: S608 - our own table names and constants
-    " WHERE tenant_id = %s AND staff_id = %s AND start_time < %s AND end_time > %s"
-    f" UNION ALL SELECT {_APPOINTMENT}, occupied_start, '' FROM {Appointment._meta.db_table}"
-    f" WHERE tenant_id = %s AND staff_id = %s AND status IN ({_ACTIVE_SQL})"
-    " AND occupied_start < %s AND occupied_end > %s{exclude}"
-    " ORDER BY 1, 2 LIMIT 1"
-)
 
 
 @dataclass(frozen=True)

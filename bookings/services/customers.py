@@ -37,7 +37,7 @@ from bookings.customer_selectors import (
     normalised_phone,
 )
 from bookings.models import Appointment, Customer
-from common import rows
+from bookings.queries import customer_by_phone, customer_insert, customer_update
 from common.errors import ValidationFailed
 from common.phone import InvalidPhoneNumber, normalize_phone
 from integrations import notifications
@@ -109,9 +109,7 @@ def customer_id_by_phone(
     if email:
         check_email(email, field="email")
     for _ in range(2):
-        found = rows.select_one(
-            Customer, ("id", "name", "email"), {"tenant_id": tenant.pk, "phone": normalized}
-        )
+        found = customer_by_phone(tenant_id=tenant.pk, phone=normalized)
         if found is not None:
             customer_id, known_name, known_email = found
             customer_fill_in(
@@ -122,11 +120,11 @@ def customer_id_by_phone(
                 name=name,
                 email=email,
             )
-            return int(customer_id)
+            return customer_id
         try:
             with transaction.atomic():
-                customer_id = rows.insert(
-                    Customer, tenant_id=tenant.pk, phone=normalized, name=name, email=email
+                customer_id = customer_insert(
+                    tenant_id=tenant.pk, phone=normalized, name=name, email=email
                 )
                 audit_record(
                     tenant=tenant,
@@ -160,7 +158,7 @@ def customer_fill_in(
     if not fill:
         return
     with transaction.atomic():
-        rows.update(Customer, {"pk": customer_id, "tenant_id": tenant.pk}, **fill)
+        customer_update({"pk": customer_id, "tenant_id": tenant.pk}, **fill)
         audit_record(
             tenant=tenant,
             actor=actor,

@@ -25,10 +25,10 @@ from django.db import transaction
 from bookings.confirmation import new_confirmation_number
 from bookings.enums import AppointmentStatus, SyncStatus
 from bookings.models import Appointment
+from bookings.queries import appointment_insert_unless_conflict
 from bookings.selectors import APPOINTMENT_OBJECT_TYPE, bookings_created_this_month
 from bookings.services.conflicts import overlap_at_lock, slot_taken
 from bookings.services.side_effects import calendar_message, notification_message
-from common import rows
 from common.errors import Conflict, QuotaExceeded
 from mcp_core.audit import Ref, audit_record
 from mcp_core.models import AuditLog
@@ -178,8 +178,7 @@ def _reserve_for(
         return None
     for _ in range(CONFIRMATION_NUMBER_ATTEMPTS):
         confirmation_number = new_confirmation_number()
-        appointment_id = rows.insert_unless_conflict(
-            Appointment,
+        appointment_id = appointment_insert_unless_conflict(
             tenant_id=tenant.pk,
             branch_id=request.branch_id,
             service_id=request.service_id,

@@ -1,0 +1,84 @@
+"""bookings' hand-written statements: the rows every booking reads and writes, as single
+statements (`common.rows`) or as SQL the ORM would spend more time compiling than the
+database spends answering. The only module of bookings that writes SQL or calls the
+statement helper."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import connection
+
+from bookings.enums import ACTIVE_STATUSES
+from bookings.models import Appointment, Customer
+from common import rows
+from staff.models import TimeBlock
+
+
+def appointment_insert_unless_conflict(**fields: Any) -> int | None:
+    """The new appointment's id, or None when a unique or exclusion constraint refused it
+    (no error, so the surrounding transaction goes on)."""
+    appointment_id = rows.insert_unless_conflict(Appointment, **fields)
+    return None if appointment_id is None else int(appointment_id)
+
+
+def customer_by_phone(*, tenant_id: int, phone: str) -> tuple[int, str, str] | None:
+    """(id, name, e-mail) of the tenant's customer with this E.164 number."""
+    found = rows.select_one(
+        Customer, ("id", "name", "email"), {"tenant_id": tenant_id, "phone": phone}
+    )
+    return None if found is None else (int(found[0]), str(found[1]), str(found[2]))
+
+
+def customer_insert(**fields: Any) -> int:
+    return int(rows.insert(Customer, **fields))
+
+
+def customer_update(match: Mapping[str, Any], **fields: Any) -> int:
+    return rows.update(Customer, match, **fields)
+
+
+BY_BLOCK, BY_APPOINTMENT = 0, 1
+
+
+def first_in_the_way(
+    *,
+    tenant_id: int,
+    staff_id: int,
+    begin: dt.datetime,
+    end: dt.datetime,
+    occupied: tuple[dt.datetime, dt.datetime],
+    exclude_appointment_id: int | None,
+) -> tuple[int, str] | None:
+    """What keeps the staff member from `begin`–`end` (`occupied` with the service's buffers):
+    (BY_BLOCK, the first time block's kind), else (BY_APPOINTMENT, "") for an active
+    appointment, else None. Blocks and appointments in one round trip; the statement is
+    written out because it runs on every booking and the ORM spent more Python compiling its
+    union than the database spent answering it."""
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list[Any] = [tenant_id, staff_id, adapt(end), adapt(begin)]
+    params += [tenant_id, staff_id, adapt(occupied[1]), adapt(occupied[0])]
+    exclude = ""
+    if exclude_appointment_id is not None:
+        exclude = " AND id <> %s"
+        params.append(exclude_appointment_id)
+    with connection.cursor() as cursor:
+        cursor.execute(_IN_THE_WAY_SQL.format(exclude=exclude), params)
+        row = cursor.fetchone()
+    return None if row is None else (int(row[0]), str(row[2]))
+
+
+# The active statuses are written into the text, not passed as parameters: the prepared
+# statement's generic plan can then match the partial index on active appointments
+# (appointment_active_staff_idx) instead of reading every appointment of the tenant.
+_ACTIVE_SQL = ", ".join(f"'{status}'" for status in ACTIVE_STATUSES)
+_IN_THE_WAY_SQL = (
+    f"SELECT {BY_BLOCK} AS what, start_time AS first, kind FROM {TimeBlock._meta.db_table}"  # noqa: S608 - our own table names and constants
+    " WHERE tenant_id = %s AND staff_id = %s AND start_time < %s AND end_time > %s"
+    f" UNION ALL SELECT {BY_APPOINTMENT}, occupied_start, '' FROM {Appointment._meta.db_table}"
+    f" WHERE tenant_id = %s AND staff_id = %s AND status IN ({_ACTIVE_SQL})"
+    " AND occupied_start < %s AND occupied_end > %s{exclude}"
+    " ORDER BY 1, 2 LIMIT 1"
+)

@@ -27,6 +27,11 @@ class TenantQuerySet(models.QuerySet[_M]):
             raise TenantMissingError(f"{self.model.__name__} rows requested for an unsaved tenant")
         return self.filter(tenant_id=tenant_id)
 
+    def all_tenants(self) -> TenantQuerySet[_M]:
+        """Every tenant's rows: for the few readers that span tenants (beat sweeps, webhooks
+        that find the tenant from the row, superuser screens). Each use says why."""
+        return self._chain()
+
 
 class TenantOwnedModel(models.Model):
     tenant = models.ForeignKey(

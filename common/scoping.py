@@ -30,7 +30,7 @@ class TenantQuerySet(models.QuerySet[_M]):
     def all_tenants(self) -> TenantQuerySet[_M]:
         """Every tenant's rows: for the few readers that span tenants (beat sweeps, webhooks
         that find the tenant from the row, superuser screens). Each use says why."""
-        return self._chain()
+        return self.all()
 
 
 class TenantOwnedModel(models.Model):

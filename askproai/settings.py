@@ -219,6 +219,14 @@ STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
 SMS_BACKEND = env_str("SMS_BACKEND", "console")
 # "local": bookings live only here (sync_status not_required) until Cal.com is configured.
 CALENDAR_BACKEND = env_str("CALENDAR_BACKEND", "local")
+# The calendar copy of appointments is a port of the bookings app (`bookings.calendar`); like
+# EMAIL_BACKEND its adapter is a class imported by dotted path. CALENDAR_BACKEND is one of these
+# short names or itself a dotted path.
+CALENDAR_BACKENDS = {
+    "local": "bookings.calendar.LocalCalendar",
+    "memory": "bookings.calendar.InMemoryCalendar",
+    "calcom": "integrations.calcom.backend.CalcomCalendar",
+}
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM = env_str("TWILIO_FROM", "")

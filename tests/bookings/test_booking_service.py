@@ -20,11 +20,12 @@ import time_machine
 from django.core import mail
 from django.db import connection
 
+from bookings import calendar
 from bookings.enums import AppointmentStatus, SyncStatus
 from bookings.models import Appointment, Customer
 from bookings.services import create as sagas
 from bookings.services import customers as services
-from integrations import calendar, notifications
+from integrations import notifications
 from mcp_core import outbox as side_effects_outbox
 from mcp_core.auth import Principal
 from mcp_core.models import AuditLog, OutboxMessage, OutboxStatus, SagaRun, SagaStatus

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from integrations.models import SmsKind, SmsTemplate
+from bookings.enums import SmsKind
+from bookings.models import SmsTemplate
 from mcp_core.audit import audit_record
 from tenants.models import Company
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from bookings.models import Customer
+from bookings.enums import SmsKind, SmsStatus
+from bookings.models import Customer, SmsMessage
 from bookings.selectors import booking_get
 from common.errors import (
     Conflict,
@@ -22,7 +23,6 @@ from common.errors import (
 from common.phone import InvalidPhoneNumber, normalize_phone
 from integrations import notifications
 from integrations.messages import MAX_SMS_LENGTH, render_booking_message
-from integrations.models import SmsKind, SmsMessage, SmsStatus
 from mcp_core.audit import audit_record
 from tenants.models import Company
 

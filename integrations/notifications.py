@@ -29,10 +29,11 @@ from django.db import connection
 from django.db.models import Q
 from django.utils.module_loading import import_string
 
+from bookings.enums import SmsKind, SmsStatus
+from bookings.models import SmsMessage, SmsTemplate
 from common import rows
 from common.errors import ServiceUnavailable
 from integrations import messages
-from integrations.models import SmsKind, SmsMessage, SmsStatus, SmsTemplate
 from mcp_core.breakers import call_with_breaker
 from tenants.models import Company
 

@@ -24,11 +24,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from bookings.enums import ACTIVE_STATUSES
-from bookings.models import Appointment
+from bookings.enums import ACTIVE_STATUSES, SmsKind
+from bookings.models import Appointment, SmsMessage
 from integrations import notifications
 from integrations.messages import render_booking_message
-from integrations.models import SmsKind, SmsMessage
 from mcp_core import outbox
 from mcp_core.models import OutboxMessage
 

@@ -21,8 +21,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from bookings.enums import SmsStatus
+from bookings.models import SmsMessage
 from common.errors import ValidationFailed
-from integrations.models import SmsMessage, SmsStatus, WebhookProvider
+from integrations.models import WebhookProvider
 from integrations.webhooks import error_response, first_delivery, signature_failed
 
 logger = logging.getLogger("askproai.webhooks.twilio")

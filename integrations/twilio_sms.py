@@ -19,7 +19,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from integrations.models import SmsStatus
+from bookings.enums import SmsStatus
 from integrations.notifications import NotificationError, SmsNotConfigured
 
 STATUS_CALLBACK_PATH = "/webhooks/sms/status"

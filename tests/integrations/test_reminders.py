@@ -14,10 +14,9 @@ import time_machine
 from django.db import connection
 
 from bookings.enums import AppointmentStatus
-from bookings.models import Appointment
+from bookings.models import Appointment, SmsMessage
 from integrations import notifications, reminders
 from integrations.messages import sms_template_set
-from integrations.models import SmsMessage
 from integrations.tasks import send_due_reminders
 from mcp_core import outbox
 from mcp_core.breakers import call_with_breaker, reset_breakers

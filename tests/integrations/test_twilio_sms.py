@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bookings.models import SmsMessage, SmsTemplate
 from integrations import notifications
 from integrations.messages import (
     DEFAULT_TEMPLATES,
@@ -19,7 +20,6 @@ from integrations.messages import (
     sms_template_errors,
     sms_template_set,
 )
-from integrations.models import SmsMessage, SmsTemplate
 from mcp_core.auth import Principal
 from mcp_core.breakers import get_breaker
 from mcp_core.models import AuditLog

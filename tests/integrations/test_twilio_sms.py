@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bookings import notifications
 from bookings.models import SmsMessage, SmsTemplate
-from integrations import notifications
-from integrations.messages import (
+from bookings.notifications.texts import (
     DEFAULT_TEMPLATES,
     InvalidSmsTemplate,
     render_booking_message,

@@ -1,12 +1,12 @@
-"""German SMS texts about bookings, per tenant: a default per kind here, a tenant's own wording
-in `SmsTemplate` when it saved one.
+"""What we tell a customer about a booking, in German: the SMS texts per kind and the e-mails.
 
-A template is plain text with `{placeholder}` fields (`PLACEHOLDERS`); `{{` and `}}` stand for
-literal braces. A template is checked when it is saved (`sms_template_errors`): only known
-placeholders, no format specs or attribute access, the kind's required placeholders present, and
-the rendered text within one SMS's limit. Rendering therefore cannot fail for a stored template.
-Times are rendered in the branch's zone (`BookingConfirmation.start`), so a reminder sent before
-a DST change names the local time of the appointment, not of the sending.
+An SMS has a default text per kind here and a tenant's own wording in `SmsTemplate` when it saved
+one. A tenant's template is plain text with `{placeholder}` fields (`PLACEHOLDERS`); `{{` and `}}`
+stand for literal braces. A template is checked when it is saved (`sms_template_errors`): only
+known placeholders, no format specs or attribute access, the kind's required placeholders
+present, and the rendered text within one SMS's limit. Rendering therefore cannot fail for a
+stored template. Times are rendered in the branch's zone (`BookingConfirmation.start`), so a
+reminder sent before a DST change names the local time of the appointment, not of the sending.
 """
 
 from __future__ import annotations
@@ -14,17 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import string
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
 from bookings.enums import SmsKind
-from bookings.models import SmsTemplate
+from bookings.models import Appointment, Customer, SmsTemplate
 from mcp_core.audit import audit_record
 from tenants.models import Company
-
-if TYPE_CHECKING:
-    from integrations.notifications import BookingConfirmation
 
 TEMPLATE_KINDS = (
     SmsKind.CONFIRMATION,
@@ -86,6 +84,38 @@ _LONGEST_SAMPLE: dict[str, str] = {
     "nummer": "x" * 12,
     "firma": "x" * 200,
 }
+
+
+@dataclass(frozen=True)
+class BookingConfirmation:
+    """What a message about one appointment says, and to whom."""
+
+    confirmation_number: str
+    service_name: str
+    branch_name: str
+    staff_name: str
+    start: dt.datetime  # aware, in the branch's zone
+    customer_name: str
+    customer_phone: str
+    customer_email: str
+
+
+def booking_confirmation_of(
+    appointment: Appointment, customer: Customer | None = None
+) -> BookingConfirmation:
+    """What a message about `appointment` (branch, service, staff and customer loaded) says,
+    addressed to `customer` (default: the appointment's own)."""
+    customer = customer or appointment.customer
+    return BookingConfirmation(
+        confirmation_number=appointment.confirmation_number,
+        service_name=appointment.service.name,
+        branch_name=appointment.branch.name,
+        staff_name=appointment.staff.name,
+        start=appointment.start_time.astimezone(ZoneInfo(appointment.branch.time_zone)),
+        customer_name=customer.name,
+        customer_phone=customer.phone,
+        customer_email=customer.email,
+    )
 
 
 def when_text(start: dt.datetime) -> str:
@@ -221,3 +251,44 @@ def sms_template_reset(*, tenant: Company, actor: str, kind: str) -> bool:
         )
         template.delete()
     return True
+
+
+# ---------------------------------------------------------------------------------- e-mails
+
+
+def confirmation_email(confirmation: BookingConfirmation) -> tuple[str, str]:
+    """Subject and body of the German confirmation e-mail."""
+    greeting = f"Hallo {confirmation.customer_name}," if confirmation.customer_name else "Hallo,"
+    subject = f"Terminbestätigung {confirmation.confirmation_number}"
+    body = (
+        f"{greeting}\n\n"
+        f"Ihr Termin ist bestätigt:\n\n"
+        f"{confirmation.service_name}\n"
+        f"{when_text(confirmation.start)}\n"
+        f"bei {confirmation.staff_name}, {confirmation.branch_name}\n\n"
+        f"Bestätigungs-Nr: {confirmation.confirmation_number}\n\n"
+        f"Bitte nennen Sie diese Nummer, wenn Sie den Termin ändern oder absagen möchten.\n"
+    )
+    return subject, body
+
+
+def booking_email(kind: str, booking: BookingConfirmation) -> tuple[str, str]:
+    """Subject and body of the German e-mail of `kind` (confirmation, cancellation,
+    reschedule) about the booking."""
+    if kind == SmsKind.CONFIRMATION:
+        return confirmation_email(booking)
+    greeting = f"Hallo {booking.customer_name}," if booking.customer_name else "Hallo,"
+    when, number = when_text(booking.start), booking.confirmation_number
+    if kind == SmsKind.CANCELLATION:
+        subject = f"Terminabsage {number}"
+        body = (
+            f"{greeting}\n\nIhr Termin {booking.service_name} am {when} bei "
+            f"{booking.branch_name} wurde abgesagt.\n\nBestätigungs-Nr: {number}\n"
+        )
+    else:
+        subject = f"Terminänderung {number}"
+        body = (
+            f"{greeting}\n\nIhr Termin wurde verschoben:\n\n{booking.service_name}\n{when}\n"
+            f"bei {booking.staff_name}, {booking.branch_name}\n\nBestätigungs-Nr: {number}\n"
+        )
+    return subject, body

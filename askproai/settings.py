@@ -165,7 +165,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "recover-stale-sagas": {"task": "mcp_core.tasks.recover_stale_sagas", "schedule": 60.0},
-    "send-sms-reminders": {"task": "integrations.tasks.send_due_reminders", "schedule": 300.0},
+    "send-sms-reminders": {"task": "bookings.tasks.send_due_reminders", "schedule": 300.0},
     "deliver-due-outbox-messages": {
         "task": "mcp_core.tasks.deliver_due_outbox_messages",
         "schedule": 30.0,
@@ -217,8 +217,23 @@ STRIPE_API_KEY = env_str("STRIPE_API_KEY", "")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
 SMS_BACKEND = env_str("SMS_BACKEND", "console")
+# Customer SMS go through a port of the bookings app (`bookings.notifications.sms`); like
+# EMAIL_BACKEND its adapter is a class imported by dotted path. SMS_BACKEND is one of these short
+# names or itself a dotted path.
+SMS_BACKENDS = {
+    "console": "bookings.notifications.sms.ConsoleSms",
+    "twilio": "integrations.twilio.backend.TwilioSms",
+}
 # "local": bookings live only here (sync_status not_required) until Cal.com is configured.
 CALENDAR_BACKEND = env_str("CALENDAR_BACKEND", "local")
+# The calendar copy of appointments is a port of the bookings app (`bookings.calendar`); like
+# EMAIL_BACKEND its adapter is a class imported by dotted path. CALENDAR_BACKEND is one of these
+# short names or itself a dotted path.
+CALENDAR_BACKENDS = {
+    "local": "bookings.calendar.LocalCalendar",
+    "memory": "bookings.calendar.InMemoryCalendar",
+    "calcom": "integrations.calcom.backend.CalcomCalendar",
+}
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM = env_str("TWILIO_FROM", "")

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from django.db import connection
 
 from bookings.enums import ACTIVE_STATUSES
-from bookings.models import Appointment, Customer
+from bookings.models import Appointment, Customer, SmsMessage, SmsTemplate
 from common import rows
-from staff.models import TimeBlock
+from staff.models import Service, Staff, TimeBlock
+from tenants.models import Branch
 
 
 def appointment_insert_unless_conflict(**fields: Any) -> int | None:
@@ -82,3 +84,47 @@ _IN_THE_WAY_SQL = (
     " AND occupied_start < %s AND occupied_end > %s{exclude}"
     " ORDER BY 1, 2 LIMIT 1"
 )
+
+
+# ------------------------------------------------------------------------ customer messages
+
+
+def sms_message_insert(**fields: Any) -> int:
+    return int(rows.insert(SmsMessage, **fields))
+
+
+def sms_message_update(message_id: int, **fields: Any) -> int:
+    return rows.update(SmsMessage, {"pk": message_id}, **fields)
+
+
+def booking_message_details(
+    *, tenant_id: int, appointment_id: int, kind: str
+) -> tuple[Any, ...] | None:
+    """What a message about the appointment says: (confirmation number, start (aware), service,
+    branch, branch time zone, staff member, customer name, phone, e-mail, erased_at, the
+    tenant's SMS template of `kind` or None); None for an appointment gone. One statement,
+    written out because every booking sends one (the ORM spent more Python building this join
+    than the database spent on it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_message_details_sql(), [kind, tenant_id, appointment_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return (row[0], rows.convert(Appointment, "start_time", row[1]), *row[2:])
+
+
+@cache
+def _message_details_sql() -> str:
+    table = {model: model._meta.db_table for model in (Appointment, Customer, Service, Staff)}
+    return f"""
+        SELECT a.confirmation_number, a.start_time, s.name, b.name, b.time_zone, st.name,
+               c.name, c.phone, c.email, c.erased_at,
+               (SELECT t.body FROM {SmsTemplate._meta.db_table} t
+                 WHERE t.tenant_id = a.tenant_id AND t.kind = %s)
+          FROM {table[Appointment]} a
+          JOIN {table[Service]} s ON s.id = a.service_id
+          JOIN {Branch._meta.db_table} b ON b.id = a.branch_id
+          JOIN {table[Staff]} st ON st.id = a.staff_id
+          JOIN {table[Customer]} c ON c.id = a.customer_id
+         WHERE a.tenant_id = %s AND a.id = %s
+    """  # noqa: S608 - our own table names

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.forms import PasswordInput
 from django.http import HttpRequest
 
-from integrations.messages import (
+from bookings.notifications.texts import (
     DEFAULT_TEMPLATES,
     PLACEHOLDERS,
     sms_template_errors,

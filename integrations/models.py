@@ -2,6 +2,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
+from bookings import models as booking_models
 from common.scoping import TenantOwnedModel
 from staff.models import Service, Staff, TimeBlock
 from tenants.models import Company
@@ -44,105 +45,18 @@ class WebhookEvent(models.Model):
         return f"{self.provider}:{self.event_type} {self.event_id}"
 
 
-class SmsKind(models.TextChoices):
-    CONFIRMATION = "confirmation", "Booking confirmation"
-    REMINDER = "reminder", "Reminder"
-    CANCELLATION = "cancellation", "Cancellation"
-    RESCHEDULE = "reschedule", "Reschedule"
-    CUSTOM = "custom", "Free text"
+# The SMS records and templates belong to bookings (`bookings.notifications`); these proxies
+# keep their admin pages where operators have them, with the same URLs and permissions.
 
 
-class SmsStatus(models.TextChoices):
-    """Our own states (`claimed`, `not_configured`) plus Twilio's message statuses."""
-
-    CLAIMED = "claimed", "Claimed, not yet handed over"
-    NOT_CONFIGURED = "not_configured", "Not sent: no SMS provider configured"
-    ACCEPTED = "accepted", "Accepted"
-    SCHEDULED = "scheduled", "Scheduled"
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    DELIVERED = "delivered", "Delivered"
-    UNDELIVERED = "undelivered", "Undelivered"
-    FAILED = "failed", "Failed"
-    READ = "read", "Read"
-    CANCELED = "canceled", "Canceled"
-
-
-class SmsTemplate(TenantOwnedModel):
-    """A tenant's own wording for one kind of SMS; kinds without a row use the defaults in
-    `integrations.messages`. The body is checked against the kind's placeholders on save
-    (`integrations.messages.sms_template_set`)."""
-
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="sms_templates")
-    kind = models.CharField(max_length=20, choices=SmsKind.choices)
-    body = models.TextField()
-    updated_at = models.DateTimeField(auto_now=True)
-
+class SmsTemplate(booking_models.SmsTemplate):
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "kind"], name="sms_template_once_per_kind"),
-            models.CheckConstraint(
-                condition=Q(kind__in=[k for k in SmsKind.values if k != SmsKind.CUSTOM]),
-                name="sms_template_kind_valid",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return str(self.get_kind_display())
+        proxy = True
 
 
-class SmsMessage(TenantOwnedModel):
-    """One SMS we sent or tried to send, and what the provider last told us about it.
-
-    A reminder row doubles as the appointment's once-only marker: the partial unique constraint
-    lets exactly one worker claim an appointment's reminder, however often beat runs.
-    """
-
-    # sms_tenant_created_idx leads with the tenant; no index of the FK's own.
-    tenant = models.ForeignKey(
-        Company, on_delete=models.CASCADE, related_name="sms_messages", db_index=False
-    )
-    appointment = models.ForeignKey(
-        "bookings.Appointment",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="sms_messages",
-    )
-    kind = models.CharField(max_length=20, choices=SmsKind.choices)
-    to = models.CharField(max_length=20)
-    body = models.TextField()
-    provider = models.CharField(max_length=20, help_text="The SMS backend, e.g. twilio, console")
-    # NULL, not "", while there is no id: the unique constraint must ignore unsent messages.
-    provider_sid = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
-    status = models.CharField(max_length=20, choices=SmsStatus.choices, default=SmsStatus.CLAIMED)
-    error_code = models.CharField(max_length=20, blank=True)
-    error_message = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
+class SmsMessage(booking_models.SmsMessage):
     class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["appointment"],
-                condition=Q(kind="reminder"),
-                name="sms_reminder_once_per_appointment",
-            ),
-            models.UniqueConstraint(
-                fields=["provider", "provider_sid"],
-                condition=Q(provider_sid__isnull=False),
-                name="sms_provider_sid_unique",
-            ),
-            models.CheckConstraint(
-                condition=Q(status__in=SmsStatus.values), name="sms_status_valid"
-            ),
-        ]
-        indexes = [models.Index(fields=["tenant", "created_at"], name="sms_tenant_created_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.kind} → {self.to} ({self.status})"
+        proxy = True
 
 
 class ChargeStatus(models.TextChoices):

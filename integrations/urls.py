@@ -3,10 +3,10 @@ signature."""
 
 from django.urls import path
 
-from integrations.billing_webhook import stripe_webhook
 from integrations.calcom.webhook import calcom_webhook
 from integrations.retell import views as retell_views
-from integrations.sms_status import sms_status_webhook
+from integrations.stripe.webhook import stripe_webhook
+from integrations.twilio.webhook import sms_status_webhook
 
 urlpatterns = [
     # Retell AI: call webhooks (incl. call_inbound) and the custom functions called mid-call.

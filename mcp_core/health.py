@@ -23,7 +23,7 @@ INTEGRATION_KEYS: dict[str, tuple[str, ...]] = {
     "calcom": ("CALCOM_API_KEY",),
     "retell": ("RETELL_API_KEY",),
     "stripe": ("STRIPE_API_KEY",),
-    # Twilio sends nothing without a sender number either (integrations/twilio_sms.py).
+    # Twilio sends nothing without a sender number either (integrations/twilio/client.py).
     "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"),
 }
 

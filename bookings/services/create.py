@@ -34,7 +34,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
 from django.utils import timezone
 
-from bookings import availability
+from bookings import availability, calendar
 from bookings.customer_selectors import customer_get
 from bookings.enums import AppointmentSource, AppointmentStatus, SyncStatus
 from bookings.errors import SlotNotBookable, SlotTaken
@@ -57,7 +57,6 @@ from bookings.services.side_effects import (
 )
 from common.errors import ApplicationError, TransactionFailed, ValidationFailed
 from common.phone import InvalidPhoneNumber, normalize_phone
-from integrations import calendar
 from mcp_core.saga import Saga, SagaContext, Step
 from staff.models import Service, StaffService
 from tenants.models import Branch, Company

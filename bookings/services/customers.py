@@ -26,6 +26,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bookings import notifications
 from bookings.customer_selectors import (
     APPOINTMENT_TYPE,
     CustomerData,
@@ -40,7 +41,6 @@ from bookings.models import Appointment, Customer
 from bookings.queries import customer_by_phone, customer_insert, customer_update
 from common.errors import ValidationFailed
 from common.phone import InvalidPhoneNumber, normalize_phone
-from integrations import notifications
 from mcp_core.audit import Ref, audit_record
 from tenants.models import Company
 

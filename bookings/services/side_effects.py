@@ -27,10 +27,10 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
+from bookings import calendar, notifications
+from bookings.calendar import CalendarError
 from bookings.enums import SyncStatus
 from bookings.models import Appointment
-from integrations import calendar, notifications
-from integrations.calendar import CalendarError
 from mcp_core import outbox
 from mcp_core.audit import Ref, audit_record
 from mcp_core.models import OutboxMessage

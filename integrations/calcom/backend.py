@@ -20,8 +20,9 @@ from typing import Any
 
 from django.conf import settings
 
+from bookings.calendar import CalendarEvent
+from bookings.models import Appointment
 from integrations.calcom.client import CalcomClient, CalcomRejected, Credentials
-from integrations.calendar import CalendarEvent
 from integrations.models import CalcomAccount, CalcomEventType
 
 
@@ -151,8 +152,6 @@ class CalcomCalendar:
 
     def cancel_event(self, external_id: str) -> None:
         # The tenant is not in the external id: find it through the appointment holding it.
-        from bookings.models import Appointment
-
         tenant_id = (
             Appointment.objects.filter(external_calendar_id=external_id)
             .values_list("tenant_id", flat=True)

@@ -9,7 +9,7 @@
   any other 4xx → CalcomRejected, a client error: it is our request that is wrong, so it does
   not open the breaker and retrying it cannot help.
 
-Callers wrap these calls in the `calcom` circuit breaker (`integrations.calendar.call`).
+Callers wrap these calls in the `calcom` circuit breaker (`bookings.calendar.call`).
 """
 
 from __future__ import annotations

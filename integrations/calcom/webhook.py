@@ -15,6 +15,10 @@ block), else the Cal.com event type mapped to a service. Each delivery is applie
 
 A move our calendar cannot take (the slot is taken here) is not applied: the appointment is
 marked sync `failed`, audited as 'calendar_sync.conflict' and logged for operations.
+
+Appointments and time blocks change only through their apps' services (`bookings.services`,
+`bookings.calendar_changes`, `staff.services`, `staff.time_blocks`); the busy-block mapping
+(`CalcomBusyBlock`) is this integration's own.
 """
 
 from __future__ import annotations
@@ -31,15 +35,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from bookings import services as booking_services
-from bookings.enums import ACTIVE_STATUSES, SyncStatus
+from bookings.calendar_changes import booking_calendar_conflict, booking_calendar_moved
+from bookings.enums import ACTIVE_STATUSES
 from bookings.models import Appointment
 from common.errors import ApplicationError, ValidationFailed
 from integrations.calcom.backend import parse_time
 from integrations.models import CalcomBusyBlock, CalcomEventType, WebhookProvider
 from integrations.webhooks import error_response, first_delivery, json_body, signature_failed
-from mcp_core.audit import audit_record
 from staff import services as staff_services
-from staff.models import Staff, TimeBlock
+from staff.models import Staff
+from staff.time_blocks import staff_time_unblock
 from tenants.models import Company
 
 logger = logging.getLogger(__name__)
@@ -169,28 +174,22 @@ def _apply_to_appointment(
     if start is None:
         raise ValidationFailed("startTime is missing or not ISO 8601.")
     try:
-        with transaction.atomic():
-            booking_services.booking_reschedule(
-                tenant=tenant,
-                actor=ACTOR,
-                appointment_id=appointment.pk,
-                start_time=start,
-                sync_calendar=False,
-            )
-            Appointment.objects.for_tenant(tenant).filter(pk=appointment.pk).update(
-                external_calendar_id=uid, sync_status=SyncStatus.SYNCED
-            )
-    except ApplicationError as exc:
-        # Cal.com moved it where our calendar cannot: keep ours, flag it for an operator.
-        Appointment.objects.for_tenant(tenant).filter(pk=appointment.pk).update(
-            sync_status=SyncStatus.FAILED
-        )
-        audit_record(
+        booking_calendar_moved(
             tenant=tenant,
             actor=ACTOR,
-            action="calendar_sync.conflict",
-            obj=appointment,
-            changes={"calcom_uid": uid, "start_time": start.isoformat(), "error": exc.message},
+            appointment_id=appointment.pk,
+            start_time=start,
+            external_id=uid,
+        )
+    except ApplicationError as exc:
+        # Cal.com moved it where our calendar cannot: keep ours, flag it for an operator.
+        booking_calendar_conflict(
+            tenant=tenant,
+            actor=ACTOR,
+            appointment_id=appointment.pk,
+            start_time=start,
+            error=exc.message,
+            reference={"calcom_uid": uid},
         )
         logger.error(
             "Cal.com moved appointment %s (tenant %s) to %s, which cannot be booked here: %s",
@@ -213,7 +212,12 @@ def _apply_to_busy_time(
 ) -> dict[str, Any]:
     if block is not None:
         blocked_staff_id = block.time_block.staff_id
-        _remove_block(tenant, block)
+        staff_time_unblock(
+            tenant=tenant,
+            actor=ACTOR,
+            time_block_id=block.time_block_id,
+            reference={"calcom_uid": block.booking_uid},
+        )  # cascades to the busy block
         if trigger == "BOOKING_CANCELLED":
             return {"status": "applied", "action": "unblocked"}
         return _block(tenant, uid, payload, blocked_staff_id, action="moved")
@@ -259,15 +263,3 @@ def _block(
     )
     CalcomBusyBlock.objects.create(tenant=tenant, booking_uid=uid, time_block=result.time_block)
     return {"status": "applied", "action": action, "time_block_id": result.time_block.pk}
-
-
-def _remove_block(tenant: Company, block: CalcomBusyBlock) -> None:
-    time_block = TimeBlock.objects.for_tenant(tenant).get(pk=block.time_block_id)
-    audit_record(
-        tenant=tenant,
-        actor=ACTOR,
-        action="staff.time_unblocked",
-        obj=time_block,
-        changes={"staff_id": time_block.staff_id, "calcom_uid": block.booking_uid},
-    )
-    time_block.delete()  # cascades to the busy block; bookings.signals drops cached schedules

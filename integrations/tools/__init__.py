@@ -1,6 +1,4 @@
 """The integration.* operations (CONTRACT section 3), one module per integration; importing
 this package registers them (mcp_core autodiscovers `tools`)."""
 
-from integrations import reminders  # noqa: F401  (the sms.reminder outbox handler)
-
 from . import billing, calendar_sync, messaging, retell  # noqa: F401

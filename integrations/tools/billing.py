@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from integrations.billing import billing_charge_create
 from integrations.models import StripeCharge
+from integrations.stripe import billing_charge_create
 from mcp_core.operations import CallContext, OperationInput, OperationOutput, operation
 from mcp_core.permissions import Permission
 

@@ -11,11 +11,11 @@ from django.db.models import Count
 from pydantic import Field
 
 from bookings import services as booking_services
+from bookings.calendar import CalendarError, get_calendar_backend
 from bookings.errors import AppointmentNotFound
 from bookings.models import Appointment
 from common.errors import ApplicationError, IntegrationError, ValidationFailed
 from integrations.calcom.backend import credentials_for
-from integrations.calendar import CalendarError, get_calendar_backend
 from mcp_core import outbox
 from mcp_core.health import check_integrations
 from mcp_core.models import OutboxMessage, OutboxStatus

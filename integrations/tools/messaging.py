@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from integrations.messaging import sms_notification_send
-from integrations.models import SmsMessage
+from bookings.models import SmsMessage
+from bookings.notifications import sms_notification_send
 from mcp_core.operations import CallContext, OperationInput, OperationOutput, operation
 from mcp_core.permissions import Permission
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from bookings import notifications
 from bookings.enums import ACTIVE_STATUSES
 from bookings.models import Appointment, Customer
-from integrations import notifications
 from mcp_core.orchestrator import CallResult
 from tests.bookings.test_booking_service import (  # noqa: F401 — autouse fixtures
     _fresh_calendar,

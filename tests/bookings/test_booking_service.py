@@ -20,11 +20,11 @@ import time_machine
 from django.core import mail
 from django.db import connection
 
+from bookings import calendar, notifications
 from bookings.enums import AppointmentStatus, SyncStatus
 from bookings.models import Appointment, Customer
 from bookings.services import create as sagas
 from bookings.services import customers as services
-from integrations import calendar, notifications
 from mcp_core import outbox as side_effects_outbox
 from mcp_core.auth import Principal
 from mcp_core.models import AuditLog, OutboxMessage, OutboxStatus, SagaRun, SagaStatus
@@ -684,7 +684,7 @@ def test_failed_email_is_recorded_and_falls_back_to_sms(world, outbox, monkeypat
     def refuse(*args, **kwargs):
         raise OSError("smtp down")
 
-    monkeypatch.setattr(notifications, "send_mail", refuse)
+    monkeypatch.setattr("bookings.notifications.delivery.send_mail", refuse)
 
     data = book(world, customer_email="erika@example.de")
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from bookings import notifications
 from bookings.enums import AppointmentSource
 from bookings.models import Appointment, Customer
-from integrations import notifications
 from mcp_core.auth import Principal
 from mcp_core.management.demo import seed_demo
 from mcp_core.orchestrator import execute_named

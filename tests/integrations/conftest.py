@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from integrations import calendar
+from bookings import calendar
 from integrations.models import CalcomAccount, CalcomEventType
 from tests.bookings.test_booking_service import World, make_world
 from tests.fakes.calcom import FakeCalcom

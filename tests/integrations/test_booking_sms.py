@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 import time_machine
 
-from bookings.models import Appointment
-from integrations.messages import sms_template_set
-from integrations.models import SmsMessage
+from bookings.models import Appointment, SmsMessage
+from bookings.notifications.texts import sms_template_set
 from tests.bookings.test_booking_service import NOW, book, make_world
 from tests.fakes.twilio import FakeTwilio, twilio_error
 from tests.integrations.test_twilio_sms import ACCOUNT_SID, AUTH_TOKEN, FROM

@@ -20,9 +20,9 @@ import pytest
 from django.conf import settings as django_settings
 
 from askproai.celery import app
+from bookings import calendar
 from bookings.enums import SyncStatus
 from bookings.models import Appointment
-from integrations import calendar
 from mcp_core.models import OutboxMessage, OutboxStatus
 from tests import serving
 from tests.bookings.test_booking_service import book, make_world

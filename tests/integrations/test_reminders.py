@@ -13,12 +13,12 @@ import pytest
 import time_machine
 from django.db import connection
 
+from bookings import notifications
 from bookings.enums import AppointmentStatus
-from bookings.models import Appointment
-from integrations import notifications, reminders
-from integrations.messages import sms_template_set
-from integrations.models import SmsMessage
-from integrations.tasks import send_due_reminders
+from bookings.models import Appointment, SmsMessage
+from bookings.notifications import reminders
+from bookings.notifications.texts import sms_template_set
+from bookings.tasks import send_due_reminders
 from mcp_core import outbox
 from mcp_core.breakers import call_with_breaker, reset_breakers
 from mcp_core.models import OutboxMessage

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from bookings import notifications
 from bookings.models import Appointment, Customer
-from integrations import notifications
 from integrations.models import WebhookEvent
 from integrations.retell.signature import sign
 from mcp_core.auth import Principal

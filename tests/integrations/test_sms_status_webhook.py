@@ -9,7 +9,8 @@ import pytest
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
-from integrations.models import SmsMessage, WebhookEvent
+from bookings.models import SmsMessage
+from integrations.models import WebhookEvent
 from tests.factories import CompanyFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ import stripe
 from django.test import Client
 
 from common.errors import Conflict, ServiceUnavailable
-from integrations import billing
+from integrations import stripe as billing
 from integrations.models import StripeCharge, WebhookEvent
 from mcp_core.auth import Principal
 from mcp_core.breakers import get_breaker

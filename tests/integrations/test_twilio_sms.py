@@ -11,15 +11,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from integrations import notifications
-from integrations.messages import (
+from bookings import notifications
+from bookings.models import SmsMessage, SmsTemplate
+from bookings.notifications.texts import (
     DEFAULT_TEMPLATES,
     InvalidSmsTemplate,
     render_booking_message,
     sms_template_errors,
     sms_template_set,
 )
-from integrations.models import SmsMessage, SmsTemplate
 from mcp_core.auth import Principal
 from mcp_core.breakers import get_breaker
 from mcp_core.models import AuditLog

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from common.command import JsonCommand
-from integrations.billing import billing_subscription_start
+from integrations.stripe import billing_subscription_start
 from tenants import selectors
 from tenants.enums import Plan
 

@@ -1,31 +1,19 @@
-"""The `twilio` SMS backend: Twilio's Messages API through the official SDK.
+"""`SMS_BACKEND=twilio`: the bookings app's SMS port (`bookings.notifications.sms.SmsBackend`)
+on Twilio's Messages API.
 
-Configured by TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM; without them every send
-raises SmsNotConfigured (the message is recorded as `not_configured`, nothing crashes).
-TWILIO_API_BASE points the SDK's `api` domain elsewhere (a local fake in tests; the SDK has no
-base-URL argument, reference section 4.2). Every request is bounded by INTEGRATION_HTTP_TIMEOUT
-and the caller (`notifications.send_sms`) runs it through the `twilio` circuit breaker.
-
-Twilio reports delivery to `PUBLIC_BASE_URL` + `/webhooks/sms/status` when PUBLIC_BASE_URL is
-set; without it messages are sent without a status callback.
+Without TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM every send raises
+SmsNotConfigured (the message is recorded as `not_configured`, nothing crashes). The caller
+(`bookings.notifications.sms.send_sms`) runs each send through the `twilio` circuit breaker.
 """
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
 
-from integrations.models import SmsStatus
-from integrations.notifications import NotificationError, SmsNotConfigured
-
-STATUS_CALLBACK_PATH = "/webhooks/sms/status"
-
-# The SDK logs every request's headers and URL at INFO; our own log line says what matters.
-logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+from bookings.enums import SmsStatus
+from bookings.notifications.sms import NotificationError, SmsNotConfigured
+from integrations.twilio.client import is_configured, status_callback_url, twilio_client
 
 
 class TwilioRejected(NotificationError):
@@ -38,26 +26,6 @@ class TwilioRejected(NotificationError):
 
 class TwilioUnavailable(NotificationError):
     """Twilio answered 5xx or could not be reached in time: counts against the breaker."""
-
-
-def is_configured() -> bool:
-    return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN and settings.TWILIO_FROM)
-
-
-def status_callback_url() -> str | None:
-    base = settings.PUBLIC_BASE_URL.rstrip("/")
-    return f"{base}{STATUS_CALLBACK_PATH}" if base else None
-
-
-def twilio_client() -> Client:
-    client = Client(
-        settings.TWILIO_ACCOUNT_SID,
-        settings.TWILIO_AUTH_TOKEN,
-        http_client=TwilioHttpClient(timeout=settings.INTEGRATION_HTTP_TIMEOUT),
-    )
-    if settings.TWILIO_API_BASE:
-        client.api.base_url = settings.TWILIO_API_BASE.rstrip("/")
-    return client
 
 
 class TwilioSms:

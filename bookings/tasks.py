@@ -1,14 +1,14 @@
-"""Celery tasks of the integrations app: thin, they call a service; schedules in settings."""
+"""Celery tasks of the bookings app: thin, they call a service; schedules in settings."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.utils import timezone
 
-from integrations import reminders
+from bookings.notifications import reminders
 
 
-@shared_task(name="integrations.tasks.send_due_reminders")
+@shared_task(name="bookings.tasks.send_due_reminders")
 def send_due_reminders() -> list[int]:
     """Beat, every 5 minutes: queue the SMS reminders now due (SMS_REMINDER_HOURS_BEFORE) on
     the outbox; the ids of the appointments. Safe to run twice or on two workers at once:

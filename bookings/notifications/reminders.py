@@ -1,4 +1,4 @@
-"""SMS reminders before appointments: Celery beat (`integrations.tasks.send_due_reminders`)
+"""SMS reminders before appointments: Celery beat (`bookings.tasks.send_due_reminders`)
 writes one outbox message per appointment due (`mcp_core.outbox`, topic `sms.reminder`, keyed by
 the appointment, so beat running twice writes it once); its delivery sends the SMS.
 
@@ -24,11 +24,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from bookings.enums import ACTIVE_STATUSES
-from bookings.models import Appointment
-from integrations import notifications
-from integrations.messages import render_booking_message
-from integrations.models import SmsKind, SmsMessage
+from bookings.enums import ACTIVE_STATUSES, SmsKind
+from bookings.models import Appointment, SmsMessage
+from bookings.notifications import sms
+from bookings.notifications.texts import booking_confirmation_of, render_booking_message
 from mcp_core import outbox
 from mcp_core.models import OutboxMessage
 
@@ -82,7 +81,7 @@ def reminder_send(*, appointment_id: int, now: dt.datetime) -> SmsMessage | None
     if appointment is None:
         return None
     customer = appointment.customer
-    context = notifications.booking_confirmation_of(appointment)
+    context = booking_confirmation_of(appointment)
     body = render_booking_message(appointment.tenant, SmsKind.REMINDER, context)
     try:
         with transaction.atomic():
@@ -92,15 +91,15 @@ def reminder_send(*, appointment_id: int, now: dt.datetime) -> SmsMessage | None
                 kind=SmsKind.REMINDER,
                 to=customer.phone,
                 body=body,
-                provider=notifications.get_sms_backend().name,
+                provider=sms.get_sms_backend().name,
             )
     except IntegrityError:
         return None  # claimed by another run or worker
     try:
-        notifications.sms_deliver_recorded(message)
-    except notifications.SmsNotConfigured:
+        sms.sms_deliver_recorded(message)
+    except sms.SmsNotConfigured:
         logger.info("reminder for appointment %s skipped: SMS not configured", appointment_id)
-    except notifications.NotificationError as exc:
+    except sms.NotificationError as exc:
         if exc.not_sent:
             message.delete()
             raise ReminderPostponed(str(exc)) from exc

@@ -1,10 +1,15 @@
-"""Pluggable calendar backends: where a booking is mirrored outside AskProAI (Cal.com, ...).
+"""The calendar port of the bookings app: where a booking is mirrored outside AskProAI.
 
-`settings.CALENDAR_BACKEND` names the backend: a key of `BACKENDS` or a dotted path to a class
-with the `CalendarBackend` shape. One instance per name and process (`get_calendar_backend`).
+The booking services talk to a `CalendarBackend`; which one is configured like Django's
+EMAIL_BACKEND: `settings.CALENDAR_BACKEND` is a short name of `settings.CALENDAR_BACKENDS` (the
+environment's `local`, `memory`, `calcom`) or itself a dotted path to a class with the
+`CalendarBackend` shape, imported with `import_string`. One instance per name and process
+(`get_calendar_backend`). The two backends that need no vendor live here:
 
 - `local` (default): bookings live only here; nothing to sync (`sync_status: not_required`).
 - `memory`: an in-process calendar for tests and demos; `fail_with` makes every call raise.
+
+Cal.com's backend is an adapter in `integrations.calcom.backend`.
 
 Backend calls go through `call` (the integration's circuit breaker; every exception becomes
 `CalendarError`), so a calendar outage can never fail a booking: the booking service keeps the
@@ -137,18 +142,6 @@ class InMemoryCalendar:
             self.cancelled.add(external_id)
 
 
-def _calcom() -> CalendarBackend:
-    from integrations.calcom.backend import CalcomCalendar  # loads the Cal.com client
-
-    return CalcomCalendar()
-
-
-BACKENDS: dict[str, Callable[[], CalendarBackend]] = {
-    "local": LocalCalendar,
-    "memory": InMemoryCalendar,
-    "calcom": _calcom,
-}
-
 _instances: dict[str, CalendarBackend] = {}
 _instances_lock = threading.Lock()
 
@@ -156,7 +149,8 @@ _instances_lock = threading.Lock()
 def get_calendar_backend() -> CalendarBackend:
     """The configured backend (`settings.CALENDAR_BACKEND`), one instance per name and process.
 
-    Raises ImportError for a name that is neither a key of BACKENDS nor an importable class.
+    Raises ImportError for a name that is neither a key of CALENDAR_BACKENDS nor an importable
+    class.
     """
     name = settings.CALENDAR_BACKEND or "local"
     backend = _instances.get(name)
@@ -164,8 +158,8 @@ def get_calendar_backend() -> CalendarBackend:
         with _instances_lock:
             backend = _instances.get(name)
             if backend is None:
-                factory = BACKENDS.get(name) or import_string(name)
-                backend = _instances[name] = factory()
+                backend_class = import_string(settings.CALENDAR_BACKENDS.get(name, name))
+                backend = _instances[name] = backend_class()
     return backend
 
 

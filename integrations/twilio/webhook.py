@@ -6,8 +6,8 @@ signed, so PUBLIC_BASE_URL (as Twilio sees us) is used when set. The tenant is t
 message was sent for, found by its SID; an unknown SID is acknowledged and changes nothing.
 
 Twilio sends reports out of order (sent after delivered), so a status only ever moves forward
-(`STATUS_RANK`); the same report delivered again is recognised by `first_delivery` and
-changes nothing.
+(`bookings.notifications.sms.sms_status_apply`, the owner of the SMS records); the same report
+delivered again is recognised by `first_delivery` and changes nothing.
 """
 
 from __future__ import annotations
@@ -21,29 +21,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from bookings.notifications.sms import (
+    REPORTED_STATUSES,
+    sms_message_for_report,
+    sms_status_apply,
+)
 from common.errors import ValidationFailed
-from integrations.models import SmsMessage, SmsStatus, WebhookProvider
+from integrations.models import WebhookProvider
 from integrations.webhooks import error_response, first_delivery, signature_failed
 
 logger = logging.getLogger("askproai.webhooks.twilio")
-
-# How far along a message is; a report never moves it to a lower rank. Final states share the
-# top rank but one (delivered and undelivered are both final), `read` follows delivered.
-STATUS_RANK: dict[str, int] = {
-    SmsStatus.CLAIMED: 0,
-    SmsStatus.NOT_CONFIGURED: 0,
-    SmsStatus.ACCEPTED: 1,
-    SmsStatus.SCHEDULED: 1,
-    SmsStatus.QUEUED: 2,
-    SmsStatus.SENDING: 3,
-    SmsStatus.SENT: 4,
-    SmsStatus.DELIVERED: 5,
-    SmsStatus.UNDELIVERED: 5,
-    SmsStatus.FAILED: 5,
-    SmsStatus.CANCELED: 5,
-    SmsStatus.READ: 6,
-}
-REPORTED_STATUSES = frozenset(STATUS_RANK) - {SmsStatus.CLAIMED, SmsStatus.NOT_CONFIGURED}
 
 
 def public_url(request: HttpRequest) -> str:
@@ -52,20 +39,6 @@ def public_url(request: HttpRequest) -> str:
     if base:
         return base + request.get_full_path()
     return request.build_absolute_uri()
-
-
-def sms_status_apply(
-    *, message: SmsMessage, status: str, error_code: str, error_message: str = ""
-) -> bool:
-    """Move `message` to `status` unless it is already as far or further; True if changed."""
-    if STATUS_RANK[status] <= STATUS_RANK.get(message.status, 0):
-        return False
-    message.status = status
-    message.error_code = error_code[:20]
-    if error_message:
-        message.error_message = error_message[:500]
-    message.save(update_fields=["status", "error_code", "error_message", "updated_at"])
-    return True
 
 
 @csrf_exempt
@@ -90,12 +63,7 @@ def sms_status_webhook(request: HttpRequest) -> JsonResponse:
             ),
         )
     with transaction.atomic():
-        message = (
-            SmsMessage.objects.select_for_update()
-            .filter(provider="twilio", provider_sid=sid)
-            .select_related("tenant")
-            .first()
-        )
+        message = sms_message_for_report(provider="twilio", provider_sid=sid)
         first = first_delivery(
             WebhookProvider.TWILIO,
             f"{sid}:{status}:{error_code}",

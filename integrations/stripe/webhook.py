@@ -4,11 +4,14 @@ Verified with the SDK's `stripe.Webhook.construct_event` over the raw body and t
 Stripe-Signature header with STRIPE_WEBHOOK_SECRET (at most 5 minutes old). The tenant is the
 one whose subscription has the event's Stripe customer; an event for an unknown customer is
 acknowledged and recorded, so Stripe stops retrying it. Each event id is applied once
-(`first_delivery`); a late older event does not undo a newer one (`billing_event_apply`).
+(`first_delivery`). `billing_event_apply` translates the event (Stripe's statuses, prices,
+payload shapes) and the tenant's subscription changes through `tenants.subscriptions`, which
+also keeps a late older event from undoing a newer one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -20,11 +23,27 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from common.errors import ServiceUnavailable, ValidationFailed
-from integrations.billing import billing_event_apply, subscription_for_customer
 from integrations.models import WebhookProvider
+from integrations.stripe.billing import STATUS_FROM_STRIPE, period_end_of, plan_for_price, price_of
 from integrations.webhooks import error_response, first_delivery, signature_failed
+from tenants.enums import SubscriptionStatus
+from tenants.models import Subscription
+from tenants.subscriptions import (
+    BillingEvent,
+    subscription_for_billing_customer,
+    subscription_payment_reported,
+    subscription_state_reported,
+)
 
 logger = logging.getLogger("askproai.webhooks.stripe")
+
+SUBSCRIPTION_EVENTS = (
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+)
+INVOICE_EVENTS = ("invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed")
+WEBHOOK_ACTOR = "system:stripe"
 
 
 def _customer_of(event: dict[str, Any]) -> str:
@@ -66,7 +85,7 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         )
     event_type = str(event.get("type") or "")
     with transaction.atomic():
-        subscription = subscription_for_customer(_customer_of(event))
+        subscription = subscription_for_billing_customer(_customer_of(event))
         tenant = subscription.tenant if subscription else None
         if not first_delivery(
             WebhookProvider.STRIPE,
@@ -81,3 +100,48 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
             return JsonResponse({"received": True, "result": "unknown_customer"})
         result = billing_event_apply(subscription=subscription, event=event)
     return JsonResponse({"received": True, "result": result})
+
+
+def billing_event_apply(*, subscription: Subscription, event: dict[str, Any]) -> str:
+    """Apply one verified Stripe event to the tenant's subscription (row locked by the caller,
+    inside the webhook's transaction). Returns what happened: "applied", "stale" (older than
+    the last event applied), "other_subscription" or "ignored" (a type we do not act on).
+
+    Never deletes anything: a canceled or unpaid subscription keeps its plan and the tenant's
+    data; `effective_plan` lowers the limits while it is lapsed."""
+    event_type = str(event.get("type", ""))
+    if event_type not in SUBSCRIPTION_EVENTS + INVOICE_EVENTS:
+        return "ignored"
+    billing_event = BillingEvent(
+        type=event_type,
+        id=event.get("id"),
+        created=dt.datetime.fromtimestamp(int(event.get("created") or 0), dt.UTC),
+    )
+    obj: dict[str, Any] = (event.get("data") or {}).get("object") or {}
+    if event_type in SUBSCRIPTION_EVENTS:
+        return subscription_state_reported(
+            subscription=subscription,
+            actor=WEBHOOK_ACTOR,
+            event=billing_event,
+            stripe_subscription_id=str(obj.get("id", "")),
+            status=STATUS_FROM_STRIPE.get(str(obj.get("status")), SubscriptionStatus.INCOMPLETE),
+            plan=plan_for_price(price_of(obj)),
+            current_period_end=period_end_of(obj),
+            ended=event_type == "customer.subscription.deleted",
+        )
+    return subscription_payment_reported(
+        subscription=subscription,
+        actor=WEBHOOK_ACTOR,
+        event=billing_event,
+        stripe_subscription_id=_invoice_subscription_id(obj),
+        paid=event_type != "invoice.payment_failed",
+    )
+
+
+def _invoice_subscription_id(invoice: dict[str, Any]) -> str:
+    # Newer API versions moved it under parent.subscription_details.
+    direct = invoice.get("subscription")
+    if isinstance(direct, str):
+        return direct
+    details = ((invoice.get("parent") or {}).get("subscription_details")) or {}
+    return str(details.get("subscription") or "")

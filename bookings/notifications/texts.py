@@ -1,29 +1,34 @@
-"""German SMS texts about bookings, per tenant: a default per kind here, a tenant's own wording
-in `SmsTemplate` when it saved one.
+"""What we tell a customer about a booking, in German: the SMS texts per kind and the e-mails.
 
-A template is plain text with `{placeholder}` fields (`PLACEHOLDERS`); `{{` and `}}` stand for
-literal braces. A template is checked when it is saved (`sms_template_errors`): only known
-placeholders, no format specs or attribute access, the kind's required placeholders present, and
-the rendered text within one SMS's limit. Rendering therefore cannot fail for a stored template.
-Times are rendered in the branch's zone (`BookingConfirmation.start`), so a reminder sent before
-a DST change names the local time of the appointment, not of the sending.
+The texts are Django templates: `templates/sms/<kind>.txt` for the SMS of each kind and
+`templates/emails/booking_<kind>.txt` (with `_subject.txt`) for the e-mails, rendered with the
+placeholder values of `booking_message_values` (`{{ termin }}`, `{{ nummer }}`, ...) and
+autoescaping off (plain text).
+
+A tenant may replace an SMS text with its own wording (`SmsTemplate`): plain text with
+`{placeholder}` fields (`PLACEHOLDERS`, the same names), `{{` and `}}` standing for literal
+braces, never a Django template. It is checked when it is saved (`sms_template_errors`): only
+known placeholders, no format specs or attribute access, the kind's required placeholders
+present, and the rendered text within one SMS's limit, so rendering cannot fail for a stored
+template. Times are rendered in the branch's zone (`BookingConfirmation.start`), so a reminder
+sent before a DST change names the local time of the appointment, not of the sending.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import string
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.template.loader import render_to_string
 
-from integrations.models import SmsKind, SmsTemplate
+from bookings.enums import SmsKind
+from bookings.models import Appointment, Customer, SmsTemplate
 from mcp_core.audit import audit_record
 from tenants.models import Company
-
-if TYPE_CHECKING:
-    from integrations.notifications import BookingConfirmation
 
 TEMPLATE_KINDS = (
     SmsKind.CONFIRMATION,
@@ -56,22 +61,47 @@ REQUIRED_PLACEHOLDERS: dict[str, frozenset[str]] = {
     SmsKind.RESCHEDULE: frozenset({"nummer"}),
 }
 
-DEFAULT_TEMPLATES: dict[str, str] = {
+SMS_TEMPLATES: dict[str, str] = {
+    SmsKind.CONFIRMATION: "sms/confirmation.txt",
+    SmsKind.REMINDER: "sms/reminder.txt",
+    SmsKind.CANCELLATION: "sms/cancellation.txt",
+    SmsKind.RESCHEDULE: "sms/reschedule.txt",
+}
+# Subject and body of the e-mail of each kind of booking message.
+EMAIL_TEMPLATES: dict[str, tuple[str, str]] = {
     SmsKind.CONFIRMATION: (
-        "Termin bestätigt: {dienstleistung} am {termin} bei {filiale}. Bestätigungs-Nr: {nummer}"
-    ),
-    SmsKind.REMINDER: (
-        "Erinnerung: Ihr Termin {dienstleistung} ist am {termin} bei {filiale}. "
-        "Absagen oder verschieben mit der Bestätigungs-Nr: {nummer}"
+        "emails/booking_confirmation_subject.txt",
+        "emails/booking_confirmation.txt",
     ),
     SmsKind.CANCELLATION: (
-        "Termin abgesagt: {dienstleistung} am {termin} bei {filiale}. Bestätigungs-Nr: {nummer}"
+        "emails/booking_cancellation_subject.txt",
+        "emails/booking_cancellation.txt",
     ),
     SmsKind.RESCHEDULE: (
-        "Termin verschoben: {dienstleistung} jetzt am {termin} bei {filiale}. "
-        "Bestätigungs-Nr: {nummer}"
+        "emails/booking_reschedule_subject.txt",
+        "emails/booking_reschedule.txt",
     ),
 }
+
+
+class _DefaultTemplates(Mapping[str, str]):
+    """The default SMS text of each kind as a tenant's own template would say it ("... am
+    {termin} ..."): its Django template rendered with every placeholder standing for itself.
+    What the admin shows next to a tenant's template. (A default text with a literal brace
+    would need it doubled here; none has one.)"""
+
+    def __getitem__(self, kind: str) -> str:
+        own_names = {name: f"{{{name}}}" for name in PLACEHOLDERS}
+        return render_to_string(SMS_TEMPLATES[kind], own_names)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SMS_TEMPLATES)
+
+    def __len__(self) -> int:
+        return len(SMS_TEMPLATES)
+
+
+DEFAULT_TEMPLATES: Mapping[str, str] = _DefaultTemplates()
 
 # The longest value each placeholder can plausibly take, for the length check on save.
 _LONGEST_SAMPLE: dict[str, str] = {
@@ -85,6 +115,38 @@ _LONGEST_SAMPLE: dict[str, str] = {
     "nummer": "x" * 12,
     "firma": "x" * 200,
 }
+
+
+@dataclass(frozen=True)
+class BookingConfirmation:
+    """What a message about one appointment says, and to whom."""
+
+    confirmation_number: str
+    service_name: str
+    branch_name: str
+    staff_name: str
+    start: dt.datetime  # aware, in the branch's zone
+    customer_name: str
+    customer_phone: str
+    customer_email: str
+
+
+def booking_confirmation_of(
+    appointment: Appointment, customer: Customer | None = None
+) -> BookingConfirmation:
+    """What a message about `appointment` (branch, service, staff and customer loaded) says,
+    addressed to `customer` (default: the appointment's own)."""
+    customer = customer or appointment.customer
+    return BookingConfirmation(
+        confirmation_number=appointment.confirmation_number,
+        service_name=appointment.service.name,
+        branch_name=appointment.branch.name,
+        staff_name=appointment.staff.name,
+        start=appointment.start_time.astimezone(ZoneInfo(appointment.branch.time_zone)),
+        customer_name=customer.name,
+        customer_phone=customer.phone,
+        customer_email=customer.email,
+    )
 
 
 def when_text(start: dt.datetime) -> str:
@@ -133,18 +195,17 @@ def sms_template_errors(kind: str, body: str) -> list[str]:
     return messages
 
 
-def template_for(tenant: Company | None, kind: str) -> str:
-    """The tenant's template of `kind`, or the default."""
-    if tenant is not None:
-        body = (
-            SmsTemplate.objects.for_tenant(tenant)
-            .filter(kind=kind)
-            .values_list("body", flat=True)
-            .first()
-        )
-        if body:
-            return body
-    return DEFAULT_TEMPLATES[kind]
+def tenant_template(tenant: Company | None, kind: str) -> str:
+    """The tenant's own template of `kind`; "" when it has none (the default text applies)."""
+    if tenant is None:
+        return ""
+    body = (
+        SmsTemplate.objects.for_tenant(tenant)
+        .filter(kind=kind)
+        .values_list("body", flat=True)
+        .first()
+    )
+    return body or ""
 
 
 def booking_message_values(
@@ -172,10 +233,13 @@ def render_booking_message(
     read it already, "" for none). `tenant=None` uses the defaults. Raises KeyError for an
     unknown kind."""
     if template is None:
-        template = template_for(tenant, kind)
-    template = template or DEFAULT_TEMPLATES[kind]
+        template = tenant_template(tenant, kind)
     values = booking_message_values(context, company_name=tenant.name if tenant else "")
-    return template.format_map(values)[:MAX_SMS_LENGTH]
+    if template:
+        text = template.format_map(values)
+    else:
+        text = render_to_string(SMS_TEMPLATES[kind], values)
+    return text[:MAX_SMS_LENGTH]
 
 
 class InvalidSmsTemplate(ValueError):
@@ -220,3 +284,14 @@ def sms_template_reset(*, tenant: Company, actor: str, kind: str) -> bool:
         )
         template.delete()
     return True
+
+
+# ---------------------------------------------------------------------------------- e-mails
+
+
+def booking_email(kind: str, booking: BookingConfirmation) -> tuple[str, str]:
+    """Subject and body of the German e-mail of `kind` (confirmation, cancellation,
+    reschedule) about the booking. Raises KeyError for another kind."""
+    subject, body = EMAIL_TEMPLATES[kind]
+    values = booking_message_values(booking)
+    return render_to_string(subject, values).strip(), render_to_string(body, values)

@@ -1,10 +1,5 @@
-"""Billing through Stripe: a customer and a subscription per tenant, usage-based charges, and
-the subscription state Stripe reports back (`billing_event_apply`, from the webhook).
+"""Billing through Stripe: a customer and a subscription per tenant, and usage-based charges.
 
-- The official SDK (`stripe==16.1.0`) with the API version pinned (STRIPE_API_VERSION), every
-  request bounded by INTEGRATION_HTTP_TIMEOUT and run through the `stripe` circuit breaker.
-  STRIPE_API_BASE points it at another host (a local fake in tests). The SDK's own network
-  retries are off: a retry is ours to make, with the same idempotency key.
 - Every POST carries a deterministic Idempotency-Key (tenant id + our own key), so a retried
   call (our task, a client retrying createStripeCharge) is billed once: Stripe answers the
   same key with the first answer.
@@ -14,6 +9,8 @@ the subscription state Stripe reports back (`billing_event_apply`, from the webh
 - Plans map to Stripe prices by STRIPE_PRICE_IDS; a price Stripe reports that is not in the
   map leaves the plan as it is. A lapsed subscription (past_due, canceled, incomplete) keeps
   its plan and data; `tenants.plans.effective_plan` gives it basic's limits until it is paid.
+- The tenant's `Subscription` changes only through `tenants.subscriptions`; what Stripe
+  reports later arrives by the webhook (`integrations.stripe.webhook`).
 """
 
 from __future__ import annotations
@@ -22,11 +19,9 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-import stripe
 from django.conf import settings
 from django.db import transaction
 
@@ -38,15 +33,17 @@ from common.errors import (
     ValidationFailed,
 )
 from integrations.models import ChargeStatus, StripeCharge
+from integrations.stripe.client import is_configured, stripe_call, stripe_client
 from mcp_core.audit import audit_record
-from mcp_core.breakers import call_with_breaker
 from tenants.enums import Plan, SubscriptionStatus
 from tenants.models import Company, Subscription
+from tenants.subscriptions import (
+    subscription_billing_customer_set,
+    subscription_get_or_create,
+    subscription_started,
+)
 
 logger = logging.getLogger("askproai.billing")
-
-STRIPE_API_VERSION = "2026-10-28.endive"
-T = TypeVar("T")
 
 # Stripe's subscription statuses → ours. unpaid and paused count as past due (limits shrink),
 # incomplete_expired as canceled: Stripe gave up on the first payment.
@@ -60,77 +57,6 @@ STATUS_FROM_STRIPE: dict[str, str] = {
     "incomplete": SubscriptionStatus.INCOMPLETE,
     "incomplete_expired": SubscriptionStatus.CANCELED,
 }
-
-
-class StripeNotConfigured(ServiceUnavailable):
-    """No STRIPE_API_KEY: billing is skipped. Not an outage, so not a breaker failure."""
-
-    client_error = True
-    default_message = "stripe is not configured (STRIPE_API_KEY)."
-
-
-class StripeRejected(IntegrationError):
-    """Stripe refused the request itself (4xx): not an outage, so not a breaker failure."""
-
-    client_error = True
-
-
-class StripeUnavailable(ServiceUnavailable):
-    """Stripe answered 5xx or 429, or did not answer in time: counts against the breaker."""
-
-
-def is_configured() -> bool:
-    return bool(settings.STRIPE_API_KEY)
-
-
-def stripe_client() -> stripe.StripeClient:
-    """A client for the configured key, pinned API version and base URL."""
-    if not is_configured():
-        raise StripeNotConfigured()
-    base = settings.STRIPE_API_BASE.rstrip("/")
-    return stripe.StripeClient(
-        settings.STRIPE_API_KEY,
-        stripe_version=STRIPE_API_VERSION,
-        base_addresses={"api": base} if base else {},
-        max_network_retries=0,
-        http_client=stripe.RequestsClient(timeout=settings.INTEGRATION_HTTP_TIMEOUT),
-    )
-
-
-def _translated(fn: Callable[..., T]) -> Callable[..., T]:
-    """`fn` raising our errors instead of the SDK's, so the breaker can tell an outage from a
-    refused request."""
-
-    def call(*args: Any, **kwargs: Any) -> T:
-        try:
-            return fn(*args, **kwargs)
-        except stripe.IdempotencyError as exc:
-            raise Conflict(
-                "The idempotency key was used before with other arguments.",
-                details={"stripe": exc.user_message or str(exc)},
-            ) from exc
-        except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
-            reason = "timeout" if "timed out" in str(exc).lower() else "unreachable"
-            raise StripeUnavailable(
-                f"stripe {reason}: {exc.user_message or exc}", details={"integration": "stripe"}
-            ) from exc
-        except stripe.StripeError as exc:
-            status = exc.http_status or 0
-            message = f"stripe answered {status}: {exc.user_message or exc}"
-            details = {"integration": "stripe", "stripe_code": exc.code or ""}
-            if 400 <= status < 500 and status != 401:
-                raise StripeRejected(message, details=details) from exc
-            if status >= 500:
-                raise StripeUnavailable(message, details=details) from exc
-            raise IntegrationError(message, details=details) from exc
-
-    return call
-
-
-def _stripe(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """Call one SDK method through the `stripe` breaker; the answer as a plain dict."""
-    result = call_with_breaker("stripe", _translated(fn), *args, **kwargs)
-    return dict(result.to_dict())
 
 
 def price_id_for(plan: str) -> str:
@@ -157,11 +83,11 @@ def billing_customer_ensure(*, tenant: Company, actor: str) -> str:
     """The tenant's Stripe customer id, creating the customer the first time.
 
     Raises StripeNotConfigured, StripeUnavailable, StripeRejected."""
-    subscription, _ = Subscription.objects.get_or_create(tenant=tenant)
+    subscription = subscription_get_or_create(tenant=tenant)
     if subscription.stripe_customer_id:
         return subscription.stripe_customer_id
     client = stripe_client()
-    customer = _stripe(
+    customer = stripe_call(
         client.v1.customers.create,
         params={
             "name": tenant.name,
@@ -171,22 +97,12 @@ def billing_customer_ensure(*, tenant: Company, actor: str) -> str:
         # One customer per tenant, even when two calls race or a call is retried.
         options={"idempotency_key": f"askproai-customer-{tenant.pk}"},
     )
-    with transaction.atomic():
-        subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
-        if not subscription.stripe_customer_id:
-            subscription.stripe_customer_id = customer["id"]
-            subscription.save(update_fields=["stripe_customer_id", "updated_at"])
-            audit_record(
-                tenant=tenant,
-                actor=actor,
-                action="billing.customer_created",
-                obj=subscription,
-                changes={"stripe_customer_id": customer["id"]},
-            )
-    return subscription.stripe_customer_id
+    return subscription_billing_customer_set(
+        tenant=tenant, actor=actor, subscription_id=subscription.pk, customer_id=customer["id"]
+    )
 
 
-def _period_end(stripe_subscription: dict[str, Any]) -> dt.datetime | None:
+def period_end_of(stripe_subscription: dict[str, Any]) -> dt.datetime | None:
     # Newer API versions carry the period on the items, older ones on the subscription.
     timestamp = stripe_subscription.get("current_period_end")
     if timestamp is None:
@@ -195,7 +111,7 @@ def _period_end(stripe_subscription: dict[str, Any]) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(int(timestamp), dt.UTC) if timestamp else None
 
 
-def _price_of(stripe_subscription: dict[str, Any]) -> str:
+def price_of(stripe_subscription: dict[str, Any]) -> str:
     items = (stripe_subscription.get("items") or {}).get("data") or []
     return str((items[0].get("price") or {}).get("id") or "") if items else ""
 
@@ -212,16 +128,16 @@ def billing_subscription_start(*, tenant: Company, actor: str, plan: str) -> Sub
     subscription = Subscription.objects.get(tenant=tenant)
     previous = subscription.stripe_subscription_id
     if previous and subscription.status != SubscriptionStatus.CANCELED:
-        current = _stripe(client.v1.subscriptions.retrieve, previous)
+        current = stripe_call(client.v1.subscriptions.retrieve, previous)
         item_id = current["items"]["data"][0]["id"]
-        remote = _stripe(
+        remote = stripe_call(
             client.v1.subscriptions.update,
             previous,
             params={"items": [{"id": item_id, "price": price}]},
             options={"idempotency_key": f"askproai-subscription-{previous}-to-{price}"},
         )
     else:
-        remote = _stripe(
+        remote = stripe_call(
             client.v1.subscriptions.create,
             params={
                 "customer": customer_id,
@@ -235,27 +151,15 @@ def billing_subscription_start(*, tenant: Company, actor: str, plan: str) -> Sub
                 )
             },
         )
-    with transaction.atomic():
-        subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
-        subscription.stripe_subscription_id = remote["id"]
-        subscription.plan = plan
-        subscription.status = STATUS_FROM_STRIPE.get(
-            str(remote.get("status")), SubscriptionStatus.INCOMPLETE
-        )
-        subscription.current_period_end = _period_end(remote)
-        subscription.save()
-        audit_record(
-            tenant=tenant,
-            actor=actor,
-            action="billing.subscribed",
-            obj=subscription,
-            changes={
-                "plan": plan,
-                "status": subscription.status,
-                "stripe_subscription_id": remote["id"],
-            },
-        )
-    return subscription
+    return subscription_started(
+        tenant=tenant,
+        actor=actor,
+        subscription_id=subscription.pk,
+        plan=plan,
+        status=STATUS_FROM_STRIPE.get(str(remote.get("status")), SubscriptionStatus.INCOMPLETE),
+        stripe_subscription_id=remote["id"],
+        current_period_end=period_end_of(remote),
+    )
 
 
 # ----------------------------------------------------------------------------------- charges
@@ -319,7 +223,7 @@ def billing_charge_create(
         failure: ApplicationError | None = None
         try:
             customer_id = billing_customer_ensure(tenant=tenant, actor=actor)
-            item = _stripe(
+            item = stripe_call(
                 stripe_client().v1.invoice_items.create,
                 params={
                     "customer": customer_id,
@@ -354,90 +258,3 @@ def billing_charge_create(
     if failure is not None:
         raise failure
     return ChargeResult(charge=charge, replayed=False)
-
-
-# ------------------------------------------------------------------------- webhook effects
-
-
-SUBSCRIPTION_EVENTS = (
-    "customer.subscription.created",
-    "customer.subscription.updated",
-    "customer.subscription.deleted",
-)
-INVOICE_EVENTS = ("invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed")
-WEBHOOK_ACTOR = "system:stripe"
-
-
-def subscription_for_customer(customer_id: str) -> Subscription | None:
-    if not customer_id:
-        return None
-    return (
-        Subscription.objects.select_for_update()
-        .select_related("tenant")
-        .filter(stripe_customer_id=customer_id)
-        .first()
-    )
-
-
-def billing_event_apply(*, subscription: Subscription, event: dict[str, Any]) -> str:
-    """Apply one verified Stripe event to the tenant's subscription (row locked by the caller,
-    inside the webhook's transaction). Returns what happened: "applied", "stale" (older than
-    the last event applied), "other_subscription" or "ignored" (a type we do not act on).
-
-    Never deletes anything: a canceled or unpaid subscription keeps its plan and the tenant's
-    data; `effective_plan` lowers the limits while it is lapsed."""
-    event_type = str(event.get("type", ""))
-    if event_type not in SUBSCRIPTION_EVENTS + INVOICE_EVENTS:
-        return "ignored"
-    created = dt.datetime.fromtimestamp(int(event.get("created") or 0), dt.UTC)
-    if subscription.stripe_event_at and created < subscription.stripe_event_at:
-        return "stale"
-    obj: dict[str, Any] = (event.get("data") or {}).get("object") or {}
-    before = {"plan": subscription.plan, "status": subscription.status}
-
-    if event_type in SUBSCRIPTION_EVENTS:
-        remote_id = str(obj.get("id", ""))
-        current = subscription.stripe_subscription_id
-        if current and remote_id != current and event_type == "customer.subscription.deleted":
-            return "other_subscription"  # an old subscription ending says nothing of the new
-        subscription.stripe_subscription_id = remote_id
-        if event_type == "customer.subscription.deleted":
-            subscription.status = SubscriptionStatus.CANCELED
-        else:
-            subscription.status = STATUS_FROM_STRIPE.get(
-                str(obj.get("status")), SubscriptionStatus.INCOMPLETE
-            )
-        plan = plan_for_price(_price_of(obj))
-        if plan is not None:
-            subscription.plan = plan
-        subscription.current_period_end = _period_end(obj) or subscription.current_period_end
-    else:
-        remote_id = _invoice_subscription_id(obj)
-        if remote_id and subscription.stripe_subscription_id not in ("", remote_id):
-            return "other_subscription"
-        if event_type == "invoice.payment_failed":
-            if subscription.status != SubscriptionStatus.CANCELED:
-                subscription.status = SubscriptionStatus.PAST_DUE
-        elif subscription.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.INCOMPLETE):
-            subscription.status = SubscriptionStatus.ACTIVE
-
-    subscription.stripe_event_at = created
-    subscription.save()
-    after = {"plan": subscription.plan, "status": subscription.status}
-    audit_record(
-        tenant=subscription.tenant,
-        actor=WEBHOOK_ACTOR,
-        action="billing.subscription_changed" if after != before else "billing.event_applied",
-        obj=subscription,
-        changes={"event": event_type, "event_id": event.get("id"), "before": before, **after},
-    )
-    return "applied"
-
-
-def _invoice_subscription_id(invoice: dict[str, Any]) -> str:
-    # Newer API versions moved it under parent.subscription_details.
-    direct = invoice.get("subscription")
-    if isinstance(direct, str):
-        return direct
-    details = ((invoice.get("parent") or {}).get("subscription_details")) or {}
-    return str(details.get("subscription") or "")

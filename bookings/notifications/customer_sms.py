@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from bookings.models import Customer
+from bookings.enums import SmsKind, SmsStatus
+from bookings.models import Customer, SmsMessage
+from bookings.notifications import sms
+from bookings.notifications.texts import (
+    MAX_SMS_LENGTH,
+    booking_confirmation_of,
+    render_booking_message,
+)
 from bookings.selectors import booking_get
 from common.errors import (
     Conflict,
@@ -20,9 +27,6 @@ from common.errors import (
     ValidationFailed,
 )
 from common.phone import InvalidPhoneNumber, normalize_phone
-from integrations import notifications
-from integrations.messages import MAX_SMS_LENGTH, render_booking_message
-from integrations.models import SmsKind, SmsMessage, SmsStatus
 from mcp_core.audit import audit_record
 from tenants.models import Company
 
@@ -103,7 +107,7 @@ def sms_notification_send(
                 details={"message": ["Required for kind 'custom'."]},
             )
     elif appointment is not None:
-        context = notifications.booking_confirmation_of(appointment, customer)
+        context = booking_confirmation_of(appointment, customer)
         body = render_booking_message(tenant, kind, context)
 
     try:
@@ -114,7 +118,7 @@ def sms_notification_send(
                 kind=kind,
                 to=customer.phone,
                 body=body,
-                provider=notifications.get_sms_backend().name,
+                provider=sms.get_sms_backend().name,
             )
     except IntegrityError as exc:
         # Only the once-only reminder can collide: the appointment was reminded already.
@@ -123,10 +127,10 @@ def sms_notification_send(
             details={"appointment_id": appointment_id, "kind": kind},
         ) from exc
     try:
-        notifications.sms_deliver_recorded(record)
-    except notifications.SmsNotConfigured:
+        sms.sms_deliver_recorded(record)
+    except sms.SmsNotConfigured:
         pass
-    except notifications.NotificationError as exc:
+    except sms.NotificationError as exc:
         details = {"sms_id": record.pk, "integration": record.provider, "error_code": exc.code}
         if getattr(exc, "client_error", False):
             raise IntegrationError(f"The SMS was refused: {exc}", details=details) from exc

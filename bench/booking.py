@@ -209,9 +209,9 @@ def free_cells(data: dict[str, Any]) -> list[tuple[int, dt.date, int]]:
     like the peer."""
     zone = timezone.get_default_timezone()
     busy = set(
-        Appointment.objects.filter(status__in=("pending", "confirmed")).values_list(
-            "staff_id", "start_time"
-        )
+        Appointment.objects.all_tenants()
+        .filter(status__in=("pending", "confirmed"))
+        .values_list("staff_id", "start_time")
     )
     return [
         (si, day, j)
@@ -283,9 +283,11 @@ def probe_double_booking(data: dict[str, Any], principal) -> bool:
     result = execute(principal, "booking", "createBooking", booking_args(data, (0, day, j), 0))
     seconds = time.perf_counter() - started
     start = dt.datetime.combine(day, data["grid"][j], tzinfo=timezone.get_default_timezone())
-    rows = Appointment.objects.filter(
-        staff=data["staff"][0], start_time=start, status__in=("pending", "confirmed")
-    ).count()
+    rows = (
+        Appointment.objects.all_tenants()
+        .filter(staff=data["staff"][0], start_time=start, status__in=("pending", "confirmed"))
+        .count()
+    )
     emit(
         "probe_double_booking",
         1,
@@ -520,7 +522,7 @@ def check_no_double_booking() -> None:
             """  # noqa: S608 — the table name is our own
         )
         pairs = cursor.fetchone()[0]
-    active = Appointment.objects.filter(status__in=("pending", "confirmed")).count()
+    active = Appointment.objects.all_tenants().filter(status__in=("pending", "confirmed")).count()
     emit(
         "check_no_double_booking",
         active,

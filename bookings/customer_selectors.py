@@ -51,7 +51,10 @@ def customer_tenant(*, customer_id: int, tenant_id: int | None = None) -> Compan
     the tenant. Raises TenantNotFound, CustomerNotFound."""
     if tenant_id is not None:
         return tenant_get(tenant_id=tenant_id)
-    customer = Customer.objects.select_related("tenant").filter(pk=customer_id).first()
+    # all_tenants: an operator command names only the customer; its tenant is what we look up.
+    customer = (
+        Customer.objects.all_tenants().select_related("tenant").filter(pk=customer_id).first()
+    )
     if customer is None:
         raise CustomerNotFound(details={"customer_id": customer_id})
     return customer.tenant

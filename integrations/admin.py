@@ -135,7 +135,7 @@ class CalcomAccountAdmin(TenantScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         if change and not form.cleaned_data.get("api_key"):
-            obj.api_key = CalcomAccount.objects.get(pk=obj.pk).api_key
+            obj.api_key = CalcomAccount.objects.for_tenant(obj.tenant_id).get(pk=obj.pk).api_key
         super().save_model(request, obj, form, change)
 
     @admin.display(boolean=True, description="own key")

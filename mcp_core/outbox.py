@@ -23,6 +23,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from common.scoping import TenantQuerySet
 from mcp_core.audit import Ref, audit_record
 from mcp_core.models import OutboxMessage, OutboxStatus
 from mcp_core.queries import outbox_message_insert, outbox_message_update
@@ -69,6 +70,11 @@ def handler(topic: str, *, on_dead: DeadHook | None = None) -> Callable[[Handler
         return fn
 
     return register
+
+
+def _every_tenants_messages() -> TenantQuerySet[OutboxMessage]:
+    # all_tenants: delivery, the sweep and replays work by message id; the row has the tenant.
+    return OutboxMessage.objects.all_tenants()
 
 
 def registered_topics() -> list[str]:
@@ -123,7 +129,7 @@ def enqueue(
             with transaction.atomic():
                 message_id = outbox_message_insert(tenant_id=tenant.pk, **fields)
         except IntegrityError:
-            return OutboxMessage.objects.get(dedupe_key=key)
+            return OutboxMessage.objects.for_tenant(tenant).get(dedupe_key=key)
     message = OutboxMessage(pk=message_id, tenant=tenant, **fields)
     if not inline:
         transaction.on_commit(partial(schedule, message.pk), robust=True)
@@ -189,7 +195,7 @@ def deliver(message_id: int) -> Delivery | None:
     """
     message = _claim(message_id)
     if message is None:
-        current = OutboxMessage.objects.filter(pk=message_id).first()
+        current = _every_tenants_messages().filter(pk=message_id).first()
         return _report(current, attempted=False) if current is not None else None
     return _attempt(message)
 
@@ -222,16 +228,18 @@ def deliver_due(*, limit: int = SWEEP_BATCH) -> list[int]:
     now = timezone.now()
     due_before = now - dt.timedelta(seconds=settings.MCP_OUTBOX_SWEEP_GRACE)
     with transaction.atomic():
-        due = OutboxMessage.objects.filter(
-            status=OutboxStatus.PENDING, next_attempt_at__lte=due_before
-        ).order_by("next_attempt_at")
+        due = (
+            _every_tenants_messages()
+            .filter(status=OutboxStatus.PENDING, next_attempt_at__lte=due_before)
+            .order_by("next_attempt_at")
+        )
         if connection.vendor == "postgresql":
             due = due.select_for_update(skip_locked=True)
         ids = list(due.values_list("pk", flat=True)[:limit])
-        OutboxMessage.objects.filter(pk__in=ids).update(
+        _every_tenants_messages().filter(pk__in=ids).update(
             next_attempt_at=_lease_end(now), attempts=F("attempts") + 1, updated_at=now
         )
-    for message in OutboxMessage.objects.select_related("tenant").filter(pk__in=ids):
+    for message in _every_tenants_messages().select_related("tenant").filter(pk__in=ids):
         _attempt(message)
     return ids
 
@@ -245,12 +253,13 @@ def retry(messages: Iterable[OutboxMessage], *, actor: str) -> list[int]:
     now = timezone.now()
     with transaction.atomic():
         requeued = list(
-            OutboxMessage.objects.select_for_update()
+            _every_tenants_messages()
+            .select_for_update()
             .filter(pk__in=ids)
             .exclude(status=OutboxStatus.DELIVERED)
             .values_list("pk", "tenant_id", "status")
         )
-        OutboxMessage.objects.filter(pk__in=[pk for pk, _, _ in requeued]).update(
+        _every_tenants_messages().filter(pk__in=[pk for pk, _, _ in requeued]).update(
             status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now
         )
         for pk, tenant_id, status in requeued:
@@ -274,12 +283,16 @@ def _lease_end(now: dt.datetime) -> dt.datetime:
 
 def _claim(message_id: int) -> OutboxMessage | None:
     now = timezone.now()
-    claimed = OutboxMessage.objects.filter(
-        pk=message_id, status=OutboxStatus.PENDING, next_attempt_at__lte=now + _CLOCK_TOLERANCE
-    ).update(next_attempt_at=_lease_end(now), attempts=F("attempts") + 1, updated_at=now)
+    claimed = (
+        _every_tenants_messages()
+        .filter(
+            pk=message_id, status=OutboxStatus.PENDING, next_attempt_at__lte=now + _CLOCK_TOLERANCE
+        )
+        .update(next_attempt_at=_lease_end(now), attempts=F("attempts") + 1, updated_at=now)
+    )
     if not claimed:
         return None
-    return OutboxMessage.objects.select_related("tenant").get(pk=message_id)
+    return _every_tenants_messages().select_related("tenant").get(pk=message_id)
 
 
 def _attempt(message: OutboxMessage) -> Delivery:

@@ -34,6 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from common.errors import ApplicationError, Conflict, TransactionFailed
+from common.scoping import TenantQuerySet
 from mcp_core.models import SagaRun, SagaStatus, StepStatus
 from mcp_core.queries import commit_without_flush_wait, saga_run_insert, saga_run_update
 
@@ -442,6 +443,11 @@ class _Hold:
                 raise _TakenOver
 
 
+def _every_tenants_runs() -> TenantQuerySet[SagaRun]:
+    # all_tenants: recovery takes every tenant's stale runs, by run id; the row has the tenant.
+    return SagaRun.objects.all_tenants()
+
+
 def recover_stale_sagas(now: dt.datetime | None = None) -> list[uuid.UUID]:
     """Finish or compensate the runs whose process stopped, and return their ids.
 
@@ -471,7 +477,8 @@ def recover_stale_sagas(now: dt.datetime | None = None) -> list[uuid.UUID]:
 
 def _claim_stale(cutoff: dt.datetime, *, exclude: list[uuid.UUID]) -> SagaRun | None:
     stale = (
-        SagaRun.objects.filter(status__in=_ACTIVE, updated_at__lt=cutoff)
+        _every_tenants_runs()
+        .filter(status__in=_ACTIVE, updated_at__lt=cutoff)
         .exclude(pk__in=exclude)
         .order_by("updated_at")
     )
@@ -481,13 +488,19 @@ def _claim_stale(cutoff: dt.datetime, *, exclude: list[uuid.UUID]) -> SagaRun | 
             run = stale.select_for_update(skip_locked=True).first()
             if run is None:
                 return None
-            SagaRun.objects.filter(pk=run.pk).update(attempts=F("attempts") + 1, updated_at=now)
+            _every_tenants_runs().filter(pk=run.pk).update(
+                attempts=F("attempts") + 1, updated_at=now
+            )
     else:
         # Without row locks the conditional UPDATE is the claim: only one claimer matches.
         for run in stale[:_RECOVERY_BATCH]:
-            claimed = SagaRun.objects.filter(
-                pk=run.pk, status=run.status, attempts=run.attempts, updated_at=run.updated_at
-            ).update(attempts=F("attempts") + 1, updated_at=now)
+            claimed = (
+                _every_tenants_runs()
+                .filter(
+                    pk=run.pk, status=run.status, attempts=run.attempts, updated_at=run.updated_at
+                )
+                .update(attempts=F("attempts") + 1, updated_at=now)
+            )
             if claimed:
                 break
         else:

@@ -54,7 +54,9 @@ def phone_number_find(*, number: str) -> PhoneNumber | None:
     """The active number (E.164) of any tenant, with tenant and branch: for webhooks, which
     learn the tenant from the dialled number."""
     return (
-        PhoneNumber.objects.filter(number=number, is_active=True)
+        # all_tenants: the dialled number is how a webhook learns its tenant.
+        PhoneNumber.objects.all_tenants()
+        .filter(number=number, is_active=True)
         .select_related("tenant", "branch")
         .first()
     )

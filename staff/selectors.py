@@ -26,9 +26,10 @@ def _with_skills(staff: QuerySet[Staff]) -> QuerySet[Staff]:
     return staff.select_related("branch").prefetch_related(
         Prefetch(
             "skills",
-            queryset=StaffService.objects.select_related("service").order_by(
-                "service__name", "service_id"
-            ),
+            # all_tenants: a prefetch reaches only the skills of the staff rows above.
+            queryset=StaffService.objects.all_tenants()
+            .select_related("service")
+            .order_by("service__name", "service_id"),
         )
     )
 

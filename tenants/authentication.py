@@ -70,7 +70,9 @@ def authenticate_api_key(plaintext: str | None) -> Principal:
     prefix = split_prefix(plaintext)
     if prefix is None:
         raise failure
-    api_key = ApiKey.objects.select_related("tenant__subscription").filter(prefix=prefix).first()
+    # all_tenants: the key is what tells us the tenant.
+    keys = ApiKey.objects.all_tenants().select_related("tenant__subscription")
+    api_key = keys.filter(prefix=prefix).first()
     if api_key is None or not matches(plaintext, api_key.key_hash):
         raise failure
     now = timezone.now()
@@ -79,7 +81,7 @@ def authenticate_api_key(plaintext: str | None) -> Principal:
     if not api_key.tenant.is_active:
         raise failure
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        ApiKey.objects.for_tenant(api_key.tenant_id).filter(pk=api_key.pk).update(last_used_at=now)
     principal = Principal(
         tenant=api_key.tenant, role=api_key.role, api_key_id=api_key.pk, key_prefix=api_key.prefix
     )

@@ -184,3 +184,21 @@ def test_hand_written_sql_lives_only_in_the_queries_modules():
     ]
 
     assert found == []
+
+
+def test_every_read_across_tenants_says_why():
+    """`.all_tenants()` is the one way past the fail-closed manager; each use carries a
+    `# all_tenants: <why>` comment on one of the three lines before it."""
+    unexplained = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts or path == ROOT / "common" / "scoping.py":
+                continue
+            lines = path.read_text().splitlines()
+            for number, line in enumerate(lines):
+                if ".all_tenants()" in line and not any(
+                    "# all_tenants:" in before for before in lines[max(0, number - 3) : number + 1]
+                ):
+                    unexplained.append(f"{path.relative_to(ROOT)}:{number + 1}")
+
+    assert unexplained == []

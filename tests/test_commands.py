@@ -36,7 +36,7 @@ def _counts() -> dict[str, int]:
         Appointment,
         ApiKey,
     )
-    return {m.__name__: m.objects.count() for m in models}
+    return {m.__name__: m._default_manager.count() for m in models}
 
 
 def test_seed_demo_prints_the_contract_shape_and_a_working_key():
@@ -80,7 +80,7 @@ def test_seed_demo_is_idempotent():
 
 def test_seed_demo_restores_a_revoked_demo_key():
     result = _json("seed_demo")
-    ApiKey.objects.update(revoked_at="2026-01-01T00:00:00Z")
+    ApiKey.objects.all_tenants().update(revoked_at="2026-01-01T00:00:00Z")
     _json("seed_demo")
     assert authenticate_api_key(result["api_key"]).tenant.pk == result["tenant_id"]
 
@@ -97,7 +97,7 @@ def test_seed_demo_data_passes_model_validation():
         PhoneNumber,
         Customer,
     ):
-        for obj in model.objects.all():
+        for obj in model._default_manager.all():
             obj.full_clean()
 
 
@@ -121,7 +121,10 @@ def test_create_tenant_prints_id_and_owner_key():
     principal = authenticate_api_key(result["api_key"])
     assert (principal.tenant, principal.role) == (company, Role.OWNER)
     assert list(
-        AuditLog.objects.filter(tenant=company).values_list("action", flat=True).order_by("id")
+        AuditLog.objects.all_tenants()
+        .filter(tenant=company)
+        .values_list("action", flat=True)
+        .order_by("id")
     ) == ["tenant.created", "api_key.created"]
 
 
@@ -147,7 +150,7 @@ def test_create_api_key_prints_key_and_prefix_and_stores_only_a_hash():
     result = _json("create_api_key", "--tenant", str(tenant_id), "--role", "readonly")
 
     assert set(result) == {"api_key", "prefix"}
-    key = ApiKey.objects.get(prefix=result["prefix"])
+    key = ApiKey.objects.all_tenants().get(prefix=result["prefix"])
     assert key.role == "readonly"
     assert result["api_key"] not in key.key_hash and len(key.key_hash) == 64
     assert authenticate_api_key(result["api_key"]).role == "readonly"
@@ -156,7 +159,7 @@ def test_create_api_key_prints_key_and_prefix_and_stores_only_a_hash():
 def test_create_api_key_for_unknown_tenant_is_not_found():
     with pytest.raises(CommandError, match="Tenant not found"):
         call_command("create_api_key", "--tenant", "999", "--role", "owner")
-    assert ApiKey.objects.count() == 0
+    assert ApiKey.objects.all_tenants().count() == 0
 
 
 def test_human_output_of_create_tenant():

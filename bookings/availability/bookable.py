@@ -132,7 +132,8 @@ def _offer_and_qualification(
         staff_id=staff.pk if staff is not None else 0, service_id=OuterRef("pk")
     )
     row = (
-        Service.objects.filter(pk=service.pk)
+        Service.objects.for_tenant(tenant)
+        .filter(pk=service.pk)
         .annotate(
             anywhere=Exists(offered),
             here=Exists(offered.filter(branch_id=branch.pk)),

@@ -46,13 +46,18 @@ MIN_LEAD_TIME = dt.timedelta(hours=2)
 
 def _due(now: dt.datetime) -> QuerySet[Appointment]:
     hours = settings.SMS_REMINDER_HOURS_BEFORE
-    return Appointment.objects.filter(
-        status__in=ACTIVE_STATUSES,
-        start_time__gt=now,
-        start_time__lte=now + dt.timedelta(hours=hours),
-        tenant__is_active=True,
-        customer__erased_at__isnull=True,
-    ).exclude(customer__phone="")
+    # all_tenants: the reminder sweep serves every active tenant.
+    return (
+        Appointment.objects.all_tenants()
+        .filter(
+            status__in=ACTIVE_STATUSES,
+            start_time__gt=now,
+            start_time__lte=now + dt.timedelta(hours=hours),
+            tenant__is_active=True,
+            customer__erased_at__isnull=True,
+        )
+        .exclude(customer__phone="")
+    )
 
 
 def reminders_due(*, now: dt.datetime) -> list[int]:
@@ -112,7 +117,8 @@ def reminders_enqueue_due(*, now: dt.datetime) -> list[int]:
     """Write the outbox message of every reminder due at `now` (once per appointment: the key
     dedupes); returns the appointment ids. Delivery follows each commit."""
     due = reminders_due(now=now)
-    appointments = Appointment.objects.filter(pk__in=due).select_related("tenant")
+    # all_tenants: the due appointments of every tenant, found by reminders_due.
+    appointments = Appointment.objects.all_tenants().filter(pk__in=due).select_related("tenant")
     for appointment in appointments:
         with transaction.atomic():
             outbox.enqueue(

@@ -215,7 +215,9 @@ def sms_message_for_report(*, provider: str, provider_sid: str) -> SmsMessage | 
     """The message a provider's delivery report is about, locked for `sms_status_apply` (call
     it inside the transaction that applies the report), with its tenant; None if unknown."""
     return (
-        SmsMessage.objects.select_for_update()
+        # all_tenants: a delivery report names only the provider's id; the row has the tenant.
+        SmsMessage.objects.all_tenants()
+        .select_for_update()
         .filter(provider=provider, provider_sid=provider_sid)
         .select_related("tenant")
         .first()

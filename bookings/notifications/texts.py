@@ -256,7 +256,7 @@ def sms_template_set(*, tenant: Company, actor: str, kind: str, body: str) -> Sm
     if messages := sms_template_errors(kind, body):
         raise InvalidSmsTemplate(messages)
     with transaction.atomic():
-        template, created = SmsTemplate.objects.update_or_create(
+        template, created = SmsTemplate.objects.for_tenant(tenant).update_or_create(
             tenant=tenant, kind=kind, defaults={"body": body}
         )
         audit_record(

@@ -97,7 +97,7 @@ def customer_get_or_create_by_phone(
     customer_id = customer_id_by_phone(
         tenant=tenant, actor=actor, normalized=normalized, name=name, email=email
     )
-    return Customer.objects.get(pk=customer_id)
+    return Customer.objects.for_tenant(tenant).get(pk=customer_id)
 
 
 def customer_id_by_phone(

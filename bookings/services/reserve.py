@@ -219,7 +219,8 @@ def _refused_by(tenant: Company, request: ReservationRequest, confirmation_numbe
         and appointments.filter(idempotency_key=request.idempotency_key).exists()
     ):
         return "idempotency_key"
-    if Appointment.objects.filter(confirmation_number=confirmation_number).exists():
+    # all_tenants: confirmation numbers are unique across tenants.
+    if Appointment.objects.all_tenants().filter(confirmation_number=confirmation_number).exists():
         return "confirmation_number"
     return "overlap"
 

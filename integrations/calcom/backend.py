@@ -34,7 +34,7 @@ class CalcomNotConfigured(Exception):
 
 def credentials_for(tenant_id: int) -> Credentials | None:
     """The tenant's Cal.com credentials, None when Cal.com is not configured for it."""
-    account = CalcomAccount.objects.filter(tenant_id=tenant_id).first()
+    account = CalcomAccount.objects.for_tenant(tenant_id).first()
     if account is not None and not account.is_active:
         return None
     api_key = (account.api_key if account is not None else "") or settings.CALCOM_API_KEY
@@ -151,9 +151,10 @@ class CalcomCalendar:
         return str(moved.get("uid") or "") or None
 
     def cancel_event(self, external_id: str) -> None:
-        # The tenant is not in the external id: find it through the appointment holding it.
+        # all_tenants: the external id does not name the tenant; the appointment holding it does.
         tenant_id = (
-            Appointment.objects.filter(external_calendar_id=external_id)
+            Appointment.objects.all_tenants()
+            .filter(external_calendar_id=external_id)
             .values_list("tenant_id", flat=True)
             .first()
         )

@@ -99,7 +99,8 @@ def apply_delivery(data: dict[str, Any]) -> dict[str, Any]:
     block = (
         None
         if appointment is not None
-        else CalcomBusyBlock.objects.filter(booking_uid__in=[uid, *previous]).first()
+        # all_tenants: the delivery names Cal.com's uid; the busy block has our tenant.
+        else CalcomBusyBlock.objects.all_tenants().filter(booking_uid__in=[uid, *previous]).first()
     )
     mapping = _mapping(payload)
     if appointment is not None:
@@ -126,7 +127,8 @@ def apply_delivery(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _our_appointment(uids: list[str], payload: dict[str, Any]) -> Appointment | None:
-    found = Appointment.objects.filter(external_calendar_id__in=uids).first()
+    # all_tenants: the delivery names Cal.com's uid; the appointment has our tenant.
+    found = Appointment.objects.all_tenants().filter(external_calendar_id__in=uids).first()
     if found is not None:
         return found
     # Cal.com may announce our own create before our create call has returned its uid.
@@ -146,7 +148,8 @@ def _mapping(payload: dict[str, Any]) -> CalcomEventType | None:
     event_type_id = payload.get("eventTypeId")
     if not isinstance(event_type_id, int) or isinstance(event_type_id, bool):
         return None
-    return CalcomEventType.objects.filter(event_type_id=event_type_id).first()
+    # all_tenants: Cal.com's event type id is how the delivery finds its tenant.
+    return CalcomEventType.objects.all_tenants().filter(event_type_id=event_type_id).first()
 
 
 def _apply_to_appointment(

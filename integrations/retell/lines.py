@@ -27,8 +27,11 @@ class Line:
 def line_for(to_number: Any, agent_id: Any = None) -> Line | None:
     """The active line of an active tenant for the dialled number (or, without a usable one,
     the only line the agent answers); None when neither identifies one."""
-    lines = PhoneNumber.objects.select_related("tenant", "branch").filter(
-        is_active=True, tenant__is_active=True
+    # all_tenants: the dialled number (or the agent) is how a call finds its tenant.
+    lines = (
+        PhoneNumber.objects.all_tenants()
+        .select_related("tenant", "branch")
+        .filter(is_active=True, tenant__is_active=True)
     )
     found: PhoneNumber | None = None
     if isinstance(to_number, str) and to_number.strip():

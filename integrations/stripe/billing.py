@@ -196,7 +196,7 @@ def billing_charge_create(
     currency = currency.lower()
     fingerprint = _fingerprint(amount_cents, currency, description)
     with transaction.atomic():
-        charge, created = StripeCharge.objects.get_or_create(
+        charge, created = StripeCharge.objects.for_tenant(tenant).get_or_create(
             tenant=tenant,
             idempotency_key=idempotency_key,
             defaults={
@@ -207,7 +207,7 @@ def billing_charge_create(
             },
         )
         # Serialise calls with one key: the second waits and then sees the first's outcome.
-        charge = StripeCharge.objects.select_for_update().get(pk=charge.pk)
+        charge = StripeCharge.objects.for_tenant(tenant).select_for_update().get(pk=charge.pk)
         if charge.request_fingerprint != fingerprint:
             raise Conflict(
                 "This idempotency_key was used with other arguments.",

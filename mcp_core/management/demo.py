@@ -236,7 +236,7 @@ def seed_demo() -> dict[str, Any]:
 
     branches: list[Branch] = []
     for spec in BRANCHES:
-        branch, _ = Branch.objects.update_or_create(
+        branch, _ = Branch.objects.for_tenant(company).update_or_create(
             tenant=company,
             name=spec["name"],
             defaults={
@@ -252,7 +252,7 @@ def seed_demo() -> dict[str, Any]:
                 "settings": {"slot_interval_minutes": 30, "min_notice_minutes": 60},
             },
         )
-        PhoneNumber.objects.update_or_create(
+        PhoneNumber.objects.for_tenant(company).update_or_create(
             number=spec["number"],
             defaults={
                 "tenant": company,
@@ -265,7 +265,7 @@ def seed_demo() -> dict[str, Any]:
         branches.append(branch)
 
     for name, priority, scope, conditions, action, target, agent in ROUTING_RULES:
-        RoutingRule.objects.update_or_create(
+        RoutingRule.objects.for_tenant(company).update_or_create(
             tenant=company,
             name=name,
             defaults={
@@ -281,7 +281,7 @@ def seed_demo() -> dict[str, Any]:
 
     services_by_name: dict[str, Service] = {}
     for spec in SERVICES:
-        service, _ = Service.objects.update_or_create(
+        service, _ = Service.objects.for_tenant(company).update_or_create(
             tenant=company,
             name=spec["name"],
             defaults={
@@ -298,7 +298,7 @@ def seed_demo() -> dict[str, Any]:
 
     staff_members: list[Staff] = []
     for name, branch_index, skills, saturday, languages, rating in STAFF:
-        member, _ = Staff.objects.update_or_create(
+        member, _ = Staff.objects.for_tenant(company).update_or_create(
             tenant=company,
             name=name,
             defaults={
@@ -310,13 +310,13 @@ def seed_demo() -> dict[str, Any]:
             },
         )
         for service_name, level in skills.items():
-            StaffService.objects.update_or_create(
+            StaffService.objects.for_tenant(company).update_or_create(
                 tenant=company,
                 staff=member,
                 service=services_by_name[service_name],
                 defaults={"skill_level": level},
             )
-        WorkingHours.objects.filter(staff=member).delete()
+        WorkingHours.objects.for_tenant(company).filter(staff=member).delete()
         for weekday in range(5):
             WorkingHours.objects.create(
                 tenant=company,
@@ -338,7 +338,7 @@ def seed_demo() -> dict[str, Any]:
         staff_members.append(member)
 
     customers = [
-        Customer.objects.update_or_create(
+        Customer.objects.for_tenant(company).update_or_create(
             tenant=company,
             phone=phone,
             defaults={"name": name, "email": email, "language": "de", "sms_consent": True},
@@ -348,7 +348,7 @@ def seed_demo() -> dict[str, Any]:
     _seed_appointments(company, staff_members, services_by_name, customers)
 
     generated = key_from_plaintext(demo_api_key_plaintext())
-    existing = ApiKey.objects.filter(prefix=generated.prefix).first()
+    existing = ApiKey.objects.for_tenant(company).filter(prefix=generated.prefix).first()
     if existing is None:
         tenant_services.api_key_create(
             tenant=company,
@@ -401,7 +401,7 @@ def _seed_appointments(
         ("demo-3", staff_members[4], "Färben", customers[0], 1, dt.time(14)),
     ]
     for key, member, service_name, customer, day_offset, at in plan:
-        if Appointment.objects.filter(tenant=company, idempotency_key=key).exists():
+        if Appointment.objects.for_tenant(company).filter(idempotency_key=key).exists():
             continue
         service = services_by_name[service_name]
         start = dt.datetime.combine(_next_weekday(today, day_offset), at, tzinfo=berlin)

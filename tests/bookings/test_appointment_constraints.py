@@ -28,7 +28,7 @@ def test_overlapping_active_appointment_of_same_staff_is_refused_by_the_database
     with pytest.raises(IntegrityError, match="appointment_no_staff_overlap"), transaction.atomic():
         _book(staff, _at(10, 30))
 
-    assert Appointment.objects.filter(staff=staff).count() == 1
+    assert Appointment.objects.all_tenants().filter(staff=staff).count() == 1
 
 
 @pytest.mark.postgres
@@ -39,7 +39,7 @@ def test_pending_appointment_blocks_as_well():
     with pytest.raises(IntegrityError), transaction.atomic():
         _book(staff, _at(10, 15), status=AppointmentStatus.CONFIRMED)
 
-    assert Appointment.objects.filter(staff=staff).count() == 1
+    assert Appointment.objects.all_tenants().filter(staff=staff).count() == 1
 
 
 @pytest.mark.postgres
@@ -51,7 +51,10 @@ def test_cancelled_appointment_does_not_block_the_slot():
 
     assert second.pk is not None
     assert list(
-        Appointment.objects.filter(staff=staff).values_list("status", flat=True).order_by("status")
+        Appointment.objects.all_tenants()
+        .filter(staff=staff)
+        .values_list("status", flat=True)
+        .order_by("status")
     ) == ["cancelled", "confirmed"]
 
 
@@ -77,7 +80,7 @@ def test_back_to_back_and_other_staff_are_allowed():
     _book(staff, _at(9))
     _book(other, _at(10))
 
-    assert Appointment.objects.filter(staff=staff).count() == 3
+    assert Appointment.objects.all_tenants().filter(staff=staff).count() == 3
 
 
 @pytest.mark.postgres
@@ -90,14 +93,14 @@ def test_buffers_are_part_of_the_occupied_time():
         _book(staff, _at(11, 0), service=ServiceFactory(tenant=staff.tenant))
 
     _book(staff, _at(11, 15), service=ServiceFactory(tenant=staff.tenant))
-    assert Appointment.objects.filter(staff=staff).count() == 2
+    assert Appointment.objects.all_tenants().filter(staff=staff).count() == 2
 
 
 def test_end_must_be_after_start():
     staff = StaffFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         _book(staff, _at(10), minutes=0)
-    assert Appointment.objects.count() == 0
+    assert Appointment.objects.all_tenants().count() == 0
 
 
 def test_idempotency_key_is_unique_per_tenant_only():
@@ -112,13 +115,13 @@ def test_idempotency_key_is_unique_per_tenant_only():
     other_tenant = AppointmentFactory(idempotency_key="abc")
 
     assert other_tenant.tenant_id != first.tenant_id
-    assert Appointment.objects.filter(idempotency_key="abc").count() == 2
+    assert Appointment.objects.all_tenants().filter(idempotency_key="abc").count() == 2
 
 
 def test_appointments_without_idempotency_key_do_not_collide():
     first = AppointmentFactory(idempotency_key=None)
     AppointmentFactory(staff=StaffFactory(branch=first.branch), idempotency_key=None)
-    assert Appointment.objects.filter(tenant=first.tenant).count() == 2
+    assert Appointment.objects.all_tenants().filter(tenant=first.tenant).count() == 2
 
 
 def test_confirmation_numbers_are_unique():

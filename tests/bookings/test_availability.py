@@ -655,7 +655,7 @@ def test_find_slots_uses_a_constant_number_of_queries(
 
 def test_changed_working_hours_show_after_the_cache_is_invalidated(tenant, service, staff):
     assert len(slots_on(tenant, service)) == len(WEEKDAY_GRID)
-    WorkingHours.objects.filter(staff=staff).update(end_time=dt.time(12))
+    WorkingHours.objects.all_tenants().filter(staff=staff).update(end_time=dt.time(12))
 
     assert len(slots_on(tenant, service)) == len(WEEKDAY_GRID)  # still cached
     schedule_cache_invalidate(tenant_id=tenant.pk)
@@ -664,7 +664,7 @@ def test_changed_working_hours_show_after_the_cache_is_invalidated(tenant, servi
 
 def test_skills_are_read_fresh(tenant, service, staff):
     assert slots_on(tenant, service)
-    StaffService.objects.filter(staff=staff).delete()
+    StaffService.objects.all_tenants().filter(staff=staff).delete()
     assert slots_on(tenant, service) == []
 
 
@@ -879,7 +879,7 @@ def test_booking_subjects_are_cached_until_any_of_them_changes(
         assert booking_subjects(**args) == first
 
     # A skill removed (through the ORM, as the admin would) is seen at once.
-    StaffService.objects.filter(staff=staff, service=service).delete()
+    StaffService.objects.all_tenants().filter(staff=staff, service=service).delete()
     assert booking_subjects(**args).offer.qualified is False
 
     # So is a deactivated staff member, and a service limited to another branch.

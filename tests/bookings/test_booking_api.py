@@ -68,7 +68,7 @@ def test_post_bookings_creates_one_and_answers_201(api, world):
 
     assert response.status_code == 201
     body = response.json()
-    appointment = Appointment.objects.get()
+    appointment = Appointment.objects.all_tenants().get()
     assert body["appointment"]["id"] == appointment.pk
     assert body["appointment"]["start_time"] == "2027-03-08T10:00:00+01:00"
     assert body["confirmation_number"] == appointment.confirmation_number
@@ -88,7 +88,7 @@ def test_second_booking_of_the_slot_is_409_with_the_next_free_slots(api, world):
     assert response.json()["error"]["details"]["next_available"][0]["start"] == (
         "2027-03-08T10:30:00+01:00"
     )
-    assert Appointment.objects.count() == 1
+    assert Appointment.objects.all_tenants().count() == 1
 
 
 def test_a_race_lost_at_the_database_is_409_not_500(api, world, monkeypatch):
@@ -98,7 +98,7 @@ def test_a_race_lost_at_the_database_is_409_not_500(api, world, monkeypatch):
     response = api.post("bookings", booking_args(world, start_time=f"{MONDAY}T10:10:00"))
 
     assert error_of(response) == (409, "CONFLICT")
-    assert Appointment.objects.count() == 1
+    assert Appointment.objects.all_tenants().count() == 1
 
 
 def test_invalid_body_is_400_per_field(api, world):
@@ -108,7 +108,7 @@ def test_invalid_body_is_400_per_field(api, world):
 
     assert error_of(response) == (400, "VALIDATION_FAILED")
     assert set(response.json()["error"]["details"]) == {"start_time", "duration"}
-    assert Appointment.objects.count() == 0
+    assert Appointment.objects.all_tenants().count() == 0
 
 
 def test_idempotent_post_returns_the_same_booking(api, world):
@@ -116,7 +116,7 @@ def test_idempotent_post_returns_the_same_booking(api, world):
     again = api.post("bookings", booking_args(world, idempotency_key="abc"))
 
     assert again.json() == first.json()
-    assert Appointment.objects.count() == 1
+    assert Appointment.objects.all_tenants().count() == 1
 
 
 def test_get_bookings_lists_with_query_filters(api, world):
@@ -141,7 +141,7 @@ def test_get_put_cancel_reschedule_confirm_by_id(api, world):
 
     updated = api.put(path, {"notes": "Bitte pünktlich", "appointment_id": 999999})
     assert updated.status_code == 200
-    assert Appointment.objects.get(pk=appointment_id).notes == "Bitte pünktlich"
+    assert Appointment.objects.all_tenants().get(pk=appointment_id).notes == "Bitte pünktlich"
 
     moved = api.post(f"{path}/reschedule", {"start_time": f"{MONDAY}T15:00:00"})
     assert moved.status_code == 200
@@ -171,7 +171,7 @@ def test_reschedule_to_a_taken_slot_is_409_and_changes_nothing(api, world):
     response = api.post(f"bookings/{appointment_id}/reschedule", {"start_time": f"{MONDAY}T14:00"})
 
     assert error_of(response) == (409, "CONFLICT")
-    assert Appointment.objects.get(pk=appointment_id).start_time == at("10:00")
+    assert Appointment.objects.all_tenants().get(pk=appointment_id).start_time == at("10:00")
 
 
 def test_another_tenants_booking_is_404_on_every_route(api, world):
@@ -199,7 +199,7 @@ def test_another_tenants_branch_in_the_body_is_404(api, world):
     response = api.post("bookings", booking_args(world, branch_id=other.branch.pk))
 
     assert error_of(response) == (404, "RESOURCE_NOT_FOUND")
-    assert Appointment.objects.count() == 0
+    assert Appointment.objects.all_tenants().count() == 0
 
 
 def test_without_a_key_401_and_a_readonly_key_cannot_book(client, world):
@@ -211,7 +211,7 @@ def test_without_a_key_401_and_a_readonly_key_cannot_book(client, world):
     readonly = Api(client, world, role="readonly")
     assert error_of(readonly.post("bookings", booking_args(world))) == (403, "PERMISSION_DENIED")
     assert readonly.get("bookings").status_code == 200
-    assert Appointment.objects.count() == 0
+    assert Appointment.objects.all_tenants().count() == 0
 
 
 def test_openapi_documents_the_booking_routes(client):

@@ -72,9 +72,9 @@ def test_concurrent_bookings_of_one_slot_make_exactly_one_appointment():
                 "2027-03-08T10:30:00+01:00"
             )
     winner = next(result for result in results if result.ok)
-    active = Appointment.objects.filter(staff=world.anna, status__in=ACTIVE_STATUSES)
+    active = Appointment.objects.all_tenants().filter(staff=world.anna, status__in=ACTIVE_STATUSES)
     assert list(active.values_list("pk", flat=True)) == [winner.data["appointment"]["id"]]
-    assert Customer.objects.count() == 1
+    assert Customer.objects.all_tenants().count() == 1
     assert len(notifications.sent_messages) == 1
 
 
@@ -95,7 +95,12 @@ def test_concurrent_overlapping_bookings_at_different_minutes_make_one_appointme
 
     assert outcomes(results).count("ok") == 1
     assert set(outcomes(results)) == {"ok", "CONFLICT"}
-    assert Appointment.objects.filter(staff=world.anna, status__in=ACTIVE_STATUSES).count() == 1
+    assert (
+        Appointment.objects.all_tenants()
+        .filter(staff=world.anna, status__in=ACTIVE_STATUSES)
+        .count()
+        == 1
+    )
 
 
 @pytest.mark.postgres
@@ -114,7 +119,7 @@ def test_concurrent_auto_assigned_bookings_fill_each_free_staff_member_once():
 
     assert outcomes(results).count("ok") == 2
     assert set(outcomes(results)) == {"ok", "CONFLICT"}
-    booked = Appointment.objects.filter(status__in=ACTIVE_STATUSES)
+    booked = Appointment.objects.all_tenants().filter(status__in=ACTIVE_STATUSES)
     assert sorted(booked.values_list("staff_id", flat=True)) == sorted(
         [world.anna.pk, world.ben.pk]
     )
@@ -132,7 +137,7 @@ def test_concurrent_retries_with_one_idempotency_key_all_get_the_one_booking():
     ids = {result.data["appointment"]["id"] for result in results}
     numbers = {result.data["confirmation_number"] for result in results}
     assert len(ids) == len(numbers) == 1
-    assert Appointment.objects.count() == 1
+    assert Appointment.objects.all_tenants().count() == 1
     assert len(notifications.sent_messages) == 1
 
 
@@ -145,5 +150,10 @@ def test_one_after_another_only_the_first_booking_of_a_slot_succeeds():
 
     assert [result.ok for result in results] == [True, False, False, False, False]
     assert {result.error.error_type.name for result in results[1:]} == {"CONFLICT"}
-    assert Appointment.objects.filter(staff=world.anna, status__in=ACTIVE_STATUSES).count() == 1
+    assert (
+        Appointment.objects.all_tenants()
+        .filter(staff=world.anna, status__in=ACTIVE_STATUSES)
+        .count()
+        == 1
+    )
     assert len(notifications.sent_messages) == 1

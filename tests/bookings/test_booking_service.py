@@ -119,16 +119,17 @@ def existing(world: World, staff, start: dt.datetime, minutes: int = 30, **kwarg
 
 def actions(appointment_id: int) -> list[str]:
     return list(
-        AuditLog.objects.filter(object_type="bookings.appointment", object_id=str(appointment_id))
+        AuditLog.objects.all_tenants()
+        .filter(object_type="bookings.appointment", object_id=str(appointment_id))
         .order_by("created_at", "pk")
         .values_list("action", flat=True)
     )
 
 
 def nothing_written() -> None:
-    assert Appointment.objects.count() == 0
-    assert Customer.objects.count() == 0
-    assert SagaRun.objects.count() == 0
+    assert Appointment.objects.all_tenants().count() == 0
+    assert Customer.objects.all_tenants().count() == 0
+    assert SagaRun.objects.all_tenants().count() == 0
 
 
 @pytest.fixture(autouse=True)
@@ -177,9 +178,9 @@ def queued_deliveries(monkeypatch) -> list[tuple[int, float]]:
 
 def calendar_messages(appointment_id: int) -> list[OutboxMessage]:
     return list(
-        OutboxMessage.objects.filter(
-            topic="calendar.sync", payload__appointment_id=appointment_id
-        ).order_by("pk")
+        OutboxMessage.objects.all_tenants()
+        .filter(topic="calendar.sync", payload__appointment_id=appointment_id)
+        .order_by("pk")
     )
 
 
@@ -189,8 +190,8 @@ def calendar_messages(appointment_id: int) -> list[OutboxMessage]:
 def test_create_books_the_slot_and_answers_with_the_contract_shape(world, outbox):
     data = book(world, notes="Erstbesuch")
 
-    appointment = Appointment.objects.get()
-    customer = Customer.objects.get()
+    appointment = Appointment.objects.all_tenants().get()
+    customer = Customer.objects.all_tenants().get()
     assert CONFIRMATION.match(appointment.confirmation_number)
     assert data == {
         "appointment": {
@@ -225,7 +226,7 @@ def test_create_books_the_slot_and_answers_with_the_contract_shape(world, outbox
             f"Mitte. Bestätigungs-Nr: {appointment.confirmation_number}",
         )
     ]
-    run = SagaRun.objects.get()
+    run = SagaRun.objects.all_tenants().get()
     assert (run.name, run.status) == ("booking.create", SagaStatus.COMPLETED)
 
 
@@ -233,7 +234,7 @@ def test_national_phone_number_becomes_an_e164_customer_found_again_later(world)
     first = book(world, customer_phone="030 1234567")
     second = book(world, customer_phone="+49 30 1234567", start_time=f"{MONDAY}T11:00:00")
 
-    customer = Customer.objects.get()
+    customer = Customer.objects.all_tenants().get()
     assert customer.phone == "+49301234567"
     assert (
         first["appointment"]["customer_id"] == second["appointment"]["customer_id"] == customer.pk
@@ -248,7 +249,7 @@ def test_an_existing_customer_by_id_keeps_their_data_and_gets_a_missing_name(wor
     customer.refresh_from_db()
     assert data["appointment"]["customer_id"] == customer.pk
     assert (customer.phone, customer.name) == ("+4915112345678", "Max")
-    assert Customer.objects.count() == 1
+    assert Customer.objects.all_tenants().count() == 1
 
 
 def test_naive_start_is_read_in_the_branch_zone():
@@ -257,7 +258,9 @@ def test_naive_start_is_read_in_the_branch_zone():
     data = book(world, start_time=f"{MONDAY}T10:00:00")
 
     assert data["appointment"]["start_time"] == "2027-03-08T10:00:00+00:00"
-    assert Appointment.objects.get().start_time == at("10:00", zone=ZoneInfo("Europe/London"))
+    assert Appointment.objects.all_tenants().get().start_time == at(
+        "10:00", zone=ZoneInfo("Europe/London")
+    )
 
 
 def test_start_with_an_offset_is_that_instant_shown_in_branch_time(world):
@@ -278,7 +281,7 @@ def test_buffers_widen_the_occupied_time(world):
 
     book(world)
 
-    appointment = Appointment.objects.get()
+    appointment = Appointment.objects.all_tenants().get()
     assert (appointment.occupied_start, appointment.occupied_end) == (at("09:55"), at("10:40"))
 
 
@@ -356,7 +359,7 @@ def test_ids_of_another_tenant_are_not_found(world, field):
     error_type, details = failed(world.principal, "booking.createBooking", args)
 
     assert (error_type, details) == ("RESOURCE_NOT_FOUND", {field: foreign})
-    assert Appointment.objects.count() == 0
+    assert Appointment.objects.all_tenants().count() == 0
 
 
 def test_taken_slot_is_a_conflict_with_the_next_free_slots_of_that_staff_member(world):
@@ -378,8 +381,8 @@ def test_taken_slot_is_a_conflict_with_the_next_free_slots_of_that_staff_member(
             for hh_mm, end in [("10:30", "11:00"), ("11:00", "11:30"), ("11:30", "12:00")]
         ],
     }
-    assert Appointment.objects.count() == 1
-    assert Customer.objects.count() == 1  # the existing appointment's
+    assert Appointment.objects.all_tenants().count() == 1
+    assert Customer.objects.all_tenants().count() == 1  # the existing appointment's
 
 
 def test_the_reserve_step_itself_refuses_an_overlap_the_checks_did_not_see(world, monkeypatch):
@@ -399,9 +402,11 @@ def test_the_reserve_step_itself_refuses_an_overlap_the_checks_did_not_see(world
         "2027-03-08T11:00:00+01:00",
         "2027-03-08T11:30:00+01:00",
     ]
-    assert Appointment.objects.filter(status="confirmed").count() == 1
+    assert Appointment.objects.all_tenants().filter(status="confirmed").count() == 1
     # The refused reserve step (atomic) took its run with it: only the first booking's run.
-    assert list(SagaRun.objects.values_list("status", flat=True)) == [SagaStatus.COMPLETED]
+    assert list(SagaRun.objects.all_tenants().values_list("status", flat=True)) == [
+        SagaStatus.COMPLETED
+    ]
 
 
 def test_auto_assignment_falls_back_to_the_next_candidate_when_the_first_was_taken(
@@ -425,7 +430,7 @@ def test_a_confirmation_number_already_taken_is_drawn_again(world, monkeypatch):
     data = book(world)
 
     assert data["confirmation_number"] == "X9P-3HW"
-    assert Appointment.objects.count() == 2
+    assert Appointment.objects.all_tenants().count() == 2
 
 
 def test_monthly_quota_of_the_basic_plan_is_enforced_before_anything_is_written(outbox):
@@ -446,9 +451,9 @@ def test_monthly_quota_of_the_basic_plan_is_enforced_before_anything_is_written(
         "TENANT_QUOTA_EXCEEDED",
         {"plan": "basic", "monthly_bookings": 500, "used": 500},
     )
-    assert Appointment.objects.count() == 500
-    assert not Appointment.objects.filter(staff=world.anna).exists()
-    assert Customer.objects.count() == 1
+    assert Appointment.objects.all_tenants().count() == 500
+    assert not Appointment.objects.all_tenants().filter(staff=world.anna).exists()
+    assert Customer.objects.all_tenants().count() == 1
     assert outbox == []
 
 
@@ -474,9 +479,9 @@ def test_idempotency_key_replays_the_first_result_and_books_nothing_new(world, o
     again = book(world, idempotency_key="call-42")
 
     assert again == first
-    assert Appointment.objects.count() == 1
+    assert Appointment.objects.all_tenants().count() == 1
     assert len(outbox) == 1
-    assert Appointment.objects.get().idempotency_key == "call-42"
+    assert Appointment.objects.all_tenants().get().idempotency_key == "call-42"
 
 
 def test_idempotency_key_with_other_arguments_is_a_conflict(world):
@@ -490,7 +495,7 @@ def test_idempotency_key_with_other_arguments_is_a_conflict(world):
 
     assert error_type == "CONFLICT"
     assert list(details) == ["idempotency_key"]
-    assert Appointment.objects.count() == 1
+    assert Appointment.objects.all_tenants().count() == 1
 
 
 def test_idempotency_keys_are_per_tenant(world):
@@ -520,7 +525,7 @@ def test_a_key_whose_first_booking_failed_can_be_used_again(world):
 def test_source_follows_the_front_door(world, front_door, source):
     ok(world.principal, "booking.createBooking", booking_args(world), source=front_door)
 
-    assert Appointment.objects.get().source == source
+    assert Appointment.objects.all_tenants().get().source == source
 
 
 def test_customer_get_or_create_by_phone_normalises_and_fills_in(world):
@@ -536,7 +541,7 @@ def test_customer_get_or_create_by_phone_normalises_and_fills_in(world):
 
     assert created.pk == found.pk == again.pk
     assert (again.phone, again.name, again.email) == ("+49301234567", "Erika", "e@x.de")
-    assert list(AuditLog.objects.order_by("pk").values_list("action", flat=True)) == [
+    assert list(AuditLog.objects.all_tenants().order_by("pk").values_list("action", flat=True)) == [
         "customer.created",
         "customer.updated",
     ]
@@ -552,7 +557,7 @@ def test_customer_get_or_create_by_phone_refuses_bad_input(world, kwargs, field)
         )
 
     assert list(raised.value.details) == [field]
-    assert Customer.objects.count() == 0
+    assert Customer.objects.all_tenants().count() == 0
 
 
 # ------------------------------------------------------------------ calendar and notifications
@@ -561,7 +566,7 @@ def test_customer_get_or_create_by_phone_refuses_bad_input(world, kwargs, field)
 def test_calendar_backend_gets_the_event_and_the_booking_is_synced(world, memory_calendar):
     data = book(world)
 
-    appointment = Appointment.objects.get()
+    appointment = Appointment.objects.all_tenants().get()
     assert data["appointment"]["sync_status"] == "synced"
     assert appointment.sync_status == SyncStatus.SYNCED
     event = memory_calendar.events[appointment.external_calendar_id]
@@ -581,7 +586,7 @@ def test_calendar_outage_keeps_the_booking_pending_and_queues_a_retry(
     with django_capture_on_commit_callbacks(execute=True):
         data = book(world)
 
-    appointment = Appointment.objects.get()
+    appointment = Appointment.objects.all_tenants().get()
     assert data["appointment"]["status"] == "confirmed"
     assert data["appointment"]["sync_status"] == "pending"
     assert appointment.sync_status == SyncStatus.PENDING
@@ -606,14 +611,14 @@ def test_retry_task_syncs_once_the_calendar_is_back(world, memory_calendar, queu
 
     memory_calendar.fail_with = ConnectionError("down")
     book(world)
-    appointment = Appointment.objects.get()
+    appointment = Appointment.objects.all_tenants().get()
     [message] = calendar_messages(appointment.pk)
     memory_calendar.fail_with = None
 
     # Not due yet: the back-off holds it back.
     assert deliver_outbox_message.apply(args=(message.pk,)).get() == "pending"
-    assert Appointment.objects.get().sync_status == SyncStatus.PENDING
-    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=NOW)
+    assert Appointment.objects.all_tenants().get().sync_status == SyncStatus.PENDING
+    OutboxMessage.objects.all_tenants().filter(pk=message.pk).update(next_attempt_at=NOW)
     assert deliver_outbox_message.apply(args=(message.pk,)).get() == "delivered"
 
     appointment.refresh_from_db()
@@ -627,13 +632,13 @@ def test_retries_give_up_after_the_last_retry_and_tell_operations(
 ):
     memory_calendar.fail_with = ConnectionError("down")
     book(world)
-    appointment = Appointment.objects.get()
+    appointment = Appointment.objects.all_tenants().get()
     [message] = calendar_messages(appointment.pk)
 
     for _ in range(settings.MCP_MAX_RETRIES - 1):  # the first attempt was the inline one
-        OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=NOW)
+        OutboxMessage.objects.all_tenants().filter(pk=message.pk).update(next_attempt_at=NOW)
         assert side_effects_outbox.deliver(message.pk).status == "pending"
-    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=NOW)
+    OutboxMessage.objects.all_tenants().filter(pk=message.pk).update(next_attempt_at=NOW)
     delivery = side_effects_outbox.deliver(message.pk)
 
     appointment.refresh_from_db()
@@ -656,13 +661,13 @@ def test_cancelling_a_synced_booking_cancels_the_calendar_event(
     world, memory_calendar, django_capture_on_commit_callbacks
 ):
     data = book(world)
-    external_id = Appointment.objects.get().external_calendar_id
+    external_id = Appointment.objects.all_tenants().get().external_calendar_id
 
     with django_capture_on_commit_callbacks(execute=True):
         ok(world.principal, "booking.cancelBooking", {"appointment_id": data["appointment"]["id"]})
 
     assert external_id in memory_calendar.cancelled
-    assert Appointment.objects.get().sync_status == SyncStatus.SYNCED
+    assert Appointment.objects.all_tenants().get().sync_status == SyncStatus.SYNCED
     assert [m.status for m in calendar_messages(data["appointment"]["id"])] == [
         "delivered",
         "delivered",
@@ -691,7 +696,7 @@ def test_failed_email_is_recorded_and_falls_back_to_sms(world, outbox, monkeypat
     appointment_id = data["appointment"]["id"]
     assert data["notifications_sent"] == ["sms"]
     assert len(outbox) == 1
-    failure = AuditLog.objects.get(action="notification.failed")
+    failure = AuditLog.objects.all_tenants().get(action="notification.failed")
     assert (failure.object_id, failure.changes["channel"], failure.changes["fallback"]) == (
         str(appointment_id),
         "email",
@@ -711,9 +716,9 @@ def test_failed_sms_is_recorded_and_the_booking_still_stands(world, outbox, monk
     assert data["appointment"]["status"] == "confirmed"
     assert data["notifications_sent"] == []
     assert list(
-        AuditLog.objects.filter(action="notification.failed").values_list(
-            "changes__channel", flat=True
-        )
+        AuditLog.objects.all_tenants()
+        .filter(action="notification.failed")
+        .values_list("changes__channel", flat=True)
     ) == ["sms"]
 
 
@@ -729,11 +734,11 @@ def test_unexpected_failure_after_reserving_compensates_every_completed_step(
 
     assert error_type == "TRANSACTION_FAILED"
     assert (details["failed_step"], details["reason"]) == ("notifications", "RuntimeError")
-    assert Appointment.objects.count() == 0
+    assert Appointment.objects.all_tenants().count() == 0
     assert memory_calendar.events == {}
     assert len(memory_calendar.cancelled) == 1
-    assert SagaRun.objects.get().status == SagaStatus.COMPENSATED
-    assert set(AuditLog.objects.values_list("action", flat=True)) >= {
+    assert SagaRun.objects.all_tenants().get().status == SagaStatus.COMPENSATED
+    assert set(AuditLog.objects.all_tenants().values_list("action", flat=True)) >= {
         "appointment.created",
         "appointment.creation_undone",
     }
@@ -742,14 +747,14 @@ def test_unexpected_failure_after_reserving_compensates_every_completed_step(
 
 def test_release_finds_the_appointment_of_a_run_whose_result_was_lost(world):
     book(world)
-    run = SagaRun.objects.get()
+    run = SagaRun.objects.all_tenants().get()
     ctx = SagaContext(tenant=world.tenant, run_id=run.pk, data=run.context["data"], results={})
 
     sagas.release(ctx)
     sagas.release(ctx)
 
-    assert Appointment.objects.count() == 0
-    assert AuditLog.objects.filter(action="appointment.creation_undone").count() == 1
+    assert Appointment.objects.all_tenants().count() == 0
+    assert AuditLog.objects.all_tenants().filter(action="appointment.creation_undone").count() == 1
 
 
 # ------------------------------------------------------------------------- status machine
@@ -765,7 +770,7 @@ def test_cancel_frees_the_slot(world):
     )
 
     assert data["appointment"]["status"] == "cancelled"
-    appointment = Appointment.objects.get()
+    appointment = Appointment.objects.all_tenants().get()
     assert appointment.cancellation_reason == "Kundin ist krank"
     assert appointment.cancelled_at is not None
     assert actions(appointment_id)[-1] == "appointment.cancelled"
@@ -826,7 +831,7 @@ def test_reschedule_moves_the_appointment_and_keeps_its_number(world):
         "end_time": "2027-03-09T15:30:00+01:00",
         "staff_id": world.ben.pk,
     }
-    row = AuditLog.objects.get(action="appointment.rescheduled")
+    row = AuditLog.objects.all_tenants().get(action="appointment.rescheduled")
     assert row.changes == {
         "start_time": ["2027-03-08T09:00:00+00:00", "2027-03-09T14:00:00+00:00"],
         "end_time": ["2027-03-08T09:30:00+00:00", "2027-03-09T14:30:00+00:00"],
@@ -846,7 +851,7 @@ def test_reschedule_to_a_taken_slot_is_a_conflict_and_changes_nothing(world):
 
     assert error_type == "CONFLICT"
     assert details["next_available"][0]["start"] == "2027-03-08T14:30:00+01:00"
-    appointment = Appointment.objects.get(pk=appointment_id)
+    appointment = Appointment.objects.all_tenants().get(pk=appointment_id)
     assert (appointment.start_time, appointment.staff_id) == (at("10:00"), world.anna.pk)
 
 
@@ -863,7 +868,7 @@ def test_reschedule_that_loses_a_race_at_the_database_is_a_conflict(world, monke
 
     assert error_type == "CONFLICT"
     assert details["next_available"][0]["start"] == "2027-03-08T14:30:00+01:00"
-    assert Appointment.objects.get(pk=appointment_id).start_time == at("10:00")
+    assert Appointment.objects.all_tenants().get(pk=appointment_id).start_time == at("10:00")
 
 
 def test_reschedule_within_its_own_time_is_allowed(world):
@@ -913,14 +918,14 @@ def test_update_changes_notes_duration_and_the_customer(world):
     )
 
     assert data["appointment"]["end_time"] == "2027-03-08T11:00:00+01:00"
-    appointment = Appointment.objects.select_related("customer").get()
+    appointment = Appointment.objects.all_tenants().select_related("customer").get()
     assert appointment.notes == "Allergie gegen Duftstoffe"
     assert appointment.occupied_end == at("11:00")
     assert (appointment.customer.name, appointment.customer.email) == (
         "Erika Musterfrau",
         "erika@example.de",
     )
-    assert AuditLog.objects.get(action="appointment.updated").changes == {
+    assert AuditLog.objects.all_tenants().get(action="appointment.updated").changes == {
         "notes": ["", "Allergie gegen Duftstoffe"],
         "duration": [30, 60],
         "customer_name": ["Erika Mustermann", "Erika Musterfrau"],
@@ -937,7 +942,7 @@ def test_update_to_an_overlapping_duration_is_a_conflict_and_changes_nothing(wor
     )
 
     assert error_type == "CONFLICT"
-    assert Appointment.objects.get(pk=appointment_id).end_time == at("10:30")
+    assert Appointment.objects.all_tenants().get(pk=appointment_id).end_time == at("10:30")
 
 
 @pytest.mark.parametrize(
@@ -958,7 +963,7 @@ def test_update_refuses_invalid_fields(world, args, field):
     )
 
     assert (error_type, list(details)) == ("VALIDATION_FAILED", [field])
-    assert not AuditLog.objects.filter(action="appointment.updated").exists()
+    assert not AuditLog.objects.all_tenants().filter(action="appointment.updated").exists()
 
 
 def test_update_duration_past_working_hours_is_refused_on_duration(world):
@@ -1022,7 +1027,7 @@ def test_list_filters_by_local_day_status_staff_and_customer(world):
     assert ids(staff_id=world.anna.pk) == [late.pk, monday.pk]
     assert ids(customer_id=ben.customer_id) == [ben.pk]
     assert ids(branch_id=world.branch.pk, date_from="2027-03-09") == [
-        Appointment.objects.get(start_time__date="2027-03-09").pk
+        Appointment.objects.all_tenants().get(start_time__date="2027-03-09").pk
     ]
 
 

@@ -289,7 +289,7 @@ def test_upsert_creates_a_customer_by_phone(owner, tenant):
         {"phone": "030 1234567", "name": "Hans Meier", "language": "en", "sms_consent": True},
     )
 
-    customer = Customer.objects.get(phone="+49301234567")
+    customer = Customer.objects.all_tenants().get(phone="+49301234567")
     assert data["created"] is True
     assert data["customer"] == {
         "id": customer.pk,
@@ -364,7 +364,7 @@ def test_upsert_needs_manage_customers(tenant):
     assert failed(
         principal_for(tenant, Role.READONLY), "customer.upsertCustomer", {"phone": PHONE}
     )[0] == ("PERMISSION_DENIED")
-    assert not Customer.objects.exists()
+    assert not Customer.objects.all_tenants().exists()
     assert ok(principal_for(tenant, Role.STAFF), "customer.upsertCustomer", {"phone": PHONE})[
         "created"
     ]
@@ -507,12 +507,12 @@ def test_erase_removes_personal_data_and_keeps_the_statistics(owner, tenant, eri
         erika.erased_at,
     ) == ("", "", "", f"erased:{erika.pk}", False, False, NOW, NOW)
     for key in ("linked", "unlinked"):
-        call = CallLog.objects.get(pk=history[key].pk)
+        call = CallLog.objects.all_tenants().get(pk=history[key].pk)
         assert (call.from_number, call.transcript, call.analysis) == ("", "", {})
-    assert CallLog.objects.get(pk=history["linked"].pk).customer_id == erika.pk
-    other = CallLog.objects.get(pk=history["other"].pk)
+    assert CallLog.objects.all_tenants().get(pk=history["linked"].pk).customer_id == erika.pk
+    other = CallLog.objects.all_tenants().get(pk=history["other"].pk)
     assert (other.from_number, other.transcript) == ("+4915199999999", "Jemand anderes.")
-    kept = Appointment.objects.filter(customer=erika).order_by("start_time")
+    kept = Appointment.objects.all_tenants().filter(customer=erika).order_by("start_time")
     assert [(a.status, a.price, a.notes, a.cancellation_reason) for a in kept] == [
         ("completed", Decimal("49.00"), "", ""),
         ("cancelled", Decimal("49.00"), "", ""),
@@ -569,7 +569,7 @@ def test_only_the_owner_exports_or_erases(tenant, erika, history):
                 {"required_permission": "erase-personal-data", "role": role},
             )
     assert erika_json(erika) == before
-    assert CallLog.objects.get(pk=history["linked"].pk).transcript != ""
+    assert CallLog.objects.all_tenants().get(pk=history["linked"].pk).transcript != ""
     assert (
         not AuditLog.objects.for_tenant(tenant).filter(action__startswith="customer.data").exists()
     )

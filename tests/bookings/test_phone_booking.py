@@ -35,7 +35,7 @@ def demo():
 
 
 def _berlin(tenant):
-    return Branch.objects.get(tenant=tenant, name="Berlin Mitte")
+    return Branch.objects.all_tenants().get(tenant=tenant, name="Berlin Mitte")
 
 
 def _book(tenant, **args):
@@ -59,9 +59,9 @@ def test_books_for_a_new_caller_by_number_and_spoken_service(demo):
     assert data["service"]["name"] == "Herrenhaarschnitt"
     assert data["appointment"]["start_time"] == "2026-11-24T10:00:00+01:00"
     assert data["alternatives"] == [] and data["refusal"] is None
-    appointment = Appointment.objects.get(pk=data["appointment"]["id"])
+    appointment = Appointment.objects.all_tenants().get(pk=data["appointment"]["id"])
     assert (appointment.call_id, appointment.source) == ("call_1", AppointmentSource.PHONE)
-    customer = Customer.objects.get(tenant=demo, phone="+4915790001234")
+    customer = Customer.objects.all_tenants().get(tenant=demo, phone="+4915790001234")
     assert customer.name == "Max Mustermann" and appointment.customer == customer
     assert data["notifications_sent"] == ["sms"]
     [sms] = [m for m in notifications.sent_messages if m.to == "+4915790001234"]
@@ -69,7 +69,7 @@ def test_books_for_a_new_caller_by_number_and_spoken_service(demo):
 
 
 def test_a_known_caller_is_matched_by_number_not_created_again(demo):
-    customers = Customer.objects.count()
+    customers = Customer.objects.all_tenants().count()
     result = _book(
         demo,
         caller_phone="0151 12345678",  # Maria Hoffmann, national format
@@ -79,9 +79,9 @@ def test_a_known_caller_is_matched_by_number_not_created_again(demo):
         customer_name="Somebody Else",
     )
     assert result.ok, result.error
-    appointment = Appointment.objects.get(pk=result.data["appointment"]["id"])
+    appointment = Appointment.objects.all_tenants().get(pk=result.data["appointment"]["id"])
     assert appointment.customer.name == "Maria Hoffmann"  # a known name is not overwritten
-    assert Customer.objects.count() == customers
+    assert Customer.objects.all_tenants().count() == customers
 
 
 def test_a_taken_time_offers_the_nearest_free_ones_and_writes_nothing(demo):
@@ -95,7 +95,10 @@ def test_a_taken_time_offers_the_nearest_free_ones_and_writes_nothing(demo):
         staff="Ben",
     )
     assert first.data["booked"] is True
-    appointments, customers = Appointment.objects.count(), Customer.objects.count()
+    appointments, customers = (
+        Appointment.objects.all_tenants().count(),
+        Customer.objects.all_tenants().count(),
+    )
     second = _book(
         demo,
         caller_phone="+4915790009999",
@@ -117,7 +120,10 @@ def test_a_taken_time_offers_the_nearest_free_ones_and_writes_nothing(demo):
         "2026-11-24T10:30:00+01:00",
     ]
     assert {slot["staff_id"] for slot in second.data["alternatives"]} == {first.data["staff"]["id"]}
-    assert (Appointment.objects.count(), Customer.objects.count()) == (appointments, customers)
+    assert (Appointment.objects.all_tenants().count(), Customer.objects.all_tenants().count()) == (
+        appointments,
+        customers,
+    )
 
 
 def test_a_closed_day_offers_the_next_open_days(demo):
@@ -147,7 +153,7 @@ def test_the_same_idempotency_key_books_once(demo):
     }
     first, again = _book(demo, **args), _book(demo, **args)
     assert first.data["appointment"]["id"] == again.data["appointment"]["id"]
-    assert Appointment.objects.filter(customer__phone="+4915790001234").count() == 1
+    assert Appointment.objects.all_tenants().filter(customer__phone="+4915790001234").count() == 1
     assert len([m for m in notifications.sent_messages if m.to == "+4915790001234"]) == 1
 
 
@@ -163,7 +169,10 @@ def test_the_same_idempotency_key_books_once(demo):
     ],
 )
 def test_bad_requests_are_refused_and_write_nothing(demo, args, error_type, field):
-    appointments, customers = Appointment.objects.count(), Customer.objects.count()
+    appointments, customers = (
+        Appointment.objects.all_tenants().count(),
+        Customer.objects.all_tenants().count(),
+    )
     request = {
         "caller_phone": "+4915790001234",
         "branch_id": _berlin(demo).pk,
@@ -176,7 +185,10 @@ def test_bad_requests_are_refused_and_write_nothing(demo, args, error_type, fiel
     assert result.error.error_type.name == error_type
     if field:
         assert field in result.error.details
-    assert (Appointment.objects.count(), Customer.objects.count()) == (appointments, customers)
+    assert (Appointment.objects.all_tenants().count(), Customer.objects.all_tenants().count()) == (
+        appointments,
+        customers,
+    )
 
 
 def test_another_tenants_branch_is_not_found(demo):
@@ -191,4 +203,4 @@ def test_another_tenants_branch_is_not_found(demo):
         service_id=1,
     )
     assert result.error is not None and result.error.error_type.name == "RESOURCE_NOT_FOUND"
-    assert not Appointment.objects.filter(tenant=other).exists()
+    assert not Appointment.objects.all_tenants().filter(tenant=other).exists()

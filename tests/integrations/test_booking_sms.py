@@ -48,7 +48,7 @@ def test_the_confirmation_uses_the_tenants_template_and_is_recorded(twilio: Fake
         f"Nr. {number}"
     )
     assert [request.field("Body") for request in twilio.requests] == [expected]
-    message = SmsMessage.objects.get()
+    message = SmsMessage.objects.all_tenants().get()
     assert (message.kind, message.appointment_id, message.to, message.status) == (
         "confirmation",
         data["appointment"]["id"],
@@ -62,8 +62,8 @@ def test_a_booking_succeeds_while_twilio_is_down(twilio: FakeTwilio) -> None:
     twilio.fail_next(500, twilio_error(500, 20500, "Internal Server Error"))
     data = book(world)
     assert data["notifications_sent"] == []
-    assert Appointment.objects.filter(pk=data["appointment"]["id"]).exists()
-    message = SmsMessage.objects.get()
+    assert Appointment.objects.all_tenants().filter(pk=data["appointment"]["id"]).exists()
+    message = SmsMessage.objects.all_tenants().get()
     assert (message.status, message.error_code) == ("failed", "20500")
 
 
@@ -73,4 +73,4 @@ def test_a_booking_succeeds_without_twilio_configured(twilio: FakeTwilio, settin
     data = book(world)
     assert data["notifications_sent"] == []
     assert twilio.requests == []
-    assert SmsMessage.objects.get().status == "not_configured"
+    assert SmsMessage.objects.all_tenants().get().status == "not_configured"

@@ -38,13 +38,15 @@ pytestmark = pytest.mark.django_db
 
 
 def calendar_message(appointment_id: int) -> OutboxMessage:
-    return OutboxMessage.objects.filter(
-        topic="calendar.sync", payload__appointment_id=appointment_id
-    ).latest("pk")
+    return (
+        OutboxMessage.objects.all_tenants()
+        .filter(topic="calendar.sync", payload__appointment_id=appointment_id)
+        .latest("pk")
+    )
 
 
 def make_due(message: OutboxMessage) -> None:
-    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=NOW)
+    OutboxMessage.objects.all_tenants().filter(pk=message.pk).update(next_attempt_at=NOW)
 
 
 def unsynced(calcom) -> Appointment:
@@ -58,7 +60,7 @@ def unsynced(calcom) -> Appointment:
 def test_a_booking_is_created_in_calcom_in_its_wire_format(calcom):
     data = book(calcom.world, customer_email="erika@example.de", notes="Bitte Parkplatz")
 
-    appointment = Appointment.objects.get()
+    appointment = Appointment.objects.all_tenants().get()
     [booking] = calcom.fake.active_bookings()
     assert data["appointment"]["sync_status"] == "synced"
     assert (appointment.sync_status, appointment.external_calendar_id) == (
@@ -86,13 +88,16 @@ def test_a_booking_is_created_in_calcom_in_its_wire_format(calcom):
         },
         "bookingFieldsResponses": {"notes": "Bitte Parkplatz"},
     }
-    assert OutboxMessage.objects.get(topic="calendar.sync").status == OutboxStatus.DELIVERED
+    assert (
+        OutboxMessage.objects.all_tenants().get(topic="calendar.sync").status
+        == OutboxStatus.DELIVERED
+    )
 
 
 def test_reschedule_and_cancel_follow_in_calcom(calcom, django_capture_on_commit_callbacks):
     data = book(calcom.world)
     appointment_id = data["appointment"]["id"]
-    first_uid = Appointment.objects.get().external_calendar_id
+    first_uid = Appointment.objects.all_tenants().get().external_calendar_id
 
     with django_capture_on_commit_callbacks(execute=True):
         ok(
@@ -101,7 +106,7 @@ def test_reschedule_and_cancel_follow_in_calcom(calcom, django_capture_on_commit
             {"appointment_id": appointment_id, "start_time": f"{MONDAY}T14:00:00"},
         )
 
-    moved = Appointment.objects.get()
+    moved = Appointment.objects.all_tenants().get()
     [booking] = calcom.fake.active_bookings()
     assert booking["start"] == "2027-03-08T13:00:00.000Z"
     assert booking["rescheduledFromUid"] == first_uid
@@ -117,7 +122,7 @@ def test_reschedule_and_cancel_follow_in_calcom(calcom, django_capture_on_commit
 
     assert calcom.fake.active_bookings() == []
     assert calcom.fake.bookings[booking["uid"]]["status"] == "cancelled"
-    assert Appointment.objects.get().sync_status == SyncStatus.SYNCED
+    assert Appointment.objects.all_tenants().get().sync_status == SyncStatus.SYNCED
 
 
 def test_without_credentials_or_event_type_bookings_stay_local(calcom):
@@ -127,7 +132,7 @@ def test_without_credentials_or_event_type_bookings_stay_local(calcom):
 
     assert data["appointment"]["sync_status"] == "not_required"
     assert calcom.fake.requests == []
-    assert not OutboxMessage.objects.filter(topic="calendar.sync").exists()
+    assert not OutboxMessage.objects.all_tenants().filter(topic="calendar.sync").exists()
 
 
 def test_the_global_key_serves_a_tenant_without_its_own(calcom, settings):
@@ -163,7 +168,7 @@ def test_calcom_down_the_booking_stands_pending_and_the_retry_syncs_it_once(calc
     assert deliver_outbox_message.apply(args=(message.pk,)).get() == "delivered"
     assert deliver_due_outbox_messages.apply().get() == []
 
-    appointment = Appointment.objects.get()
+    appointment = Appointment.objects.all_tenants().get()
     [booking] = calcom.fake.active_bookings()
     assert booking["metadata"]["askproai_confirmation"] == appointment.confirmation_number
     assert (appointment.sync_status, appointment.external_calendar_id) == (
@@ -176,9 +181,9 @@ def test_calcom_down_the_booking_stands_pending_and_the_retry_syncs_it_once(calc
 def test_a_create_whose_answer_was_lost_is_found_instead_of_made_twice(calcom):
     appointment = unsynced(calcom)
     ok(calcom.world.principal, "integration.syncCalendarEvent", {"appointment_id": appointment.pk})
-    uid = Appointment.objects.get().external_calendar_id
+    uid = Appointment.objects.all_tenants().get().external_calendar_id
     # As if our side never heard the answer: the retry creates again and Cal.com refuses.
-    Appointment.objects.filter(pk=appointment.pk).update(external_calendar_id="")
+    Appointment.objects.all_tenants().filter(pk=appointment.pk).update(external_calendar_id="")
 
     data = ok(
         calcom.world.principal, "integration.syncCalendarEvent", {"appointment_id": appointment.pk}
@@ -229,7 +234,7 @@ def test_a_slow_calcom_fails_with_timeout_in_under_three_seconds(calcom):
     envelope = result.error.envelope()["error"]
     assert (envelope["type"], envelope["code"]) == ("SERVICE_UNAVAILABLE", 1005)
     assert "timeout" in envelope["message"]
-    assert Appointment.objects.get().sync_status == SyncStatus.PENDING
+    assert Appointment.objects.all_tenants().get().sync_status == SyncStatus.PENDING
 
 
 def test_a_slow_calcom_never_holds_a_booking_back_beyond_the_time_out(calcom):
@@ -253,7 +258,7 @@ def test_a_request_calcom_refuses_is_dead_lettered_at_once_and_operations_hear(
 
     message = calendar_message(data["appointment"]["id"])
     assert (message.status, message.attempts) == (OutboxStatus.DEAD, 1)
-    assert Appointment.objects.get().sync_status == SyncStatus.FAILED
+    assert Appointment.objects.all_tenants().get().sync_status == SyncStatus.FAILED
     assert breaker_states()["calcom"] == "closed"  # our request was wrong, not Cal.com down
     [alert] = [m for m in mailoutbox if m.to == ["ops@askproai.example"]]
     assert f"calendar.sync #{message.pk}" in alert.subject
@@ -289,9 +294,9 @@ def test_retry_failed_sync_replays_dead_messages_of_the_callers_tenant_only(
     other_dead.refresh_from_db()
     assert dead.status == OutboxStatus.DELIVERED
     assert other_dead.status == OutboxStatus.DEAD
-    assert Appointment.objects.get().sync_status == SyncStatus.SYNCED
+    assert Appointment.objects.all_tenants().get().sync_status == SyncStatus.SYNCED
     assert len(calcom.fake.active_bookings()) == 1
-    assert AuditLog.objects.filter(action="outbox.retried").count() == 1
+    assert AuditLog.objects.all_tenants().filter(action="outbox.retried").count() == 1
 
 
 def test_retry_failed_sync_refuses_an_unknown_topic(calcom):
@@ -350,7 +355,7 @@ def test_webhook_with_a_bad_signature_is_refused_and_changes_nothing(calcom, cli
         assert response.status_code == 401
         assert response.json()["error"]["type"] == "AUTHENTICATION_FAILED"
 
-    assert Appointment.objects.get().status == AppointmentStatus.CONFIRMED
+    assert Appointment.objects.all_tenants().get().status == AppointmentStatus.CONFIRMED
     assert WebhookEvent.objects.count() == 0
 
 
@@ -362,10 +367,10 @@ def test_webhook_cancellation_applies_once_and_a_replay_changes_nothing(calcom, 
     )
 
     first = post_webhook(client, body, signature)
-    audit_rows = AuditLog.objects.count()
+    audit_rows = AuditLog.objects.all_tenants().count()
     replay = post_webhook(client, body, signature)
 
-    appointment = Appointment.objects.get()
+    appointment = Appointment.objects.all_tenants().get()
     assert first.status_code == 200
     assert first.json() == {
         "status": "applied",
@@ -375,13 +380,15 @@ def test_webhook_cancellation_applies_once_and_a_replay_changes_nothing(calcom, 
     assert (appointment.status, appointment.cancellation_reason) == ("cancelled", "Krank")
     assert replay.status_code == 200
     assert replay.json() == {"status": "duplicate"}
-    assert AuditLog.objects.count() == audit_rows
+    assert AuditLog.objects.all_tenants().count() == audit_rows
     assert WebhookEvent.objects.get().event_id == f"BOOKING_CANCELLED:{booking['uid']}"
     # Not echoed back: Cal.com is where the cancellation came from.
     assert calcom.fake.calls("POST", f"/v2/bookings/{booking['uid']}/cancel") == []
-    assert not OutboxMessage.objects.filter(
-        topic="calendar.sync", status=OutboxStatus.PENDING
-    ).exists()
+    assert (
+        not OutboxMessage.objects.all_tenants()
+        .filter(topic="calendar.sync", status=OutboxStatus.PENDING)
+        .exists()
+    )
 
 
 def test_webhook_reschedule_moves_our_appointment_and_takes_the_new_uid(calcom, client):
@@ -399,7 +406,7 @@ def test_webhook_reschedule_moves_our_appointment_and_takes_the_new_uid(calcom, 
 
     response = post_webhook(client, body, signature)
 
-    appointment = Appointment.objects.get()
+    appointment = Appointment.objects.all_tenants().get()
     assert response.json()["action"] == "rescheduled"
     assert appointment.start_time == at("15:00")
     assert (appointment.external_calendar_id, appointment.sync_status) == ("newUid123", "synced")
@@ -411,7 +418,7 @@ def test_webhook_for_a_booking_made_in_calcom_blocks_our_slot_until_cancelled(ca
 
     response = post_webhook(client, body, signature)
 
-    block = CalcomBusyBlock.objects.get(booking_uid=direct["uid"]).time_block
+    block = CalcomBusyBlock.objects.all_tenants().get(booking_uid=direct["uid"]).time_block
     assert response.json() == {"status": "applied", "action": "blocked", "time_block_id": block.pk}
     assert (block.staff_id, block.start_time, block.end_time) == (
         calcom.world.anna.pk,
@@ -420,12 +427,12 @@ def test_webhook_for_a_booking_made_in_calcom_blocks_our_slot_until_cancelled(ca
     )
     refused = call(calcom.world.principal, "booking.createBooking", booking_args(calcom.world))
     assert refused.error is not None
-    assert Appointment.objects.count() == 0
+    assert Appointment.objects.all_tenants().count() == 0
 
     body, signature = calcom.fake.webhook("BOOKING_CANCELLED", direct, secret=WEBHOOK_SECRET)
     assert post_webhook(client, body, signature).json()["action"] == "unblocked"
 
-    assert not TimeBlock.objects.exists()
+    assert not TimeBlock.objects.all_tenants().exists()
     assert book(calcom.world)["appointment"]["staff_id"] == calcom.world.anna.pk
 
 
@@ -433,13 +440,13 @@ def test_webhook_echo_of_our_own_create_changes_nothing(calcom, client):
     book(calcom.world)
     ours = calcom.fake.active_bookings()[0]
     # Cal.com may announce it before our create call returned: found by our reference.
-    Appointment.objects.update(external_calendar_id="")
+    Appointment.objects.all_tenants().update(external_calendar_id="")
     body, signature = calcom.fake.webhook("BOOKING_CREATED", ours, secret=WEBHOOK_SECRET)
 
     response = post_webhook(client, body, signature)
 
     assert response.json()["reason"] == "our own booking"
-    assert not TimeBlock.objects.exists()
+    assert not TimeBlock.objects.all_tenants().exists()
 
 
 def test_webhook_of_an_unknown_tenant_or_trigger_is_acknowledged_and_ignored(calcom, client):
@@ -484,7 +491,7 @@ def test_sync_calendar_event_answers_another_tenants_appointment_as_absent(calco
 
     assert result.error.error_type.name == "RESOURCE_NOT_FOUND"
     assert calcom.fake.requests == []
-    assert Appointment.objects.get(pk=theirs.pk).sync_status == SyncStatus.PENDING
+    assert Appointment.objects.all_tenants().get(pk=theirs.pk).sync_status == SyncStatus.PENDING
 
 
 def test_only_managers_of_integrations_may_sync_or_replay(calcom):

@@ -80,7 +80,7 @@ def test_without_a_reachable_broker_scheduling_only_logs(monkeypatch, settings, 
 
 
 def due(message: OutboxMessage) -> None:
-    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    OutboxMessage.objects.all_tenants().filter(pk=message.pk).update(next_attempt_at=timezone.now())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -90,7 +90,7 @@ def test_enqueue_refuses_to_run_outside_a_transaction():
     with pytest.raises(RuntimeError, match="inside the transaction"):
         outbox.enqueue(tenant=tenant, topic=TOPIC, payload={})
 
-    assert OutboxMessage.objects.count() == 0
+    assert OutboxMessage.objects.all_tenants().count() == 0
 
 
 def test_a_rolled_back_change_leaves_no_message_and_sends_no_task(
@@ -106,7 +106,7 @@ def test_a_rolled_back_change_leaves_no_message_and_sends_no_task(
         outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"n": 1})
         raise ValueError("the change failed")
 
-    assert OutboxMessage.objects.count() == 0
+    assert OutboxMessage.objects.all_tenants().count() == 0
     assert scheduled == []
 
 
@@ -120,7 +120,7 @@ def test_a_committed_message_sends_its_task_on_commit_and_a_key_dedupes(
         again = outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"n": 2}, key="k1")
 
     assert again.pk == first.pk
-    assert OutboxMessage.objects.get().payload == {"n": 1}
+    assert OutboxMessage.objects.all_tenants().get().payload == {"n": 1}
     assert scheduled == [(first.pk, 0.0)]
 
 
@@ -150,7 +150,7 @@ def test_an_inline_message_is_written_claimed_and_sends_no_task(
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         message = outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"n": 1}, inline=True)
 
-    row = OutboxMessage.objects.get(pk=message.pk)
+    row = OutboxMessage.objects.all_tenants().get(pk=message.pk)
     assert scheduled == []
     assert (row.status, row.attempts) == (OutboxStatus.PENDING, 1)
     lease = dt.timedelta(seconds=settings.MCP_OUTBOX_LEASE)
@@ -162,7 +162,7 @@ def test_an_inline_message_is_written_claimed_and_sends_no_task(
 
     assert (delivery.attempted, delivery.status) == (True, "delivered")
     assert received == [{"n": 1}]
-    assert OutboxMessage.objects.get(pk=message.pk).result == {"echo": {"n": 1}}
+    assert OutboxMessage.objects.all_tenants().get(pk=message.pk).result == {"echo": {"n": 1}}
 
 
 def test_an_inline_message_whose_caller_died_is_swept_once_its_lease_ran_out(settings):
@@ -171,11 +171,11 @@ def test_an_inline_message_whose_caller_died_is_swept_once_its_lease_ran_out(set
             tenant=CompanyFactory(), topic=TOPIC, payload={"n": 1}, inline=True
         )
     expired = timezone.now() - dt.timedelta(seconds=settings.MCP_OUTBOX_SWEEP_GRACE + 1)
-    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=expired)
+    OutboxMessage.objects.all_tenants().filter(pk=message.pk).update(next_attempt_at=expired)
 
     assert outbox.deliver_due() == [message.pk]
 
-    row = OutboxMessage.objects.get(pk=message.pk)
+    row = OutboxMessage.objects.all_tenants().get(pk=message.pk)
     assert (row.status, row.attempts) == (OutboxStatus.DELIVERED, 2)
     assert received == [{"n": 1}]
 
@@ -187,11 +187,13 @@ def test_a_late_inline_delivery_after_a_takeover_records_nothing(caplog):
         message = outbox.enqueue(
             tenant=CompanyFactory(), topic=TOPIC, payload={"n": 1}, inline=True
         )
-    OutboxMessage.objects.filter(pk=message.pk).update(attempts=2)  # claimed again meanwhile
+    OutboxMessage.objects.all_tenants().filter(pk=message.pk).update(
+        attempts=2
+    )  # claimed again meanwhile
 
     outbox.deliver_claimed(message)
 
-    row = OutboxMessage.objects.get(pk=message.pk)
+    row = OutboxMessage.objects.all_tenants().get(pk=message.pk)
     assert (row.status, row.attempts, row.result) == (OutboxStatus.PENDING, 2, None)
     assert "taken over" in caplog.text
 
@@ -235,7 +237,7 @@ def test_a_failure_is_retried_after_a_jittered_back_off_then_dead_lettered(
     assert (last.status, last.attempts) == ("dead", 3)
     assert "ConnectionError: down" in last.error
     assert dead == [message.pk]
-    assert AuditLog.objects.filter(action="outbox.dead_lettered").count() == 1
+    assert AuditLog.objects.all_tenants().filter(action="outbox.dead_lettered").count() == 1
     [alert] = mailoutbox
     assert sorted(alert.to) == ["filiale@example.de", "ops@askproai.example"]
     assert "Salon Sonnenschein" in alert.body
@@ -251,7 +253,7 @@ def test_a_permanent_error_or_an_unknown_topic_is_dead_lettered_at_once(schedule
 
     assert outbox.deliver(refused.pk).status == "dead"
     assert outbox.deliver(orphan.pk).status == "dead"
-    assert "no handler" in OutboxMessage.objects.get(pk=orphan.pk).last_error
+    assert "no handler" in OutboxMessage.objects.all_tenants().get(pk=orphan.pk).last_error
 
 
 def test_the_sweep_delivers_messages_whose_task_was_lost_but_leaves_fresh_ones(scheduled):
@@ -259,14 +261,14 @@ def test_the_sweep_delivers_messages_whose_task_was_lost_but_leaves_fresh_ones(s
     with transaction.atomic():
         lost = outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"lost": True})
         fresh = outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"fresh": True})
-    OutboxMessage.objects.filter(pk=lost.pk).update(
+    OutboxMessage.objects.all_tenants().filter(pk=lost.pk).update(
         next_attempt_at=timezone.now() - dt.timedelta(minutes=5)
     )
 
     assert outbox.deliver_due() == [lost.pk]
 
     assert received == [{"lost": True}]
-    assert OutboxMessage.objects.get(pk=fresh.pk).status == OutboxStatus.PENDING
+    assert OutboxMessage.objects.all_tenants().get(pk=fresh.pk).status == OutboxStatus.PENDING
 
 
 def test_a_claim_left_by_a_dead_worker_expires_after_the_lease(scheduled, settings):
@@ -274,16 +276,16 @@ def test_a_claim_left_by_a_dead_worker_expires_after_the_lease(scheduled, settin
         message = outbox.enqueue(tenant=CompanyFactory(), topic=TOPIC, payload={})
     now = timezone.now()
     # A worker claimed it and died: the lease runs until then.
-    OutboxMessage.objects.filter(pk=message.pk).update(
+    OutboxMessage.objects.all_tenants().filter(pk=message.pk).update(
         attempts=1, next_attempt_at=now + dt.timedelta(seconds=settings.MCP_OUTBOX_LEASE)
     )
     assert outbox.deliver(message.pk).attempted is False
 
-    OutboxMessage.objects.filter(pk=message.pk).update(
+    OutboxMessage.objects.all_tenants().filter(pk=message.pk).update(
         next_attempt_at=now - dt.timedelta(seconds=settings.MCP_OUTBOX_SWEEP_GRACE + 1)
     )
     assert outbox.deliver_due() == [message.pk]
-    assert OutboxMessage.objects.get(pk=message.pk).status == OutboxStatus.DELIVERED
+    assert OutboxMessage.objects.all_tenants().get(pk=message.pk).status == OutboxStatus.DELIVERED
 
 
 def test_retry_puts_dead_messages_back_and_never_repeats_delivered_ones(scheduled):
@@ -291,10 +293,12 @@ def test_retry_puts_dead_messages_back_and_never_repeats_delivered_ones(schedule
     with transaction.atomic():
         gone = outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"n": 1})
         done = outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"n": 2})
-    OutboxMessage.objects.filter(pk=gone.pk).update(status=OutboxStatus.DEAD, attempts=4)
+    OutboxMessage.objects.all_tenants().filter(pk=gone.pk).update(
+        status=OutboxStatus.DEAD, attempts=4
+    )
     outbox.deliver(done.pk)
 
-    requeued = outbox.retry(OutboxMessage.objects.all(), actor="test")
+    requeued = outbox.retry(OutboxMessage.objects.all_tenants(), actor="test")
 
     gone.refresh_from_db()
     assert requeued == [gone.pk]
@@ -313,7 +317,7 @@ def test_retry_failed_syncs_command_replays_every_tenants_dead_messages(
             outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"tenant": tenant.pk})
             for tenant in (first, second)
         ]
-    OutboxMessage.objects.update(status=OutboxStatus.DEAD)
+    OutboxMessage.objects.all_tenants().update(status=OutboxStatus.DEAD)
 
     with django_capture_on_commit_callbacks(execute=True):
         call_command("retry_failed_syncs", "--json")
@@ -321,7 +325,7 @@ def test_retry_failed_syncs_command_replays_every_tenants_dead_messages(
     report = json.loads(capsys.readouterr().out)
     assert report["requeued"] == 2
     assert report["tenants"][str(first.pk)]["message_ids"] == [messages[0].pk]
-    assert {m.status for m in OutboxMessage.objects.all()} == {OutboxStatus.PENDING}
+    assert {m.status for m in OutboxMessage.objects.all_tenants()} == {OutboxStatus.PENDING}
     assert sorted(pk for pk, _ in scheduled) == sorted(m.pk for m in messages)
 
 
@@ -331,7 +335,9 @@ def test_two_sweeps_at_once_never_attempt_the_same_message(scheduled):
     tenant = CompanyFactory()
     with transaction.atomic():
         ids = [outbox.enqueue(tenant=tenant, topic=TOPIC, payload={"n": n}).pk for n in range(10)]
-    OutboxMessage.objects.update(next_attempt_at=timezone.now() - dt.timedelta(minutes=5))
+    OutboxMessage.objects.all_tenants().update(
+        next_attempt_at=timezone.now() - dt.timedelta(minutes=5)
+    )
     results: list[list[int]] = []
     barrier = threading.Barrier(2)
 
@@ -351,7 +357,7 @@ def test_two_sweeps_at_once_never_attempt_the_same_message(scheduled):
     attempted = results[0] + results[1]
     assert sorted(attempted) == sorted(ids)
     assert len(received) == 10
-    assert set(OutboxMessage.objects.values_list("attempts", flat=True)) == {1}
+    assert set(OutboxMessage.objects.all_tenants().values_list("attempts", flat=True)) == {1}
 
 
 def test_the_admin_lists_only_the_operators_tenant_and_delivers_dead_ones_again(
@@ -364,7 +370,7 @@ def test_the_admin_lists_only_the_operators_tenant_and_delivers_dead_ones_again(
     with transaction.atomic():
         my_dead = outbox.enqueue(tenant=mine, topic=TOPIC, payload={"n": 1})
         their_dead = outbox.enqueue(tenant=theirs, topic=TOPIC, payload={"n": 2})
-    OutboxMessage.objects.update(status=OutboxStatus.DEAD)
+    OutboxMessage.objects.all_tenants().update(status=OutboxStatus.DEAD)
     profile = OperatorProfileFactory(tenant=mine, user=UserFactory(is_staff=True))
     profile.user.user_permissions.set(
         Permission.objects.filter(content_type__model="outboxmessage")
@@ -381,8 +387,8 @@ def test_the_admin_lists_only_the_operators_tenant_and_delivers_dead_ones_again(
 
     assert listed == [my_dead]
     assert response.status_code == 302
-    assert OutboxMessage.objects.get(pk=my_dead.pk).status == OutboxStatus.PENDING
-    assert OutboxMessage.objects.get(pk=their_dead.pk).status == OutboxStatus.DEAD
+    assert OutboxMessage.objects.all_tenants().get(pk=my_dead.pk).status == OutboxStatus.PENDING
+    assert OutboxMessage.objects.all_tenants().get(pk=their_dead.pk).status == OutboxStatus.DEAD
     assert [pk for pk, _ in scheduled] == [my_dead.pk]
-    retried = AuditLog.objects.get(action="outbox.retried")
+    retried = AuditLog.objects.all_tenants().get(action="outbox.retried")
     assert retried.actor == f"admin:{profile.user.get_username()}"

@@ -67,7 +67,7 @@ def test_beat_reminds_each_due_appointment_once_in_local_time_across_dst(run_bea
     assert run_beat() == 0  # beat running again, even later, sends nothing new
     assert run_beat(BEAT_AT + dt.timedelta(hours=5)) == 0
 
-    [message] = SmsMessage.objects.all()
+    [message] = SmsMessage.objects.all_tenants()
     assert (message.kind, message.appointment_id, message.to, message.status) == (
         "reminder",
         appointment.pk,
@@ -95,7 +95,9 @@ def test_only_due_active_appointments_of_active_tenants_are_reminded(run_beat) -
     booked(BEAT_AT + dt.timedelta(hours=1), at=BEAT_AT)
 
     assert run_beat() == 1
-    assert list(SmsMessage.objects.values_list("appointment_id", flat=True)) == [due.pk]
+    assert list(SmsMessage.objects.all_tenants().values_list("appointment_id", flat=True)) == [
+        due.pk
+    ]
 
 
 @pytest.mark.django_db
@@ -108,7 +110,7 @@ def test_a_tenants_reminder_template_is_used(run_beat) -> None:
         body="Hallo {kunde}, morgen {uhrzeit} Uhr ({datum}) bei {mitarbeiter}.",
     )
     run_beat()
-    assert SmsMessage.objects.get().body == (
+    assert SmsMessage.objects.all_tenants().get().body == (
         f"Hallo {appointment.customer.name}, morgen 10:00 Uhr (29.03.2026) "
         f"bei {appointment.staff.name}."
     )
@@ -125,8 +127,8 @@ def test_while_the_breaker_is_open_the_outbox_retries_the_reminder(run_beat, set
     with pytest.raises(ConnectionError):
         call_with_breaker("console", broken)
     assert run_beat() == 1
-    assert not SmsMessage.objects.exists()  # the claim was released: nothing was sent
-    [queued] = OutboxMessage.objects.filter(topic=reminders.REMINDER_TOPIC)
+    assert not SmsMessage.objects.all_tenants().exists()  # the claim was released: nothing was sent
+    [queued] = OutboxMessage.objects.all_tenants().filter(topic=reminders.REMINDER_TOPIC)
     assert (queued.status, queued.attempts) == ("pending", 1)
     assert "ReminderPostponed" in queued.last_error
 
@@ -135,7 +137,7 @@ def test_while_the_breaker_is_open_the_outbox_retries_the_reminder(run_beat, set
         assert deliver_due_outbox_messages.apply().get() == [queued.pk]
     queued.refresh_from_db()
     assert queued.status == "delivered"
-    assert SmsMessage.objects.get().status == "sent"
+    assert SmsMessage.objects.all_tenants().get().status == "sent"
     assert run_beat(BEAT_AT + dt.timedelta(minutes=10)) == 0
 
 
@@ -144,7 +146,7 @@ def test_beat_running_twice_before_delivery_queues_one_message(run_beat) -> None
     appointment = booked(DUE_START)
     assert run_beat(deliver=False) == 1
     assert run_beat(BEAT_AT + dt.timedelta(minutes=5), deliver=False) == 1
-    [queued] = OutboxMessage.objects.filter(topic=reminders.REMINDER_TOPIC)
+    [queued] = OutboxMessage.objects.all_tenants().filter(topic=reminders.REMINDER_TOPIC)
     assert queued.payload == {"appointment_id": appointment.pk}
     with time_machine.travel(BEAT_AT + dt.timedelta(minutes=6), tick=False):
         outbox.deliver(queued.pk)
@@ -154,7 +156,7 @@ def test_beat_running_twice_before_delivery_queues_one_message(run_beat) -> None
             "sent": False,
             "reason": "not_due_or_claimed",
         }
-    assert SmsMessage.objects.filter(appointment=appointment).count() == 1
+    assert SmsMessage.objects.all_tenants().filter(appointment=appointment).count() == 1
     assert len(notifications.sent_messages) == 1
 
 
@@ -162,12 +164,14 @@ def test_beat_running_twice_before_delivery_queues_one_message(run_beat) -> None
 def test_a_reminder_no_longer_due_at_delivery_is_dropped(run_beat) -> None:
     appointment = booked(DUE_START)
     assert run_beat(deliver=False) == 1
-    Appointment.objects.filter(pk=appointment.pk).update(status=AppointmentStatus.CANCELLED)
-    [queued] = OutboxMessage.objects.filter(topic=reminders.REMINDER_TOPIC)
+    Appointment.objects.all_tenants().filter(pk=appointment.pk).update(
+        status=AppointmentStatus.CANCELLED
+    )
+    [queued] = OutboxMessage.objects.all_tenants().filter(topic=reminders.REMINDER_TOPIC)
     with time_machine.travel(BEAT_AT + dt.timedelta(minutes=1), tick=False):
         delivery = outbox.deliver(queued.pk)
     assert delivery is not None and delivery.delivered
-    assert not SmsMessage.objects.exists()
+    assert not SmsMessage.objects.all_tenants().exists()
 
 
 @pytest.mark.postgres
@@ -190,5 +194,5 @@ def test_two_workers_racing_send_one_reminder() -> None:
     for thread in threads:
         thread.join()
     assert len([result for result in results if result is not None]) == 1
-    assert SmsMessage.objects.filter(appointment=appointment).count() == 1
+    assert SmsMessage.objects.all_tenants().filter(appointment=appointment).count() == 1
     assert len(notifications.sent_messages) == 1

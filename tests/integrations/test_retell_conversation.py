@@ -141,17 +141,17 @@ def _conversation(client):
 
 
 def _assert_end_state(number, start, transcript):
-    appointments = Appointment.objects.filter(call_id=CALL_ID)
+    appointments = Appointment.objects.all_tenants().filter(call_id=CALL_ID)
     assert appointments.count() == 1
     appointment = appointments.get()
     assert appointment.confirmation_number == number
     assert appointment.start_time == start
     assert appointment.source == AppointmentSource.PHONE
     assert appointment.service.name == "Herrenhaarschnitt"
-    assert appointment.customer == Customer.objects.get(phone=CALLER)
+    assert appointment.customer == Customer.objects.all_tenants().get(phone=CALLER)
     assert appointment.customer.name == "Max Mustermann"
 
-    log = CallLog.objects.get()
+    log = CallLog.objects.all_tenants().get()
     assert log.call_id == CALL_ID
     assert log.appointment == appointment
     assert log.customer == appointment.customer
@@ -178,12 +178,15 @@ def test_replaying_every_request_changes_nothing(client):
     with time_machine.travel(NOW, tick=False):
         seed_demo()
         sent, number, start, transcript = _conversation(client)
-        appointments, events = Appointment.objects.count(), WebhookEvent.objects.count()
+        appointments, events = (
+            Appointment.objects.all_tenants().count(),
+            WebhookEvent.objects.count(),
+        )
         for request in sent:
             response = post(client, request)
             assert response.status_code in (200, 204)
         _assert_end_state(number, start, transcript)
-        assert Appointment.objects.count() == appointments
+        assert Appointment.objects.all_tenants().count() == appointments
         assert WebhookEvent.objects.count() == events
 
 
@@ -200,7 +203,7 @@ def test_call_ended_after_call_analyzed_does_not_undo_it(client):
         assert post(client, event("call_analyzed", analyzed)).status_code == 204
         assert post(client, event("call_ended", ended)).status_code == 204
         assert post(client, event("call_started", call_object(CALL_ID))).status_code == 204
-        log = CallLog.objects.get()
+        log = CallLog.objects.all_tenants().get()
         assert (log.status, log.outcome) == ("ended", "no_booking")
         assert log.analysis["call_summary"] == "Nur eine Frage."
         assert log.transcript == "Agent: Hallo"
@@ -219,7 +222,7 @@ def _bad_signature(kind: str, body: bytes) -> str:
 def test_a_bad_or_missing_signature_gets_401_and_writes_nothing(client, kind):
     with time_machine.travel(NOW, tick=False):
         seed_demo()
-        before = (Appointment.objects.count(), Customer.objects.count())
+        before = (Appointment.objects.all_tenants().count(), Customer.objects.all_tenants().count())
         started = call_object(CALL_ID)
         requests = [
             event("call_started", started),
@@ -241,8 +244,11 @@ def test_a_bad_or_missing_signature_gets_401_and_writes_nothing(client, kind):
             response = post(client, request, _bad_signature(kind, request.body))
             assert response.status_code == 401
             assert response.json()["error"]["type"] == "AUTHENTICATION_FAILED"
-        assert (Appointment.objects.count(), Customer.objects.count()) == before
-        assert CallLog.objects.count() == 0
+        assert (
+            Appointment.objects.all_tenants().count(),
+            Customer.objects.all_tenants().count(),
+        ) == before
+        assert CallLog.objects.all_tenants().count() == 0
         assert WebhookEvent.objects.count() == 0
         assert _sms_to_caller() == []
 
@@ -257,7 +263,7 @@ def test_a_tampered_body_fails_its_signature(client):
             signature=request.signature,
         )
         assert post(client, tampered).status_code == 401
-        assert CallLog.objects.count() == 0
+        assert CallLog.objects.all_tenants().count() == 0
 
 
 def test_a_stale_signature_is_refused(client):
@@ -266,4 +272,4 @@ def test_a_stale_signature_is_refused(client):
         request = event("call_started", call_object(CALL_ID))
     with time_machine.travel(NOW + dt.timedelta(minutes=6), tick=False):
         assert post(client, request).status_code == 401
-        assert CallLog.objects.count() == 0
+        assert CallLog.objects.all_tenants().count() == 0

@@ -69,24 +69,24 @@ def test_call_analyzed_with_a_booking_intent_books_once_and_links_the_call(clien
         },
     )
     assert post(client, request).status_code == 204
-    appointment = Appointment.objects.get(call_id="call_post_1")
+    appointment = Appointment.objects.all_tenants().get(call_id="call_post_1")
     assert appointment.start_time == dt.datetime(2026, 11, 24, 10, tzinfo=dt.UTC) - dt.timedelta(
         hours=1
     )
     assert appointment.customer.phone == CALLER
-    log = CallLog.objects.get(call_id="call_post_1")
+    log = CallLog.objects.all_tenants().get(call_id="call_post_1")
     assert (log.appointment, log.outcome, log.status) == (appointment, "booked", "ended")
     assert len([m for m in notifications.sent_messages if m.to == CALLER]) == 1
     # Retell retries (it did not see our answer in time): nothing new, no second SMS.
     assert post(client, request).status_code == 204
     assert post(client, event("call_ended", call_object("call_post_1", "ended"))).status_code == 204
-    assert Appointment.objects.filter(call_id="call_post_1").count() == 1
+    assert Appointment.objects.all_tenants().filter(call_id="call_post_1").count() == 1
     assert len([m for m in notifications.sent_messages if m.to == CALLER]) == 1
-    assert CallLog.objects.get(call_id="call_post_1").outcome == "booked"
+    assert CallLog.objects.all_tenants().get(call_id="call_post_1").outcome == "booked"
 
 
 def test_call_analyzed_without_intent_or_with_an_unclear_wish_books_nothing(client):
-    appointments = Appointment.objects.count()
+    appointments = Appointment.objects.all_tenants().count()
     no_intent = _analyzed("call_post_2", {"booking_intent": False, "service": "Bart"})
     unclear = _analyzed(
         "call_post_3",
@@ -94,8 +94,8 @@ def test_call_analyzed_without_intent_or_with_an_unclear_wish_books_nothing(clie
     )
     for request in (no_intent, unclear):
         assert post(client, request).status_code == 204
-    assert Appointment.objects.count() == appointments
-    assert set(CallLog.objects.values_list("call_id", "outcome")) == {
+    assert Appointment.objects.all_tenants().count() == appointments
+    assert set(CallLog.objects.all_tenants().values_list("call_id", "outcome")) == {
         ("call_post_2", "no_booking"),
         ("call_post_3", "no_booking"),
     }
@@ -111,7 +111,7 @@ def test_unknown_events_and_numbers_are_acknowledged_and_change_nothing(client):
         ),
     ):
         assert post(client, request).status_code == 204
-    assert CallLog.objects.count() == 0
+    assert CallLog.objects.all_tenants().count() == 0
     assert WebhookEvent.objects.count() == 0
 
 
@@ -129,7 +129,7 @@ def test_bad_bodies_with_a_valid_signature_get_400_not_500(client, body):
     response = post(client, request)
     assert response.status_code == 400
     assert response.json()["error"]["type"] == "VALIDATION_FAILED"
-    assert CallLog.objects.count() == 0
+    assert CallLog.objects.all_tenants().count() == 0
 
 
 def test_call_inbound_for_an_unknown_number_answers_the_default_agent(client, settings):
@@ -194,12 +194,12 @@ def _say(client, name, args, call=None):
     ],
 )
 def test_errors_are_sentences_the_agent_can_say(client, name, args, error):
-    appointments = Appointment.objects.count()
+    appointments = Appointment.objects.all_tenants().count()
     answer = _say(client, name, args)
     assert answer["data"]["error"]["type"] == error
     assert answer["result"].endswith((".", "?"))
     assert "Traceback" not in answer["result"]
-    assert Appointment.objects.count() == appointments
+    assert Appointment.objects.all_tenants().count() == appointments
 
 
 def test_a_call_to_an_unknown_number_or_from_a_hidden_number_books_nothing(client):
@@ -217,7 +217,7 @@ def test_a_call_to_an_unknown_number_or_from_a_hidden_number_books_nothing(clien
         {**call_object("c2"), "from_number": "anonymous"},
     )
     assert hidden["data"]["error"]["type"] == "caller_unknown"
-    assert not Appointment.objects.filter(call_id__in=["c1", "c2"]).exists()
+    assert not Appointment.objects.all_tenants().filter(call_id__in=["c1", "c2"]).exists()
 
 
 def test_args_at_root_are_understood(client):
@@ -233,7 +233,7 @@ def test_only_the_callers_own_appointment_can_be_cancelled(client):
     stranger = {**call_object("c4"), "from_number": "+4917012345678"}
     answer = _say(client, "cancel_appointment", {"confirmation_number": number}, stranger)
     assert answer["data"]["error"]["type"] == "appointment_not_found"
-    assert Appointment.objects.get(confirmation_number=number).status == "confirmed"
+    assert Appointment.objects.all_tenants().get(confirmation_number=number).status == "confirmed"
 
 
 def test_reschedule_moves_the_callers_appointment_or_offers_alternatives(client):
@@ -250,7 +250,7 @@ def test_reschedule_moves_the_callers_appointment_or_offers_alternatives(client)
     assert taken["data"]["rescheduled"] is False
     assert taken["data"]["alternatives"]
     assert "11:00" in taken["result"]
-    appointment = Appointment.objects.get(confirmation_number=number)
+    appointment = Appointment.objects.all_tenants().get(confirmation_number=number)
     assert appointment.start_time == dt.datetime(2026, 11, 24, 9, tzinfo=dt.UTC)  # 10:00 CET
 
     moved = _say(
@@ -264,7 +264,7 @@ def test_reschedule_moves_the_callers_appointment_or_offers_alternatives(client)
     )
     appointment.refresh_from_db()
     assert appointment.start_time == dt.datetime(2026, 11, 25, 10, 30, tzinfo=dt.UTC)
-    assert CallLog.objects.get(call_id="call_f").outcome == "rescheduled"
+    assert CallLog.objects.all_tenants().get(call_id="call_f").outcome == "rescheduled"
 
 
 def test_dst_dates_are_read_and_spoken_in_berlin_time(client):
@@ -294,8 +294,8 @@ def test_process_retell_webhook_with_an_api_key_acts_only_on_the_keys_tenant():
         {"event": "call_started", "call": call_object("c6")},
     )
     assert staff.error is not None and staff.error.error_type.name == "PERMISSION_DENIED"
-    assert CallLog.objects.count() == 0
-    assert Customer.objects.filter(tenant=other).count() == 0
+    assert CallLog.objects.all_tenants().count() == 0
+    assert Customer.objects.all_tenants().filter(tenant=other).count() == 0
 
 
 def test_with_the_database_away_nothing_answers_500(client, monkeypatch, settings):
@@ -324,14 +324,14 @@ def test_with_the_database_away_nothing_answers_500(client, monkeypatch, setting
     answer = post(client, inbound)
     assert answer.status_code == 200
     assert answer.json()["call_inbound"]["override_agent_id"] == "agent_default_de"
-    assert CallLog.objects.count() == 0
+    assert CallLog.objects.all_tenants().count() == 0
 
 
 def test_a_web_call_without_numbers_is_found_by_its_agent(client):
     web_call = {**call_object("c8"), "call_type": "web_call"}
     del web_call["to_number"]
     assert post(client, event("call_started", web_call)).status_code == 204
-    log = CallLog.objects.get(call_id="c8")
+    log = CallLog.objects.all_tenants().get(call_id="c8")
     assert (log.branch.name, log.status) == ("Berlin Mitte", "ongoing")
 
 
@@ -353,5 +353,5 @@ def test_a_late_analysis_reads_relative_dates_from_the_calls_day(client):
     # Delivered after midnight: "morgen" is still Tuesday, the day after the call.
     with time_machine.travel(late + dt.timedelta(minutes=5), tick=False):
         assert post(client, event("call_analyzed", call)).status_code == 204
-    appointment = Appointment.objects.get(call_id="call_late")
+    appointment = Appointment.objects.all_tenants().get(call_id="call_late")
     assert appointment.start_time == dt.datetime(2026, 11, 24, 13, tzinfo=dt.UTC)

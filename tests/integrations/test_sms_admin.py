@@ -32,13 +32,16 @@ def test_an_operator_saves_a_checked_template_for_their_own_tenant(operator) -> 
         {"tenant": other.pk, "kind": "reminder", "body": "Bis {termin}, {kunde}!"},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    template = SmsTemplate.objects.get()
+    template = SmsTemplate.objects.all_tenants().get()
     assert (template.tenant, template.kind, template.body) == (
         tenant,
         "reminder",
         "Bis {termin}, {kunde}!",
     )
-    assert AuditLog.objects.filter(tenant=tenant, action="sms_template.created").count() == 1
+    assert (
+        AuditLog.objects.all_tenants().filter(tenant=tenant, action="sms_template.created").count()
+        == 1
+    )
 
 
 def test_a_template_with_unknown_placeholders_is_refused(operator) -> None:
@@ -49,8 +52,8 @@ def test_a_template_with_unknown_placeholders_is_refused(operator) -> None:
     )
     assert response.status_code == 200
     assert "Unknown placeholder {passwort}" in response.content.decode()
-    assert not SmsTemplate.objects.exists()
-    assert not AuditLog.objects.filter(tenant=tenant).exists()
+    assert not SmsTemplate.objects.all_tenants().exists()
+    assert not AuditLog.objects.all_tenants().filter(tenant=tenant).exists()
 
 
 def test_an_operator_never_sees_another_tenants_templates(operator) -> None:

@@ -82,7 +82,10 @@ def test_a_tenant_gets_a_customer_and_a_subscription_for_its_plan(fake_stripe: F
     assert customer_call.headers["authorization"] == f"Bearer {API_KEY}"
     assert customer_call.headers["idempotency-key"] == f"askproai-customer-{tenant.pk}"
     assert subscription_call.field("items[0][price]") == "price_pro"
-    assert AuditLog.objects.filter(tenant=tenant, action="billing.subscribed").count() == 1
+    assert (
+        AuditLog.objects.all_tenants().filter(tenant=tenant, action="billing.subscribed").count()
+        == 1
+    )
 
 
 def test_changing_the_plan_moves_the_same_subscription(fake_stripe: FakeStripe) -> None:
@@ -131,7 +134,7 @@ def test_a_charge_retried_with_its_key_is_billed_once(fake_stripe: FakeStripe) -
         "eur",
         "125 Gesprächsminuten März 2027",
     )
-    assert StripeCharge.objects.count() == 1
+    assert StripeCharge.objects.all_tenants().count() == 1
     [charge_call] = [r for r in fake_stripe.requests if r.path == "/v1/invoiceitems"]
     assert charge_call.headers["idempotency-key"] == (
         f"askproai-charge-{tenant.pk}-usage-2027-03-minutes"
@@ -146,7 +149,7 @@ def test_a_charge_whose_answer_was_lost_is_not_billed_twice(fake_stripe: FakeStr
     assert lost.error is not None
     assert lost.error.error_type.name == "SERVICE_UNAVAILABLE"
     assert "timeout" in lost.error.message
-    assert StripeCharge.objects.get().status == "failed"
+    assert StripeCharge.objects.all_tenants().get().status == "failed"
     time.sleep(0.8)  # the slow answer completes at Stripe
     fake_stripe.answer_slowly(0)
 
@@ -168,7 +171,7 @@ def test_a_key_reused_with_other_arguments_is_a_conflict(fake_stripe: FakeStripe
     assert other.error is not None
     assert other.error.error_type.name == "CONFLICT"
     assert len(fake_stripe.invoice_items) == 1
-    assert StripeCharge.objects.get().amount_cents == 1250
+    assert StripeCharge.objects.all_tenants().get().amount_cents == 1250
 
 
 def test_keys_are_per_tenant(fake_stripe: FakeStripe) -> None:
@@ -209,7 +212,7 @@ def test_a_stripe_outage_opens_the_breaker(fake_stripe: FakeStripe) -> None:
             idempotency_key="outage-3",
         )
     assert len(fake_stripe.requests) == calls
-    assert set(StripeCharge.objects.values_list("status", flat=True)) == {"failed"}
+    assert set(StripeCharge.objects.all_tenants().values_list("status", flat=True)) == {"failed"}
 
 
 def test_a_refused_charge_does_not_trip_the_breaker(fake_stripe: FakeStripe) -> None:
@@ -236,7 +239,7 @@ def test_without_stripe_configured_a_charge_is_recorded_not_sent(settings) -> No
     assert result.error is None
     assert result.data is not None
     assert result.data["charge"]["status"] == "not_configured"
-    assert StripeCharge.objects.get().status == "not_configured"
+    assert StripeCharge.objects.all_tenants().get().status == "not_configured"
 
 
 def test_only_owners_may_charge(fake_stripe: FakeStripe) -> None:
@@ -247,7 +250,7 @@ def test_only_owners_may_charge(fake_stripe: FakeStripe) -> None:
     assert result.error is not None
     assert result.error.error_type.name == "PERMISSION_DENIED"
     assert fake_stripe.requests == []
-    assert not StripeCharge.objects.exists()
+    assert not StripeCharge.objects.all_tenants().exists()
 
 
 # ----------------------------------------------------------------------------------- webhook
@@ -346,13 +349,13 @@ def test_a_plan_change_applies_once_and_a_replay_changes_nothing(
     assert (first.status_code, first.json()) == (200, {"received": True, "result": "applied"})
     subscribed.refresh_from_db()
     assert (subscribed.plan, subscribed.status) == ("enterprise", "active")
-    audits = AuditLog.objects.filter(tenant=subscribed.tenant).count()
+    audits = AuditLog.objects.all_tenants().filter(tenant=subscribed.tenant).count()
 
     replay = deliver(payload)
     assert replay.json() == {"received": True, "result": "replayed"}
     subscribed.refresh_from_db()
     assert subscribed.plan == "enterprise"
-    assert AuditLog.objects.filter(tenant=subscribed.tenant).count() == audits
+    assert AuditLog.objects.all_tenants().filter(tenant=subscribed.tenant).count() == audits
     [recorded] = WebhookEvent.objects.all()
     assert (recorded.provider, recorded.event_id, recorded.tenant_id) == (
         "stripe",
@@ -380,8 +383,8 @@ def test_a_lapsed_subscription_lowers_limits_and_deletes_nothing(
     assert quota.data is not None
     assert quota.data["plan"] == "basic"
     assert quota.data["limits"]["branches"] == 1
-    assert Branch.objects.filter(tenant=tenant).count() == 3
-    assert Staff.objects.filter(tenant=tenant).count() == 8
+    assert Branch.objects.all_tenants().filter(tenant=tenant).count() == 3
+    assert Staff.objects.all_tenants().filter(tenant=tenant).count() == 8
 
     paid = event("invoice.paid", "cus_sonnenschein", {"subscription": "sub_1"})
     assert deliver(paid).json()["result"] == "applied"
@@ -397,7 +400,7 @@ def test_a_lapsed_subscription_lowers_limits_and_deletes_nothing(
     tenant.refresh_from_db()
     assert tenant.subscription.status == "canceled"
     assert effective_plan(tenant) == "basic"
-    assert Branch.objects.filter(tenant=tenant).count() == 3
+    assert Branch.objects.all_tenants().filter(tenant=tenant).count() == 3
 
 
 def test_an_older_event_arriving_late_does_not_undo_a_newer_one(
@@ -475,6 +478,6 @@ def test_the_stripe_subscribe_command(fake_stripe: FakeStripe) -> None:
     [remote] = fake_stripe.subscriptions.values()
     assert (result["tenant_id"], result["plan"], result["status"]) == (tenant.pk, "basic", "active")
     assert result["stripe_subscription_id"] == remote["id"]
-    assert AuditLog.objects.get(tenant=tenant, action="billing.subscribed").actor == (
+    assert AuditLog.objects.all_tenants().get(tenant=tenant, action="billing.subscribed").actor == (
         "cli:stripe_subscribe"
     )

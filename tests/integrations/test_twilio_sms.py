@@ -65,7 +65,7 @@ def test_an_sms_goes_through_the_real_sdk_and_is_recorded(twilio: FakeTwilio) ->
     assert request.field("Body") == "Hallo Welt"
     assert request.field("StatusCallback") == "https://askproai.example/webhooks/sms/status"
 
-    message = SmsMessage.objects.get()
+    message = SmsMessage.objects.all_tenants().get()
     assert sid == twilio.messages[0]["sid"] == message.provider_sid
     assert (message.tenant, message.kind, message.to, message.provider, message.status) == (
         tenant,
@@ -86,9 +86,9 @@ def test_a_refused_number_is_recorded_with_twilios_code_and_spares_the_breaker(
             notifications.send_sms(TO, "Hallo", tenant=tenant)
         assert failure.value.code == "21211"
     assert get_breaker("twilio").current_state == "closed"
-    assert list(SmsMessage.objects.order_by().values_list("status", "error_code").distinct()) == [
-        ("failed", "21211")
-    ]
+    assert list(
+        SmsMessage.objects.all_tenants().order_by().values_list("status", "error_code").distinct()
+    ) == [("failed", "21211")]
 
 
 def test_an_outage_is_recorded_and_opens_the_breaker(twilio: FakeTwilio) -> None:
@@ -106,8 +106,11 @@ def test_an_outage_is_recorded_and_opens_the_breaker(twilio: FakeTwilio) -> None
         notifications.send_sms(TO, "Hallo", tenant=tenant)
     assert open_.value.not_sent is True
     assert len(twilio.requests) == 3
-    assert SmsMessage.objects.filter(status="failed").count() == 4
-    assert set(SmsMessage.objects.values_list("error_code", flat=True)) == {"20500", ""}
+    assert SmsMessage.objects.all_tenants().filter(status="failed").count() == 4
+    assert set(SmsMessage.objects.all_tenants().values_list("error_code", flat=True)) == {
+        "20500",
+        "",
+    }
 
 
 def test_a_hanging_twilio_times_out_within_the_configured_limit(twilio: FakeTwilio) -> None:
@@ -117,7 +120,7 @@ def test_a_hanging_twilio_times_out_within_the_configured_limit(twilio: FakeTwil
     with pytest.raises(notifications.NotificationError, match=r"(?i)timeout|timed out"):
         notifications.send_sms(TO, "Hallo", tenant=tenant)
     assert time.monotonic() - started < 2
-    assert SmsMessage.objects.get().status == "failed"
+    assert SmsMessage.objects.all_tenants().get().status == "failed"
 
 
 def test_without_credentials_the_sms_is_skipped_not_an_error(twilio: FakeTwilio, settings) -> None:
@@ -126,7 +129,7 @@ def test_without_credentials_the_sms_is_skipped_not_an_error(twilio: FakeTwilio,
     with pytest.raises(notifications.SmsNotConfigured):
         notifications.send_sms(TO, "Hallo", tenant=tenant)
     assert twilio.requests == []
-    assert SmsMessage.objects.get().status == "not_configured"
+    assert SmsMessage.objects.all_tenants().get().status == "not_configured"
     assert get_breaker("twilio").current_state == "closed"
 
 
@@ -161,7 +164,7 @@ def test_a_booking_confirmation_uses_the_tenants_template(twilio: FakeTwilio) ->
         f"Nr. {appointment.confirmation_number}"
     )
     assert twilio.requests[0].field("Body") == expected
-    message = SmsMessage.objects.get()
+    message = SmsMessage.objects.all_tenants().get()
     assert (message.kind, message.appointment_id, message.body) == (
         "confirmation",
         appointment.pk,
@@ -192,8 +195,8 @@ def test_templates_are_checked_when_saved() -> None:
     assert sms_template_errors("custom", "{termin}")[0].startswith("Unknown kind")
     with pytest.raises(InvalidSmsTemplate):
         sms_template_set(tenant=tenant, actor="admin:anna", kind="reminder", body="{kunde}")
-    assert not SmsTemplate.objects.exists()
-    assert not AuditLog.objects.filter(action__startswith="sms_template").exists()
+    assert not SmsTemplate.objects.all_tenants().exists()
+    assert not AuditLog.objects.all_tenants().filter(action__startswith="sms_template").exists()
 
 
 def test_the_defaults_apply_to_tenants_without_their_own() -> None:
@@ -246,7 +249,10 @@ def test_the_operation_sends_a_template_about_an_appointment(twilio: FakeTwilio)
         appointment.pk,
     )
     assert twilio.requests[0].field("Body").startswith("Erinnerung: Ihr Termin")
-    assert AuditLog.objects.filter(tenant=appointment.tenant, action="sms.sent").count() == 1
+    assert (
+        AuditLog.objects.all_tenants().filter(tenant=appointment.tenant, action="sms.sent").count()
+        == 1
+    )
 
 
 def test_the_operation_only_reaches_the_callers_own_customers(twilio: FakeTwilio) -> None:
@@ -263,7 +269,7 @@ def test_the_operation_only_reaches_the_callers_own_customers(twilio: FakeTwilio
         assert result.error is not None
         assert result.error.error_type.name == "RESOURCE_NOT_FOUND", args
     assert twilio.requests == []
-    assert not SmsMessage.objects.exists()
+    assert not SmsMessage.objects.all_tenants().exists()
 
 
 def test_the_operation_reports_a_refusal_and_an_outage_in_the_envelope(
@@ -281,7 +287,9 @@ def test_the_operation_reports_a_refusal_and_an_outage_in_the_envelope(
     down = execute_named(principal(customer.tenant), "integration.sendSMSNotification", args)
     assert down.error is not None
     assert down.error.error_type.name == "SERVICE_UNAVAILABLE"
-    assert list(SmsMessage.objects.order_by("pk").values_list("status", "error_code")) == [
+    assert list(
+        SmsMessage.objects.all_tenants().order_by("pk").values_list("status", "error_code")
+    ) == [
         ("failed", "21610"),
         ("failed", "20503"),
     ]
@@ -301,7 +309,7 @@ def test_the_operation_validates_its_arguments(twilio: FakeTwilio) -> None:
         assert result.error is not None
         assert result.error.error_type.name == "VALIDATION_FAILED", args
     assert twilio.requests == []
-    assert not SmsMessage.objects.exists()
+    assert not SmsMessage.objects.all_tenants().exists()
 
 
 def test_without_twilio_configured_the_operation_records_and_skips(twilio, settings) -> None:
@@ -332,9 +340,9 @@ def test_erasing_a_customer_empties_their_recorded_sms(twilio: FakeTwilio) -> No
     )
     other = notifications.send_sms(TO, "Hallo Max", tenant=appointment.tenant)
     customer_erase(tenant=appointment.tenant, actor="admin:anna", customer_id=customer.pk)
-    rows = SmsMessage.objects.order_by("pk").values_list("to", "body", "status")
+    rows = SmsMessage.objects.all_tenants().order_by("pk").values_list("to", "body", "status")
     assert list(rows) == [("", "", "queued"), ("", "", "queued"), (TO, "Hallo Max", "queued")]
-    assert SmsMessage.objects.get(provider_sid=other).to == TO
+    assert SmsMessage.objects.all_tenants().get(provider_sid=other).to == TO
 
 
 def test_an_appointment_is_reminded_once_also_by_hand(twilio: FakeTwilio) -> None:
@@ -346,7 +354,10 @@ def test_an_appointment_is_reminded_once_also_by_hand(twilio: FakeTwilio) -> Non
     assert again.error is not None
     assert again.error.error_type.name == "CONFLICT"
     assert len(twilio.requests) == 1
-    assert SmsMessage.objects.filter(appointment=appointment, kind="reminder").count() == 1
+    assert (
+        SmsMessage.objects.all_tenants().filter(appointment=appointment, kind="reminder").count()
+        == 1
+    )
 
 
 def test_the_operation_finds_the_customer_by_a_national_number(twilio: FakeTwilio) -> None:

@@ -37,7 +37,7 @@ def create_marker(ctx: SagaContext) -> dict[str, Any]:
 
 
 def delete_marker(ctx: SagaContext) -> None:
-    AuditLog.objects.filter(pk=ctx.results["create_marker"]["audit_id"]).delete()
+    AuditLog.objects.all_tenants().filter(pk=ctx.results["create_marker"]["audit_id"]).delete()
     _note(ctx, "crash.marker_deleted")
 
 

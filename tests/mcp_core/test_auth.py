@@ -20,7 +20,7 @@ def test_valid_key_gives_tenant_and_role_and_records_use():
 
     assert (principal.tenant, principal.role) == (api_key.tenant, "manager")
     assert principal.actor == f"api_key:{api_key.prefix}"
-    assert ApiKey.objects.get(pk=api_key.pk).last_used_at is not None
+    assert ApiKey.objects.all_tenants().get(pk=api_key.pk).last_used_at is not None
 
 
 @pytest.mark.parametrize("mutation", ["revoked", "expired", "tenant_inactive", "wrong_secret"])
@@ -93,7 +93,7 @@ def test_other_processes_see_a_revocation_after_the_ttl(settings, monkeypatch):
     settings.MCP_AUTH_CACHE_TTL = 10
     api_key, plaintext = ApiKeyFactory.create_with_plaintext()
     authenticate_api_key(plaintext)
-    ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=timezone.now())
+    ApiKey.objects.all_tenants().filter(pk=api_key.pk).update(revoked_at=timezone.now())
 
     authenticate_api_key(plaintext)  # still trusted within the TTL
     later = auth._monotonic() + 11

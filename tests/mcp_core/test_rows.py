@@ -29,7 +29,7 @@ def test_insert_fills_defaults_and_reads_back_like_the_orm() -> None:
         payload={"a": [1, "ü"], "b": None},
         dedupe_key="k1",
     )
-    message = OutboxMessage.objects.get(pk=pk)
+    message = OutboxMessage.objects.all_tenants().get(pk=pk)
     assert isinstance(pk, int)
     assert message.tenant_id == tenant.pk
     assert message.payload == {"a": [1, "ü"], "b": None}
@@ -45,8 +45,8 @@ def test_insert_with_a_uuid_key_and_an_explicit_one() -> None:
     given = uuid.uuid4()
     assert rows.insert(SagaRun, tenant=tenant, name="s", context={}, id=given) == given
     assert isinstance(generated, uuid.UUID)
-    assert SagaRun.objects.get(pk=generated).context == {"x": 1}
-    assert SagaRun.objects.filter(pk__in=[generated, given]).count() == 2
+    assert SagaRun.objects.all_tenants().get(pk=generated).context == {"x": 1}
+    assert SagaRun.objects.all_tenants().filter(pk__in=[generated, given]).count() == 2
 
 
 def test_insert_many_returns_keys_in_order() -> None:
@@ -58,7 +58,11 @@ def test_insert_many_returns_keys_in_order() -> None:
             for n in range(3)
         ],
     )
-    assert [OutboxMessage.objects.get(pk=key).payload["n"] for key in keys] == [0, 1, 2]
+    assert [OutboxMessage.objects.all_tenants().get(pk=key).payload["n"] for key in keys] == [
+        0,
+        1,
+        2,
+    ]
     assert rows.insert_many(OutboxMessage, []) == []
 
 
@@ -67,13 +71,13 @@ def test_a_violated_constraint_raises_integrity_error_and_writes_nothing() -> No
     rows.insert(OutboxMessage, tenant=tenant, topic="t", payload={}, dedupe_key="same")
     with pytest.raises(IntegrityError), transaction.atomic():
         rows.insert(OutboxMessage, tenant=tenant, topic="t", payload={}, dedupe_key="same")
-    assert OutboxMessage.objects.filter(dedupe_key="same").count() == 1
+    assert OutboxMessage.objects.all_tenants().filter(dedupe_key="same").count() == 1
 
 
 def test_update_matches_on_every_condition_and_touches_auto_now() -> None:
     tenant = CompanyFactory()
     pk = rows.insert(OutboxMessage, tenant=tenant, topic="t", payload={}, dedupe_key="u")
-    stamp = OutboxMessage.objects.get(pk=pk).updated_at
+    stamp = OutboxMessage.objects.all_tenants().get(pk=pk).updated_at
     assert rows.update(OutboxMessage, {"pk": pk, "attempts": 5}, status="dead") == 0
     when = timezone.now() + dt.timedelta(hours=1)
     changed = rows.update(
@@ -83,7 +87,7 @@ def test_update_matches_on_every_condition_and_touches_auto_now() -> None:
         result={"sent": ["sms"]},
         delivered_at=when,
     )
-    message = OutboxMessage.objects.get(pk=pk)
+    message = OutboxMessage.objects.all_tenants().get(pk=pk)
     assert changed == 1
     assert (message.status, message.result, message.delivered_at) == (
         "delivered",
@@ -131,7 +135,7 @@ def test_unknown_columns_are_refused() -> None:
 def test_first_builds_the_instance_the_orm_would() -> None:
     customer = CustomerFactory(email="a@example.de")
     found = rows.first(type(customer), {"tenant": customer.tenant, "phone": customer.phone})
-    expected = type(customer).objects.get(pk=customer.pk)
+    expected = type(customer).objects.all_tenants().get(pk=customer.pk)
     assert isinstance(found, type(customer))
     assert {f.attname: getattr(found, f.attname) for f in found._meta.concrete_fields} == {
         f.attname: getattr(expected, f.attname) for f in expected._meta.concrete_fields
@@ -152,7 +156,7 @@ def test_insert_unless_conflict_skips_a_conflicting_row_and_keeps_the_transactio
         # The transaction is still usable: no savepoint was needed.
         other = rows.insert(OutboxMessage, tenant=tenant, topic="t", payload={}, dedupe_key="b")
     assert isinstance(first, int) and again is None and isinstance(other, int)
-    assert OutboxMessage.objects.get(dedupe_key="once").payload == {"n": 1}
+    assert OutboxMessage.objects.all_tenants().get(dedupe_key="once").payload == {"n": 1}
 
 
 def test_insert_unless_conflict_still_raises_for_a_check_constraint() -> None:

@@ -118,7 +118,7 @@ def test_success_runs_every_step_and_persists_results():
     result = recorder.saga.run(tenant=tenant, context={"slot": "2026-01-05T10:00"})
 
     expected = {name: _result(name, i + 1) for i, name in enumerate(STEPS)}
-    run = SagaRun.objects.get()
+    run = SagaRun.objects.all_tenants().get()
     assert result == SagaResult(run.pk, expected)
     assert recorder.calls == ["reserve", "persist", "sync"]
     assert recorder.seen["sync"] == {"reserve": expected["reserve"], "persist": expected["persist"]}
@@ -150,7 +150,7 @@ def test_results_read_the_same_in_process_as_from_the_database():
     stored = {"day": "2026-01-05", "price": "9.50"}
     assert seen == [stored]
     assert result.results == {"make": stored, "read": {}}
-    assert SagaRun.objects.get().context["data"] == {"when": "2026-01-05"}
+    assert SagaRun.objects.all_tenants().get().context["data"] == {"when": "2026-01-05"}
 
 
 @pytest.mark.parametrize(
@@ -167,7 +167,7 @@ def test_failure_at_step_3_compensates_steps_2_and_1_in_that_order(raises, reaso
     with pytest.raises(TransactionFailed) as exc:
         recorder.saga.run(tenant=tenant, context={"slot": 1})
 
-    run = SagaRun.objects.get()
+    run = SagaRun.objects.all_tenants().get()
     assert recorder.calls == ["reserve", "persist", "sync", "undo persist", "undo reserve"]
     envelope = exc.value.envelope()["error"]
     assert (envelope["code"], envelope["type"]) == (1007, "TRANSACTION_FAILED")
@@ -199,7 +199,7 @@ def test_failure_at_step_1_compensates_nothing():
     with pytest.raises(TransactionFailed):
         recorder.saga.run(tenant=CompanyFactory(), context={})
 
-    run = SagaRun.objects.get()
+    run = SagaRun.objects.all_tenants().get()
     assert recorder.calls == ["reserve"]
     assert run.status == SagaStatus.COMPENSATED
     assert _statuses(run) == [
@@ -216,7 +216,7 @@ def test_step_returning_something_else_than_a_dict_fails_the_step():
         saga.run(tenant=CompanyFactory(), context={})
 
     assert exc.value.details["reason"] == "TypeError"
-    assert SagaRun.objects.get().status == SagaStatus.COMPENSATED
+    assert SagaRun.objects.all_tenants().get().status == SagaStatus.COMPENSATED
 
 
 def test_failing_compensation_marks_the_run_failed_and_the_others_still_run(caplog):
@@ -229,7 +229,7 @@ def test_failing_compensation_marks_the_run_failed_and_the_others_still_run(capl
     ):
         recorder.saga.run(tenant=CompanyFactory(), context={})
 
-    run = SagaRun.objects.get()
+    run = SagaRun.objects.all_tenants().get()
     assert recorder.calls == ["reserve", "persist", "sync", "undo persist", "undo reserve"]
     assert run.status == SagaStatus.FAILED
     assert _steps(run) == [
@@ -260,7 +260,7 @@ def test_same_idempotency_key_returns_the_first_result_without_running_again():
 
     assert again == first
     assert recorder.calls == ["reserve", "persist", "sync"]
-    assert SagaRun.objects.count() == 1
+    assert SagaRun.objects.all_tenants().count() == 1
 
 
 def test_same_idempotency_key_of_another_tenant_runs_on_its_own():
@@ -289,7 +289,7 @@ def test_idempotency_key_of_a_run_in_progress_conflicts(status):
     assert exc.value.envelope()["error"]["code"] == 1010
     assert exc.value.details == {"saga": recorder.saga.name, "run_id": str(first.pk)}
     assert recorder.calls == []
-    assert list(SagaRun.objects.all()) == [first]
+    assert list(SagaRun.objects.all_tenants()) == [first]
     assert first.steps == []
 
 
@@ -303,7 +303,7 @@ def test_idempotency_key_with_other_arguments_conflicts():
 
     assert exc.value.message == "The idempotency key was used with other arguments."
     assert recorder.calls == ["reserve", "persist", "sync"]
-    assert SagaRun.objects.count() == 1
+    assert SagaRun.objects.all_tenants().count() == 1
 
 
 def test_idempotency_key_of_a_compensated_run_raises_the_same_failure_again():
@@ -326,7 +326,7 @@ def test_no_transaction_is_open_while_actions_and_compensations_run():
 
     def observe(name: str):
         def fn(ctx: SagaContext) -> None:
-            statuses = _statuses(SagaRun.objects.get(pk=ctx.run_id))
+            statuses = _statuses(SagaRun.objects.all_tenants().get(pk=ctx.run_id))
             observed.append((name, connection.in_atomic_block, statuses))
             if name == "second":
                 raise IntegrationError("no")
@@ -359,7 +359,7 @@ def test_context_json_cannot_hold_is_refused_before_anything_is_written():
         recorder.saga.run(tenant=CompanyFactory(), context={"when": object()})
 
     assert recorder.calls == []
-    assert not SagaRun.objects.exists()
+    assert not SagaRun.objects.all_tenants().exists()
 
 
 def test_saga_definitions_are_checked():
@@ -531,7 +531,7 @@ def test_owner_that_lost_its_run_to_recovery_stops_and_undoes_its_step():
     with pytest.raises(TransactionFailed) as exc:
         saga.run(tenant=CompanyFactory(), context={})
 
-    run = SagaRun.objects.get()
+    run = SagaRun.objects.all_tenants().get()
     assert handled == [[run.pk]]
     assert exc.value.details["reason"] == "The run was taken over by the recovery task."
     assert recorder.calls == ["reserve", "persist", "undo persist", "undo reserve", "undo persist"]
@@ -583,8 +583,8 @@ def test_process_killed_between_steps_is_compensated_by_the_recovery_task(settin
     )
 
     assert process.returncode == -signal.SIGKILL, process.stderr
-    run = SagaRun.objects.get(tenant=tenant)
-    marker = AuditLog.objects.get(tenant=tenant, action="crash.marker")
+    run = SagaRun.objects.all_tenants().get(tenant=tenant)
+    marker = AuditLog.objects.all_tenants().get(tenant=tenant, action="crash.marker")
     assert (run.name, run.status, run.current_step, run.attempts) == (
         crash_saga.name,
         SagaStatus.RUNNING,
@@ -607,7 +607,7 @@ def test_process_killed_between_steps_is_compensated_by_the_recovery_task(settin
         "compensated",
         "pending",
     ]
-    notes = AuditLog.objects.filter(tenant=tenant, actor=ACTOR).order_by("pk")
+    notes = AuditLog.objects.all_tenants().filter(tenant=tenant, actor=ACTOR).order_by("pk")
     assert [(n.action, n.object_id) for n in notes] == [
         ("crash.die_compensated", str(run.pk)),
         ("crash.marker_deleted", str(run.pk)),
@@ -666,7 +666,7 @@ class AtomicSaga:
         def undo(name: str):
             def compensate(ctx: SagaContext) -> None:
                 self.calls.append(f"undo {name}")
-                AuditLog.objects.filter(action=f"test.{name}").delete()
+                AuditLog.objects.all_tenants().filter(action=f"test.{name}").delete()
 
             return compensate
 
@@ -686,7 +686,7 @@ def test_atomic_steps_commit_with_their_record():
 
     result = atomic.saga.run(tenant=tenant, context={"n": 1}, idempotency_key="k1")
 
-    run = SagaRun.objects.get()
+    run = SagaRun.objects.all_tenants().get()
     assert result.results == {
         "reserve": {"done": "reserve"},
         "notify": {"sent": 1},
@@ -697,7 +697,10 @@ def test_atomic_steps_commit_with_their_record():
         (n, StepStatus.DONE) for n in ("reserve", "notify", "settle")
     ]
     assert _in_order(run)
-    assert set(AuditLog.objects.values_list("action", flat=True)) == {"test.reserve", "test.settle"}
+    assert set(AuditLog.objects.all_tenants().values_list("action", flat=True)) == {
+        "test.reserve",
+        "test.settle",
+    }
 
     # Replaying the key returns the first outcome and runs nothing.
     assert atomic.saga.run(tenant=tenant, context={"n": 1}, idempotency_key="k1") == result
@@ -715,11 +718,11 @@ def test_a_failing_atomic_first_step_leaves_nothing_and_may_be_retried():
 
     assert failure.value.details["failed_step"] == "reserve"
     assert isinstance(failure.value.__cause__, IntegrationError)
-    assert not SagaRun.objects.exists()
-    assert not AuditLog.objects.exists()
+    assert not SagaRun.objects.all_tenants().exists()
+    assert not AuditLog.objects.all_tenants().exists()
     atomic.fail_at = ""
     atomic.saga.run(tenant=tenant, context={}, idempotency_key="k1")
-    assert SagaRun.objects.get().status == SagaStatus.COMPLETED
+    assert SagaRun.objects.all_tenants().get().status == SagaStatus.COMPLETED
 
 
 def test_a_failing_later_atomic_step_rolls_its_writes_back_and_compensates_the_rest():
@@ -729,7 +732,7 @@ def test_a_failing_later_atomic_step_rolls_its_writes_back_and_compensates_the_r
     with pytest.raises(TransactionFailed):
         atomic.saga.run(tenant=tenant, context={})
 
-    run = SagaRun.objects.get()
+    run = SagaRun.objects.all_tenants().get()
     assert run.status == SagaStatus.COMPENSATED
     assert atomic.calls == ["reserve", "notify", "settle", "undo reserve"]
     assert [s[:2] for s in _steps(run)] == [
@@ -737,4 +740,4 @@ def test_a_failing_later_atomic_step_rolls_its_writes_back_and_compensates_the_r
         ("notify", StepStatus.COMPENSATED),
         ("settle", StepStatus.FAILED),
     ]
-    assert not AuditLog.objects.exists()
+    assert not AuditLog.objects.all_tenants().exists()

@@ -44,7 +44,7 @@ def test_valid_rule_is_saved_normalised_and_audited(admin_client, tenant, berlin
         conditions=json.dumps({"languages": ["EN"]}),
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
-    rule = RoutingRule.objects.get()
+    rule = RoutingRule.objects.all_tenants().get()
     assert rule.conditions == {"time_windows": [], "languages": ["en"], "min_ongoing_calls": None}
     audit = AuditLog.objects.for_tenant(tenant).get()
     assert (audit.action, audit.object_id) == ("routing.rule_created", str(rule.pk))
@@ -69,5 +69,5 @@ def test_invalid_rule_is_refused(admin_client, tenant, berlin, fields, error_fie
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert (error_field or "__all__") in errors, errors
-    assert RoutingRule.objects.count() == 0
-    assert AuditLog.objects.count() == 0
+    assert RoutingRule.objects.all_tenants().count() == 0
+    assert AuditLog.objects.all_tenants().count() == 0

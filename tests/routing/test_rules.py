@@ -177,7 +177,7 @@ def test_tenants_see_and_replace_only_their_own_rules(owner, tenant, old_rule):
     other = RoutingRuleFactory(name="Theirs")
     assert [r["name"] for r in ok(owner, "routing.getRoutingRules")["rules"]] == ["Old"]
     ok(owner, "routing.updateRoutingRules", {"rules": []})
-    assert RoutingRule.objects.filter(pk=other.pk).exists()
+    assert RoutingRule.objects.all_tenants().filter(pk=other.pk).exists()
 
 
 def test_too_many_rules_are_refused(owner):

@@ -79,7 +79,9 @@ def audit_rows(tenant: Company) -> list[tuple[str, str, dict[str, Any]]]:
 def hours_of(staff: Staff) -> list[tuple[int, str, str, list[dict[str, str]]]]:
     return [
         (row.weekday, f"{row.start_time:%H:%M}", f"{row.end_time:%H:%M}", row.breaks)
-        for row in WorkingHours.objects.filter(staff=staff).order_by("weekday", "start_time")
+        for row in WorkingHours.objects.all_tenants()
+        .filter(staff=staff)
+        .order_by("weekday", "start_time")
     ]
 
 
@@ -405,7 +407,7 @@ def test_update_schedule_clears_the_cached_hours(owner, anna, django_capture_on_
     before = ok(owner, "staff.getStaffAvailability", args)["days"][0]["working_hours"]
     assert before[0]["start"] == "2027-06-07T09:00:00+02:00"
     # The engine caches the week: a write behind the services' back is not seen.
-    WorkingHours.objects.filter(staff=anna, weekday=0).update(start_time=dt.time(10))
+    WorkingHours.objects.all_tenants().filter(staff=anna, weekday=0).update(start_time=dt.time(10))
     assert ok(owner, "staff.getStaffAvailability", args)["days"][0]["working_hours"] == before
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -425,11 +427,14 @@ def test_an_unchanged_schedule_writes_nothing(
         day: [{"start": "09:00", "end": "18:00", "breaks": [{"start": "12:30", "end": "13:00"}]}]
         for day in ("monday", "tuesday", "wednesday", "thursday", "friday")
     }
-    rows = list(WorkingHours.objects.filter(staff=anna).values_list("pk", flat=True))
+    rows = list(WorkingHours.objects.all_tenants().filter(staff=anna).values_list("pk", flat=True))
     with django_capture_on_commit_callbacks() as callbacks:
         data = ok(owner, "staff.updateStaffSchedule", {"staff_id": anna.pk, "schedule": week})
     assert data["schedule"]["monday"] == week["monday"]
-    assert list(WorkingHours.objects.filter(staff=anna).values_list("pk", flat=True)) == rows
+    assert (
+        list(WorkingHours.objects.all_tenants().filter(staff=anna).values_list("pk", flat=True))
+        == rows
+    )
     assert audit_rows(tenant) == []
     assert callbacks == []
 
@@ -545,7 +550,7 @@ def test_schedule_and_block_writes_need_manage_staff(tenant, anna):
             == "PERMISSION_DENIED"
         )
     assert hours_of(anna) == before
-    assert not TimeBlock.objects.exists()
+    assert not TimeBlock.objects.all_tenants().exists()
     assert audit_rows(tenant) == []
     ok(principal_for(tenant, Role.MANAGER), "staff.updateStaffSchedule",
        {"staff_id": anna.pk, "schedule": NEW_WEEK})  # fmt: skip
@@ -681,7 +686,7 @@ def test_assign_staff_to_service_is_an_idempotent_upsert(
         {"staff_id": ben.pk, "service_id": damen.pk, "skill_level": 5},
     )
     assert raised["services"][0]["skill_level"] == 5
-    assert StaffService.objects.filter(staff=ben, service=damen).count() == 1
+    assert StaffService.objects.all_tenants().filter(staff=ben, service=damen).count() == 1
     assert audit_rows(tenant) == [
         ("staff.service_assigned", str(ben.pk), {"skill_level": {str(damen.pk): [None, 3]}}),
         ("staff.service_assigned", str(ben.pk), {"skill_level": {str(damen.pk): [3, 5]}}),
@@ -703,7 +708,7 @@ def test_assign_staff_to_service_refuses_a_service_not_offered_at_the_branch(
         "staff.assignStaffToService",
         {"staff_id": ben.pk, "service_id": damen.pk, "skill_level": 6},
     ) == ("VALIDATION_FAILED", {"skill_level": ["Input should be less than or equal to 5"]})
-    assert not StaffService.objects.filter(staff=ben, service=damen).exists()
+    assert not StaffService.objects.all_tenants().filter(staff=ben, service=damen).exists()
     assert audit_rows(tenant) == []
     damen.branches.add(ben.branch)
     ok(owner, "staff.assignStaffToService", {"staff_id": ben.pk, "service_id": damen.pk})
@@ -772,7 +777,7 @@ def test_update_staff_skills_is_all_or_nothing(owner, anna, herren, damen, tenan
     for skills, error_type, details in cases:
         args = {"staff_id": anna.pk, "skills": skills}
         assert failed(owner, "staff.updateStaffSkills", args) == (error_type, details)
-    assert StaffService.objects.get(staff=anna, service=damen).skill_level == 4
+    assert StaffService.objects.all_tenants().get(staff=anna, service=damen).skill_level == 4
     assert audit_rows(tenant) == []
 
 
@@ -944,7 +949,7 @@ def test_block_staff_time_reports_overlapping_appointments(
             },
         )
 
-    block = TimeBlock.objects.get()
+    block = TimeBlock.objects.all_tenants().get()
     assert data == {
         "time_block": {
             "id": block.pk,
@@ -998,7 +1003,7 @@ def test_block_staff_time_validates_and_writes_nothing(owner, anna, tenant):
             "VALIDATION_FAILED",
             details,
         )
-    assert not TimeBlock.objects.exists()
+    assert not TimeBlock.objects.all_tenants().exists()
     assert audit_rows(tenant) == []
 
 
@@ -1022,8 +1027,8 @@ def test_another_tenants_staff_is_not_found_and_not_changed(owner, anna, herren,
             {"staff_id": foreign_staff.pk},
         ), name
     assert hours_of(foreign_staff) == before
-    assert not StaffService.objects.filter(staff=foreign_staff).exists()
-    assert not TimeBlock.objects.exists()
+    assert not StaffService.objects.all_tenants().filter(staff=foreign_staff).exists()
+    assert not TimeBlock.objects.all_tenants().exists()
     listed = ok(owner, "staff.listStaff")
     assert [member["id"] for member in listed["staff"]] == [anna.pk]
     assert ok(owner, "staff.listStaff", {"branch_id": foreign_staff.branch_id})["staff"] == []

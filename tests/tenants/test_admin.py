@@ -79,7 +79,7 @@ def test_operator_cannot_cancel_another_tenants_appointment_through_an_action(
     theirs.refresh_from_db()
     assert mine.status == AppointmentStatus.CANCELLED
     assert theirs.status == AppointmentStatus.CONFIRMED
-    audit = AuditLog.objects.get(action="appointment.cancelled")
+    audit = AuditLog.objects.all_tenants().get(action="appointment.cancelled")
     assert (audit.tenant_id, audit.object_id) == (mine.tenant_id, str(mine.pk))
     assert audit.actor.startswith("admin:")
 
@@ -131,11 +131,12 @@ def test_branch_actions_activate_and_deactivate_with_audit(operator_client, two_
     branch = mine.branch
     url = reverse("admin:tenants_branch_changelist")
     operator_client.post(url, {"action": "deactivate_branches", "_selected_action": [branch.pk]})
-    assert Branch.objects.get(pk=branch.pk).is_active is False
+    assert Branch.objects.all_tenants().get(pk=branch.pk).is_active is False
     operator_client.post(url, {"action": "activate_branches", "_selected_action": [branch.pk]})
-    assert Branch.objects.get(pk=branch.pk).is_active is True
+    assert Branch.objects.all_tenants().get(pk=branch.pk).is_active is True
     assert list(
-        AuditLog.objects.filter(object_id=str(branch.pk))
+        AuditLog.objects.all_tenants()
+        .filter(object_id=str(branch.pk))
         .order_by("created_at")
         .values_list("action", flat=True)
     ) == ["branch.deactivated", "branch.activated"]
@@ -149,8 +150,8 @@ def test_revoke_api_key_action(operator_client, two_tenants):
         reverse("admin:tenants_apikey_changelist"),
         {"action": "revoke_keys", "_selected_action": [own_key.pk, foreign_key.pk]},
     )
-    assert ApiKey.objects.get(pk=own_key.pk).revoked_at is not None
-    assert ApiKey.objects.get(pk=foreign_key.pk).revoked_at is None
+    assert ApiKey.objects.all_tenants().get(pk=own_key.pk).revoked_at is not None
+    assert ApiKey.objects.all_tenants().get(pk=foreign_key.pk).revoked_at is None
 
 
 def test_adding_an_api_key_shows_it_once_and_stores_only_the_hash(operator_client, two_tenants):
@@ -161,7 +162,7 @@ def test_adding_an_api_key_shows_it_once_and_stores_only_the_hash(operator_clien
     shown = [str(m) for m in response.context["messages"] if "shown once" in str(m)]
     assert len(shown) == 1
     plaintext = shown[0].rsplit(" ", 1)[-1]
-    key = ApiKey.objects.get(tenant=mine.tenant, name="Kasse")
+    key = ApiKey.objects.all_tenants().get(tenant=mine.tenant, name="Kasse")
     assert key.role == "staff"
     assert plaintext.startswith(f"apk_{key.prefix}_")
     assert plaintext not in key.key_hash
@@ -191,4 +192,4 @@ def test_every_admin_page_renders_for_a_superuser(client, rf):
 def test_appointments_cannot_be_added_through_a_raw_form(client):
     client.force_login(UserFactory(is_superuser=True))
     assert client.get(reverse("admin:bookings_appointment_add")).status_code == 403
-    assert Appointment.objects.count() == 0
+    assert Appointment.objects.all_tenants().count() == 0

@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 
 from bookings.confirmation import ALPHABET, new_confirmation_number, normalize_confirmation_number
 from bookings.models import Customer
@@ -94,7 +95,7 @@ def test_branch_names_are_unique_per_tenant_ignoring_case():
     with pytest.raises(IntegrityError), transaction.atomic():
         BranchFactory(tenant=branch.tenant, name="berlin mitte")
     BranchFactory(name="Berlin Mitte")  # another tenant may use the name
-    assert Branch.objects.filter(name__iexact="berlin mitte").count() == 2
+    assert Branch.objects.all_tenants().filter(name__iexact="berlin mitte").count() == 2
 
 
 @pytest.mark.django_db
@@ -103,7 +104,7 @@ def test_customer_phone_is_unique_per_tenant():
     with pytest.raises(IntegrityError), transaction.atomic():
         CustomerFactory(tenant=customer.tenant, phone="+4915112345678")
     CustomerFactory(phone="+4915112345678")
-    assert Customer.objects.filter(phone="+4915112345678").count() == 2
+    assert Customer.objects.all_tenants().filter(phone="+4915112345678").count() == 2
 
 
 @pytest.mark.django_db
@@ -122,6 +123,46 @@ def test_scoped_queries_need_a_tenant():
     assert list(Branch.objects.for_tenant(branch.tenant_id)) == [branch]
     with pytest.raises(TenantMissingError):
         Branch.objects.for_tenant(None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "unscoped",
+    [
+        lambda: list(Branch.objects.filter(is_active=True)),
+        lambda: Branch.objects.count(),
+        lambda: Branch.objects.exists(),
+        lambda: Branch.objects.filter(name="x").first(),
+        lambda: Branch.objects.get(name="x"),
+        lambda: list(Branch.objects.values_list("name", flat=True)),
+        lambda: list(Branch.objects.iterator()),
+        lambda: Branch.objects.aggregate(n=Count("id")),
+        lambda: Branch.objects.update(name="überall"),
+        lambda: Branch.objects.all().delete(),
+    ],
+)
+def test_the_default_manager_fails_closed_without_a_tenant(unscoped):
+    mine, theirs = BranchFactory(), BranchFactory()
+
+    with pytest.raises(TenantMissingError, match=r"use \.for_tenant"):
+        unscoped()
+
+    assert sorted(Branch.objects.all_tenants().values_list("name", flat=True)) == sorted(
+        [mine.name, theirs.name]
+    )
+
+
+@pytest.mark.django_db
+def test_scoped_reads_writes_and_related_rows_stay_open():
+    branch = BranchFactory()
+    other = BranchFactory()
+
+    assert Branch.objects.for_tenant(branch.tenant).filter(is_active=True).count() == 1
+    assert Branch.objects.for_tenant(branch.tenant).update(name="Mitte") == 1
+    # The parent row scopes its related rows; Django's own machinery uses the default manager.
+    assert [b.name for b in branch.tenant.branches.all()] == ["Mitte"]
+    assert Branch._default_manager.count() == 2
+    assert Branch.objects.for_tenant(other.tenant).get().name == other.name
 
 
 @pytest.mark.django_db
@@ -152,4 +193,4 @@ def test_working_hours_end_after_start_is_a_database_constraint():
     staff = StaffFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         WorkingHoursFactory(staff=staff, start_time=dt.time(18), end_time=dt.time(9), breaks=[])
-    assert WorkingHours.objects.count() == 0
+    assert WorkingHours.objects.all_tenants().count() == 0

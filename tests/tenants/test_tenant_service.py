@@ -836,7 +836,7 @@ def test_tenants_cannot_touch_each_others_branches(tenant, owner, other_tenant):
         error_type, details = failed(owner, name, {"branch_id": foreign.pk, **args})
         assert (error_type, details) == ("RESOURCE_NOT_FOUND", {"branch_id": foreign.pk}), name
     assert branch_json(foreign) == before
-    assert AuditLog.objects.count() == 0
+    assert AuditLog.objects.all_tenants().count() == 0
 
 
 # -------------------------------------------------------------------- activate / deactivate
@@ -939,10 +939,10 @@ def test_get_tenant_quota_reports_limits_and_exact_usage(tenant):
 
         def booked(created: dt.datetime, staff_member: Any, **kwargs: Any) -> None:
             start = dt.datetime(2027, 3, 10, 9, tzinfo=dt.UTC) + dt.timedelta(
-                hours=Appointment.objects.count()
+                hours=Appointment.objects.all_tenants().count()
             )
             appointment = AppointmentFactory(staff=staff_member, start_time=start, **kwargs)
-            Appointment.objects.filter(pk=appointment.pk).update(created_at=created)
+            Appointment.objects.all_tenants().filter(pk=appointment.pk).update(created_at=created)
 
         booked(dt.datetime(2027, 2, 28, 23, 10, tzinfo=dt.UTC), staff[0])  # 1 March, 00:10
         booked(dt.datetime(2027, 2, 28, 23, 29, tzinfo=dt.UTC), staff[1])

@@ -38,9 +38,10 @@ class Command(BaseCommand):
             statuses = [OutboxStatus.DEAD] + ([OutboxStatus.PENDING] if options["all"] else [])
             tenant_ids = sorted(
                 set(
-                    OutboxMessage.objects.filter(status__in=statuses).values_list(
-                        "tenant_id", flat=True
-                    )
+                    # all_tenants: without --tenant the command replays every tenant's.
+                    OutboxMessage.objects.all_tenants()
+                    .filter(status__in=statuses)
+                    .values_list("tenant_id", flat=True)
                 )
             )
         arguments: dict[str, Any] = {"scope": "all" if options["all"] else "dead"}

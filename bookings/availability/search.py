@@ -13,21 +13,19 @@ from bookings.availability.engine import (
     Slot,
     _aware,
     _branch_rules,
-    _Engine,
-    _load_staff,
-    _slot_order,
-    _Spec,
-    _StaffRules,
-)
-from bookings.availability.schedules import _schedules
-from bookings.availability.timeline import (
     _dates,
+    _Engine,
     _length,
+    _load_staff,
     _local,
     _merge,
     _overlap_length,
+    _slot_order,
+    _Spec,
+    _StaffRules,
     _ts,
 )
+from bookings.availability.schedules import _schedules
 from bookings.enums import AppointmentStatus
 from bookings.models import Appointment
 from staff.models import Service, Staff

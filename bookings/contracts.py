@@ -1,4 +1,4 @@
-"""Inputs and outputs of the booking lifecycle operations (CONTRACT section 3).
+"""Inputs and outputs of the booking lifecycle operations (docs/contract.md).
 
 Times in: ISO 8601 date and time; without an offset they are read in the branch's time zone.
 Times out: ISO 8601 with the branch's UTC offset ("2027-03-29T09:00:00+02:00"). Dates are local

@@ -1,4 +1,4 @@
-"""Inputs and outputs of booking.checkAvailability and booking.getBookingSlots (CONTRACT section 3).
+"""Inputs and outputs of booking.checkAvailability and booking.getBookingSlots (docs/contract.md).
 
 Dates are local dates of each branch ("YYYY-MM-DD"); times in outputs are ISO 8601 with the
 branch's UTC offset, e.g. "2027-03-29T09:00:00+02:00".

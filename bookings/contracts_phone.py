@@ -1,4 +1,4 @@
-"""Input and output of booking.processPhoneBooking (CONTRACT section 3)."""
+"""Input and output of booking.processPhoneBooking (docs/contract.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Inputs and outputs of the customer.* operations (CONTRACT section 3).
+"""Inputs and outputs of the customer.* operations (docs/contract.md).
 
 The input models check shapes; `bookings.services.customers` checks meaning (phone numbers,
 e-mail addresses, the tenant's ids), so the GDPR commands get the same rules. Update fields

@@ -1,4 +1,4 @@
-"""The webhook front doors (CONTRACT section 4.3): no API key, each verified by its provider's
+"""The webhook front doors (docs/contract.md): no API key, each verified by its provider's
 signature."""
 
 from django.urls import path

@@ -1,4 +1,4 @@
-"""Inputs and outputs of the staff.* operations (CONTRACT section 3).
+"""Inputs and outputs of the staff.* operations (docs/contract.md).
 
 The input models are the operations' MCP inputSchema and OpenAPI request bodies, so every field
 says what it means to an agent. They check shapes and ranges; `staff.services` checks meaning

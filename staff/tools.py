@@ -1,4 +1,4 @@
-"""The staff.* operations that need no appointments (seed 002 section 1.4; CONTRACT section 3):
+"""The staff.* operations that need no appointments (docs/contract.md):
 listing staff and their qualifications.
 
 Each handler maps its typed arguments to one selector or service call for the caller's tenant

@@ -2,7 +2,7 @@
 staff member's availability, workload and performance, the staff free at one start, and the
 schedule and block writes that report the appointments they leave out.
 
-The operation names are the staff service's (CONTRACT section 3) and so are their contracts
+The operation names are the staff service's (docs/contract.md) and so are their contracts
 (`staff.contracts`); they are declared in the bookings app because staff knows nothing of
 appointments. The other staff.* operations are in `staff.tools`. Each handler maps its typed
 arguments to one call of `bookings.availability` (reads) or `bookings.services` (writes) for

@@ -1,4 +1,4 @@
-"""Retell custom functions (CONTRACT section 4.3): what the phone agent calls mid-call.
+"""Retell custom functions (docs/contract.md): what the phone agent calls mid-call.
 
 Each function is a thin adapter onto the orchestrator: it reads the spoken arguments (German
 dates and times in the branch's zone, the service by name or synonym), calls one or two

@@ -1,4 +1,4 @@
-"""Retell's front doors (CONTRACT section 4.3), no API key, each request signed by Retell:
+"""Retell's front doors (docs/contract.md), no API key, each request signed by Retell:
 
 - `POST /webhooks/retell`: call_inbound (answered with the agent to use), call_started,
   call_ended, call_analyzed (204; unknown events too);

@@ -1,5 +1,5 @@
-"""integration.createStripeCharge: a usage-based charge on the tenant's Stripe invoice (CONTRACT
-section 3). The input and output models live here, next to their one operation."""
+"""integration.createStripeCharge: a usage-based charge on the tenant's Stripe invoice
+(docs/contract.md). The input and output models live here, next to their one operation."""
 
 from __future__ import annotations
 

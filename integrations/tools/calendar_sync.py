@@ -1,5 +1,5 @@
 """integration.syncCalendarEvent, integration.checkIntegrationHealth, integration.retryFailedSync
-(CONTRACT section 3): the calendar copy of an appointment, the state of the integrations, and
+(docs/contract.md): the calendar copy of an appointment, the state of the integrations, and
 replaying side effects from the outbox (`mcp_core.outbox`) — always for the caller's tenant.
 """
 

@@ -1,5 +1,5 @@
-"""integration.sendSMSNotification: an SMS to one of the caller's customers (CONTRACT
-section 3). The input and output models live here, next to their one operation."""
+"""integration.sendSMSNotification: an SMS to one of the caller's customers
+(docs/contract.md). The input and output models live here, next to their one operation."""
 
 from __future__ import annotations
 

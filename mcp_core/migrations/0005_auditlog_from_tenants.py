@@ -1,17 +1,30 @@
 """AuditLog moves from tenants to mcp_core: only Django's state changes; the table and its
-index stay as they are (`db_table = "tenants_auditlog"`)."""
+index stay as they are (`db_table = "tenants_auditlog"`). Its content type moves along, so the
+permissions granted on it (an operator's "view audit log") keep working."""
 
 import django.db.models.deletion
 from django.db import migrations, models
+
+
+def move_content_type(apps, schema_editor, source="tenants", target="mcp_core"):
+    content_types = apps.get_model("contenttypes", "ContentType")
+    if not content_types.objects.filter(app_label=target, model="auditlog").exists():
+        content_types.objects.filter(app_label=source, model="auditlog").update(app_label=target)
+
+
+def move_content_type_back(apps, schema_editor):
+    move_content_type(apps, schema_editor, source="mcp_core", target="tenants")
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("mcp_core", "0004_saga_steps_in_run"),
         ("tenants", "0003_auditlog_lean_indexes"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
+        migrations.RunPython(move_content_type, move_content_type_back),
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.CreateModel(

@@ -10,13 +10,13 @@ nothing.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 
 from common.errors import ApplicationError, AuthenticationFailed, ValidationFailed
+from common.jsonbody import parse_json
 from integrations.models import WebhookEvent
 from mcp_core.middleware import correlation_id_of
 from tenants.models import Company
@@ -62,10 +62,7 @@ def signature_failed(request: HttpRequest, provider: str) -> JsonResponse:
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
     """The verified body as a JSON object; raises ValidationFailed for anything else."""
-    try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed("The body is not valid JSON.") from exc
+    data = parse_json(request.body)
     if not isinstance(data, dict):
         raise ValidationFailed("The body must be a JSON object.")
     return data

@@ -18,6 +18,7 @@ from django.http.request import validate_host
 from django.views.decorators.csrf import csrf_exempt
 
 from common.errors import ApplicationError
+from common.jsonbody import JsonBodyError, parse_json
 from mcp_core.auth import Principal
 from mcp_core.observability import new_correlation_id
 from mcp_core.operations import Operation, registry
@@ -122,9 +123,11 @@ def _handle(request: HttpRequest, correlation_id: str) -> HttpResponse:
             )
         return response
     try:
-        message = json.loads(request.body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _rpc_error(None, PARSE_ERROR, "Parse error: the body is not JSON.", status=400)
+        message = parse_json(request.body)
+    except JsonBodyError as exc:
+        if exc.malformed:
+            return _rpc_error(None, PARSE_ERROR, "Parse error: the body is not JSON.", status=400)
+        return _rpc_error(None, INVALID_REQUEST, exc.message, status=400, data=exc.details)
     if isinstance(message, list):
         return _rpc_error(None, INVALID_REQUEST, "Batch requests are not supported.", status=400)
     if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":

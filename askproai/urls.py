@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("mcp_core.urls")),
 ]
 
+handler400 = "mcp_core.error_views.bad_request"
 handler404 = "mcp_core.error_views.not_found"
 handler500 = "mcp_core.error_views.server_error"

@@ -1,8 +1,11 @@
 from collections.abc import Callable
 
 import structlog
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from common.errors import ValidationFailed
 from mcp_core.observability import new_correlation_id
 
 
@@ -28,3 +31,64 @@ class CorrelationIdMiddleware:
 
 def correlation_id_of(request: HttpRequest) -> str:
     return getattr(request, "correlation_id", None) or new_correlation_id()
+
+
+API_PREFIXES = ("/api/", "/mcp", "/webhooks/", "/metrics", "/.well-known/")
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIXES)
+
+
+class PayloadTooLarge(ValidationFailed):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE: the VALIDATION_FAILED envelope with 413."""
+
+    @property
+    def http_status(self) -> int:
+        return 413
+
+
+def suspicious_request_error(exc: SuspiciousOperation) -> ValidationFailed:
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return PayloadTooLarge(
+            f"The body is larger than {limit} bytes.", details={"body": [f"At most {limit} bytes."]}
+        )
+    if isinstance(exc, DisallowedHost):
+        return ValidationFailed(
+            "The Host header names no host served here.", details={"host": ["Not allowed."]}
+        )
+    return ValidationFailed("The request is malformed.")
+
+
+class RequestGuardMiddleware:
+    """Before any view reads it, an API request with a Host not in ALLOWED_HOSTS or a declared
+    body over DATA_UPLOAD_MAX_MEMORY_SIZE is answered in the envelope (400, 413). DRF reads the
+    body as a stream and would never enforce the size; Django's own answer is an HTML page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api(request):
+            error = self._refusal(request)
+            if error is not None:
+                return JsonResponse(
+                    error.envelope(correlation_id_of(request)), status=error.http_status
+                )
+        return self.get_response(request)
+
+    @staticmethod
+    def _refusal(request: HttpRequest) -> ValidationFailed | None:
+        try:
+            request.get_host()
+        except DisallowedHost as exc:
+            return suspicious_request_error(exc)
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is not None and length > limit:
+            return suspicious_request_error(RequestDataTooBig())
+        return None

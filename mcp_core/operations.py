@@ -23,9 +23,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    model_validator,
+)
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
+from common.jsonbody import json_problem
 from mcp_core.permissions import Permission
 
 if TYPE_CHECKING:
@@ -34,10 +43,60 @@ if TYPE_CHECKING:
 NAME_PATTERN = re.compile(r"^[a-z][a-zA-Z]*\.[a-z][a-zA-Z0-9]*$")
 
 
+# Every integer an operation takes ends in a 64-bit column or is compared with one.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+def _refuse_bool(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1; a client sending true for an id has a bug we must
+    # not turn into "service 1".
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Expected a number, not true or false.")
+    return value
+
+
+def _guard_numbers(node: Any, seen: set[int]) -> None:
+    """Wrap every int and float schema below `node`: no booleans, ints within 64 bits."""
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    children = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, child in list(children):
+        if isinstance(child, dict) and child.get("type") in ("int", "float"):
+            inner = dict(child)
+            if inner["type"] == "int":
+                inner.setdefault("ge", INT_MIN)
+                inner.setdefault("le", INT_MAX)
+            node[key] = core_schema.no_info_before_validator_function(_refuse_bool, inner)
+        elif isinstance(child, dict | list):
+            _guard_numbers(child, seen)
+
+
 class OperationInput(BaseModel):
-    """Base of every input model: unknown fields are errors, not silently dropped."""
+    """Base of every input model: unknown fields are errors, not silently dropped; no boolean
+    passes for a number, no integer beyond 64 bits, no NUL character, no deep nesting.
+
+    Nested input models subclass it too, so the same rules hold at every level."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[BaseModel], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        schema = handler(source)
+        _guard_numbers(schema, set())
+        return schema
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_json(cls, data: Any) -> Any:
+        # Front doors parse with common.jsonbody already; callers in this process (commands,
+        # the phone agent's functions) get the same rules here.
+        problem = json_problem(data)
+        if problem is not None:
+            raise PydanticCustomError("json_input", problem)
+        return data
 
 
 class OperationOutput(BaseModel):
@@ -114,8 +173,20 @@ def _date_text(value: Any) -> Any:
     raise PydanticCustomError("date_type", "Expected a date as YYYY-MM-DD.")
 
 
-IsoDateTime = Annotated[dt.datetime, BeforeValidator(_datetime_text)]
-IsoDate = Annotated[dt.date, BeforeValidator(_date_text)]
+# Dates far from today are no one's appointment, and arithmetic near year 1 or 9999 overflows.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
+
+def _in_years(value: dt.date) -> dt.date:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise PydanticCustomError(
+            "date_range", f"The year must be between {MIN_YEAR} and {MAX_YEAR}."
+        )
+    return value
+
+
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_datetime_text), AfterValidator(_in_years)]
+IsoDate = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_in_years)]
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from common.jsonbody import json_depth
 from common.phone import InvalidPhoneNumber, normalize_phone
 from mcp_core.audit import audit_record
 from mcp_core.permissions import Role
@@ -44,7 +45,15 @@ Errors = dict[str, list[str]]
 SETTINGS_MAX_KEYS = 100
 SETTINGS_MAX_KEY_LENGTH = 64
 SETTINGS_MAX_BYTES = 16 * 1024
+# Settings are a flat object of options; a value may be a list or an object of its own, two
+# more levels at most (docs/contract.md).
+SETTINGS_MAX_DEPTH = 3
 BRANCH_DEFAULT_SETTINGS: dict[str, Any] = {"slot_interval_minutes": 30, "min_notice_minutes": 60}
+# The branch settings the availability engine reads: whole minutes within these bounds.
+BRANCH_MINUTE_SETTINGS: dict[str, tuple[int, int]] = {
+    "slot_interval_minutes": (5, 525_600),
+    "min_notice_minutes": (0, 525_600),
+}
 
 
 @dataclass(frozen=True)
@@ -361,7 +370,9 @@ def _clean_branch_changes(
                 errors[field] = ["Must be an object."]
                 continue
             merged = _merge(current_settings, value)
-            if messages := settings_errors(merged, changed_keys=value.keys()):
+            messages = settings_errors(merged, changed_keys=value.keys())
+            messages += _branch_setting_errors(value)
+            if messages:
                 errors[field] = messages
             cleaned[field] = merged
         elif not isinstance(value, str):
@@ -471,6 +482,9 @@ def settings_errors(settings: Any, *, changed_keys: Any = ()) -> list[str]:
         )
     if len(settings) > SETTINGS_MAX_KEYS:
         messages.append(f"At most {SETTINGS_MAX_KEYS} keys; this would be {len(settings)}.")
+    if json_depth(settings) > SETTINGS_MAX_DEPTH:
+        messages.append(f"Settings may nest at most {SETTINGS_MAX_DEPTH} levels.")
+        return messages  # too deep to measure its size safely
     try:
         size = len(json.dumps(settings, separators=(",", ":"), allow_nan=False).encode())
     except (TypeError, ValueError):
@@ -478,6 +492,17 @@ def settings_errors(settings: Any, *, changed_keys: Any = ()) -> list[str]:
     else:
         if size > SETTINGS_MAX_BYTES:
             messages.append(f"At most {SETTINGS_MAX_BYTES} bytes of JSON; this would be {size}.")
+    return messages
+
+
+def _branch_setting_errors(changes: Mapping[str, Any]) -> list[str]:
+    messages = []
+    for key, (lowest, highest) in BRANCH_MINUTE_SETTINGS.items():
+        value = changes.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
+            messages.append(f"{key} must be whole minutes from {lowest} to {highest}.")
     return messages
 
 

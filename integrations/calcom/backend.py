@@ -65,6 +65,8 @@ def parse_time(value: Any) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    if not 1900 <= parsed.year <= 2999:  # no one's appointment; zone arithmetic would overflow
+        return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
 
 

@@ -51,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 ACTOR = "system:calcom"
 SIGNATURE_HEADER = "X-Cal-Signature-256"
+UID_MAX_LENGTH = CalcomBusyBlock._meta.get_field("booking_uid").max_length or 100
 HANDLED = ("BOOKING_CREATED", "BOOKING_CANCELLED", "BOOKING_RESCHEDULED")
 
 
@@ -95,6 +96,12 @@ def apply_delivery(data: dict[str, Any]) -> dict[str, Any]:
         for value in (payload.get("rescheduleUid"), payload.get("rescheduledFromUid"))
         if value
     ]
+    # Longer than the columns that keep it, a uid cannot be ours and could not be stored.
+    if any(len(value) > UID_MAX_LENGTH for value in (uid, *previous)):
+        raise ValidationFailed(
+            f"A booking uid has at most {UID_MAX_LENGTH} characters.",
+            details={"uid": [f"At most {UID_MAX_LENGTH} characters."]},
+        )
     appointment = _our_appointment([uid, *previous], payload)
     block = (
         None

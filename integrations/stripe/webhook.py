@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+import typing
+from typing import Annotated, Any
 
 import stripe
 from django.conf import settings
@@ -21,11 +22,14 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from common.errors import ServiceUnavailable, ValidationFailed
+from common.jsonbody import parse_json
 from integrations.models import WebhookProvider
 from integrations.stripe.billing import STATUS_FROM_STRIPE, period_end_of, plan_for_price, price_of
 from integrations.webhooks import error_response, first_delivery, signature_failed
+from mcp_core.orchestrator import validation_details
 from tenants.enums import SubscriptionStatus
 from tenants.models import Subscription
 from tenants.subscriptions import (
@@ -44,6 +48,79 @@ SUBSCRIPTION_EVENTS = (
 )
 INVOICE_EVENTS = ("invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed")
 WEBHOOK_ACTOR = "system:stripe"
+
+
+# The fields of an event this webhook reads, with the types it reads them as: a signed event
+# with any of them malformed is a 400, never an exception halfway through applying it.
+Timestamp = Annotated[StrictInt, Field(ge=0, le=32_503_680_000)]  # up to the year 3000
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _Price(_Shape):
+    id: StrictStr | None = None
+
+
+class _Item(_Shape):
+    price: _Price | None = None
+    current_period_end: Timestamp | None = None
+
+
+class _Items(_Shape):
+    data: list[_Item] = []
+
+
+class _Reference(_Shape):
+    id: StrictStr | None = None
+
+
+class _SubscriptionDetails(_Shape):
+    subscription: StrictStr | None = None
+
+
+class _Parent(_Shape):
+    subscription_details: _SubscriptionDetails | None = None
+
+
+class _Object(_Shape):
+    object: StrictStr | None = None
+    id: StrictStr | None = None
+    customer: StrictStr | _Reference | None = None
+    status: StrictStr | None = None
+    items: _Items | None = None
+    current_period_end: Timestamp | None = None
+    subscription: StrictStr | _Reference | None = None
+    parent: _Parent | None = None
+
+
+class _Data(_Shape):
+    object: _Object | None = None
+
+
+class _Event(_Shape):
+    id: StrictStr | None = None
+    type: StrictStr | None = None
+    created: Timestamp | None = None
+    data: _Data | None = None
+
+
+def stripe_event(body: bytes) -> dict[str, Any]:
+    """The verified body as an event whose fields we read have the shape we read them in.
+
+    Raises ValidationFailed (400)."""
+    try:
+        data = parse_json(body)
+    except ValidationFailed as exc:
+        raise ValidationFailed("The body is not a Stripe event.", details=exc.details) from exc
+    try:
+        _Event.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "The Stripe event has malformed fields.", details=validation_details(exc)
+        ) from exc
+    return typing.cast(dict[str, Any], data)
 
 
 def _customer_of(event: dict[str, Any]) -> str:
@@ -71,13 +148,15 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         )
     signature = request.META.get("HTTP_STRIPE_SIGNATURE", "")
     try:
-        event: dict[str, Any] = stripe.Webhook.construct_event(
-            request.body, signature, secret
-        ).to_dict()
+        stripe.WebhookSignature.verify_header(
+            request.body, signature, secret, stripe.Webhook.DEFAULT_TOLERANCE
+        )
     except stripe.SignatureVerificationError:
         return signature_failed(request, "Stripe")
-    except (ValueError, UnicodeDecodeError):
-        return error_response(request, ValidationFailed("The body is not a Stripe event."))
+    try:
+        event = stripe_event(request.body)
+    except ValidationFailed as exc:
+        return error_response(request, exc)
     event_id = str(event.get("id") or "")
     if not event_id.startswith("evt_"):
         return error_response(

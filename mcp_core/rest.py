@@ -49,6 +49,8 @@ class ExecuteRequest(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, description="the operation's arguments")
 
 
+EXECUTE_FIELDS = frozenset({"service", "operation", "params"})
+
 ERROR_RESPONSES = {
     status: OpenApiResponse(ErrorEnvelope, description=error_type.name)
     for error_type in ErrorType
@@ -271,6 +273,12 @@ class ExecuteView(KeyAuthAPIView):
                     errors[key] = ["Required, a string."]
             if not isinstance(body.get("params", {}), dict):
                 errors["params"] = ["Must be an object."]
+            for key in body.keys() - EXECUTE_FIELDS:
+                errors[key] = [
+                    "Unknown field; the operation's arguments go in 'params'."
+                    if key in ("arguments", "args", "input")
+                    else "Unknown field; the body is {service, operation, params}."
+                ]
         if errors:
             return envelope_response(
                 ValidationFailed("Invalid execute request.", details=errors), correlation_id

@@ -1,9 +1,10 @@
 import json
-from typing import Any
+from typing import Any, NoReturn
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from common.errors import ApplicationError
+from common.errors import ApplicationError, ValidationFailed
+from common.jsonbody import JsonBodyError, parse_json
 from mcp_core.auth import Principal
 from mcp_core.docs import render_markdown
 from mcp_core.operations import registry
@@ -56,20 +57,22 @@ class Command(BaseCommand):
             self.stdout.write(f"{row['name']:<40} {row['permission']:<22} {row['description']}")
 
     def _call(self, name: str, tenant_id: int, raw_args: str) -> None:
+        # `call` always answers JSON: the result, or the envelope and exit status 1, whether the
+        # tenant, the --args or the operation failed.
         try:
             tenant = selectors.tenant_get(tenant_id=tenant_id)
+            arguments = parse_json(raw_args)
+        except JsonBodyError as exc:
+            self._fail(ValidationFailed(f"--args: {exc.message}", details=exc.details))
         except ApplicationError as exc:
-            raise CommandError(exc.message) from exc
-        try:
-            arguments = json.loads(raw_args)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"--args is not valid JSON: {exc}") from exc
+            self._fail(exc)
         # The operator's shell acts with the owner's rights, as itself in the audit log.
         principal = Principal.system(tenant, "cli", Role.OWNER)
         result = execute_named(principal, name, arguments, source="cli")
         if result.error is not None:
-            self.stdout.write(
-                json.dumps(result.error.envelope(result.correlation_id), ensure_ascii=False)
-            )
-            raise SystemExit(1)
+            self._fail(result.error, result.correlation_id)
         self.stdout.write(json.dumps(result.data, ensure_ascii=False, indent=2))
+
+    def _fail(self, error: ApplicationError, correlation_id: str = "") -> NoReturn:
+        self.stdout.write(json.dumps(error.envelope(correlation_id), ensure_ascii=False))
+        raise SystemExit(1)

@@ -72,13 +72,9 @@ def _guard_numbers(node: Any, seen: set[int]) -> None:
             _guard_numbers(child, seen)
 
 
-class OperationInput(BaseModel):
-    """Base of every input model: unknown fields are errors, not silently dropped; no boolean
-    passes for a number, no integer beyond 64 bits, no NUL character, no deep nesting.
-
-    Nested input models subclass it too, so the same rules hold at every level."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class GuardedNumbers(BaseModel):
+    """A model whose numbers take no boolean and whose integers stay within 64 bits; models
+    nested in an operation's input that are not OperationInputs derive from it."""
 
     @classmethod
     def __get_pydantic_core_schema__(
@@ -87,6 +83,15 @@ class OperationInput(BaseModel):
         schema = handler(source)
         _guard_numbers(schema, set())
         return schema
+
+
+class OperationInput(GuardedNumbers):
+    """Base of every input model: unknown fields are errors, not silently dropped; no boolean
+    passes for a number, no integer beyond 64 bits, no NUL character, no deep nesting.
+
+    Nested input models subclass it too, so the same rules hold at every level."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @model_validator(mode="before")
     @classmethod

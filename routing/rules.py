@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mcp_core.operations import GuardedNumbers
 from tenants.enums import WEEKDAYS
 from tenants.hours import parse_hh_mm
 
@@ -83,7 +84,7 @@ class TimeWindow(BaseModel):
         )
 
 
-class RuleConditions(BaseModel):
+class RuleConditions(GuardedNumbers):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     time_windows: list[TimeWindow] = Field(

@@ -31,17 +31,28 @@ from tenants.admin_scoping import (
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(admin.ModelAdmin):
-    """Read-only: the record of deliveries applied, for tracing what a provider sent."""
+    """Read-only, for superusers only: the record of deliveries applied, for tracing what a
+    provider sent. Payloads span tenants (a delivery may name none), and a deleted row would
+    let the delivery be replayed, so nobody deletes one here."""
 
     list_display = ["received_at", "provider", "event_type", "event_id", "tenant"]
     list_filter = ["provider", "event_type"]
     search_fields = ["event_id"]
     readonly_fields = ["provider", "event_id", "event_type", "tenant", "payload", "received_at"]
 
-    def has_add_permission(self, request, obj=None):
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -123,7 +134,22 @@ class CalcomAccountAdmin(TenantScopedAdmin):
     list_display = ["tenant", "is_active", "api_url", "has_own_key", "updated_at"]
     list_filter = ["is_active"]
     list_select_related = ["tenant"]
-    fields = ["tenant", "api_key", "api_url", "is_active"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # One account per tenant: an operator whose tenant has one changes it instead.
+        tenant = operator_tenant(request)
+        if (
+            not request.user.is_superuser
+            and tenant is not None
+            and CalcomAccount.objects.for_tenant(tenant).exists()
+        ):
+            return False
+        return super().has_add_permission(request)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # An operator's account is their tenant's (TenantScopedAdmin excludes the field).
+        fields = ["api_key", "api_url", "is_active"]
+        return ["tenant", *fields] if request.user.is_superuser else fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

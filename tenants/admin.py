@@ -3,6 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db import models
 from django.http import HttpRequest
 
@@ -17,6 +20,26 @@ from tenants.admin_scoping import (
     operator_tenant,
 )
 from tenants.models import ApiKey, Branch, Company, OperatorProfile, Subscription
+
+
+class SuperuserOnlyMixin:
+    """Users, groups and operator bindings span tenants: only a superuser opens them, whatever
+    permissions a tenant's operator was granted."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
 
 
 class SubscriptionInline(TenantScopedInline, admin.StackedInline):
@@ -90,16 +113,20 @@ class ApiKeyAdmin(TenantScopedAdmin):
     list_filter = ("role", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("prefix", "name")
     readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
-    fields = (
-        "tenant",
-        "name",
-        "role",
-        "expires_at",
-        "prefix",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    )
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # An operator's key is their tenant's (TenantScopedAdmin excludes the field).
+        fields = (
+            "name",
+            "role",
+            "expires_at",
+            "prefix",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        )
+        return ("tenant", *fields) if request.user.is_superuser else fields
+
     list_select_related = ("tenant",)
     actions = ("revoke_keys",)
 
@@ -142,13 +169,22 @@ class AuditLogAdmin(ReadOnlyTenantAdmin):
 
 
 @admin.register(OperatorProfile)
-class OperatorProfileAdmin(admin.ModelAdmin):
+class OperatorProfileAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     list_display = ("user", "tenant")
     list_select_related = ("user", "tenant")
     raw_id_fields = ("user",)
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_superuser)
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_superuser)
+User = get_user_model()
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class SuperuserOnlyUserAdmin(SuperuserOnlyMixin, UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class SuperuserOnlyGroupAdmin(SuperuserOnlyMixin, GroupAdmin):
+    pass

@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.db import models
 from django.http import HttpRequest
 
+from common.scoping import TenantQuerySet
 from tenants.models import Company
 
 
@@ -44,15 +46,41 @@ def _tenant_lookup(model: type[models.Model]) -> str | None:
 
 
 def scope_queryset(request: HttpRequest, qs: models.QuerySet[Any]) -> models.QuerySet[Any]:
-    if is_superuser(request):
-        return qs
+    """The rows of `qs` the admin user may see: every tenant's for a superuser (the one screen
+    meant to span tenants), their tenant's for an operator, none for a user bound to none."""
     lookup = _tenant_lookup(qs.model)
+    if is_superuser(request):
+        return qs.all_tenants() if isinstance(qs, TenantQuerySet) else qs
     if lookup is None:
         return qs
     tenant = operator_tenant(request)
     if tenant is None:
         return qs.none()
-    return qs.filter(**{lookup: tenant})
+    if isinstance(qs, TenantQuerySet):
+        return qs.for_tenant(tenant)
+    return qs.filter(**{lookup: tenant.pk})
+
+
+class TenantRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A filter by a related row (branch, staff, service) offers only the rows the user may see."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        rows = scope_queryset(request, field.related_model._default_manager.get_queryset())
+        if ordering:
+            rows = rows.order_by(*ordering)
+        return [(row.pk, str(row)) for row in rows]
+
+
+def _scoped_filters(model: type[models.Model], filters: Any) -> list[Any]:
+    scoped: list[Any] = []
+    for item in filters:
+        if isinstance(item, str):
+            field = get_fields_from_path(model, item)[-1]
+            if field.is_relation:
+                item = (item, TenantRelatedFieldListFilter)
+        scoped.append(item)
+    return scoped
 
 
 class TenantScopedMixin:
@@ -85,11 +113,17 @@ class TenantScopedMixin:
 class TenantScopedAdmin(TenantScopedMixin, admin.ModelAdmin):
     list_per_page = 50
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A staff user bound to no tenant has no tenant to create a row for.
+        if not is_superuser(request) and operator_tenant(request) is None:
+            return False
+        return super().has_add_permission(request)
+
     def get_list_filter(self, request: HttpRequest) -> Any:
         filters = list(super().get_list_filter(request))
         if is_superuser(request) and _tenant_lookup(self.model) == "tenant":
             filters.insert(0, "tenant")
-        return filters
+        return _scoped_filters(self.model, filters)
 
     def get_list_display(self, request: HttpRequest) -> Any:
         columns = list(super().get_list_display(request))

@@ -22,6 +22,24 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # Bodies larger than this are answered 413 on the API paths (mcp_core.middleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
+# DJANGO_ENV=production: served over HTTPS behind a TLS proxy that sets X-Forwarded-Proto
+# (docs/operations.md). Cookies only over HTTPS, HSTS, plain HTTP redirected; health and metrics
+# are exempt from the redirect so the load balancer and Prometheus may probe the port directly.
+DJANGO_ENV = env_str("DJANGO_ENV", "development")
+if DJANGO_ENV not in {"development", "production"}:
+    raise ValueError(f"DJANGO_ENV={DJANGO_ENV!r}: use development or production")
+PRODUCTION = DJANGO_ENV == "production"
+if PRODUCTION and SECRET_KEY.startswith("askproai-insecure-"):
+    raise ValueError("DJANGO_ENV=production needs its own SECRET_KEY")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_SSL_REDIRECT = PRODUCTION
+SECURE_REDIRECT_EXEMPT = [r"^mcp/health$", r"^metrics$"]
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000) if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -155,6 +173,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The AskProAI backend: every operation of the MCP orchestrator over REST.",
     "VERSION": "2.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One name for the appointment status wherever an output model carries it.
+    "ENUM_NAME_OVERRIDES": {
+        "AppointmentStatusEnum": ["pending", "confirmed", "cancelled", "completed", "no_show"]
+    },
 }
 
 # Celery: with no broker configured, tasks run eagerly in the calling process.
@@ -197,6 +219,9 @@ MCP_RATE_LIMIT_BASIC = env_int("MCP_RATE_LIMIT_BASIC", 100)
 MCP_RATE_LIMIT_PRO = env_int("MCP_RATE_LIMIT_PRO", 1000)
 MCP_RATE_LIMIT_ENTERPRISE = env_int("MCP_RATE_LIMIT_ENTERPRISE", 10000)
 MCP_RATE_LIMIT_WINDOW = env_int("MCP_RATE_LIMIT_WINDOW", 3600)
+# The phone line's own budget per tenant and window (Retell webhooks and custom functions),
+# apart from the plan's API budget, so an API client cannot silence the phone; -1: unlimited.
+MCP_RATE_LIMIT_PHONE = env_int("MCP_RATE_LIMIT_PHONE", 2000)
 MCP_METRICS_ENABLED = env_bool("MCP_METRICS_ENABLED", True)
 MCP_TRACING_ENABLED = env_bool("MCP_TRACING_ENABLED", True)
 MCP_TRACING_SAMPLE_RATE = env_float("MCP_TRACING_SAMPLE_RATE", 0.1)

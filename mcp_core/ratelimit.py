@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +25,7 @@ from common.errors import RateLimitExceeded
 logger: Any = structlog.get_logger("askproai.mcp.ratelimit")
 
 TENANT_SCOPE = "tenant"
+PHONE_SCOPE = "phone"
 UNLIMITED = -1  # a limit of -1 counts but never refuses
 # Keys outlive their window a little so a slow clock on one host cannot drop a live counter.
 _EXPIRY_MARGIN_SECONDS = 60
@@ -65,6 +69,23 @@ class RateLimitRefused(RateLimitExceeded):
             },
         )
         self.decision = decision
+
+
+# The budget the calls of this request count against: None is the tenant's plan budget (API
+# clients, MCP); PHONE_SCOPE is the phone line's own (docs/architecture.md, "The phone line
+# keeps its own rate-limit budget").
+_budget: ContextVar[str | None] = ContextVar("askproai_rate_limit_budget", default=None)
+
+
+@contextmanager
+def phone_line_budget() -> Iterator[None]:
+    """Count the operations run inside against the tenant's phone-line budget
+    (MCP_RATE_LIMIT_PHONE per window), not the plan's API budget."""
+    token = _budget.set(PHONE_SCOPE)
+    try:
+        yield
+    finally:
+        _budget.reset(token)
 
 
 @dataclass(frozen=True)
@@ -117,14 +138,21 @@ def rate_limit_hit(
     window_start = _window_start(now, window)
     reset_at = window_start + window
 
+    budget = _budget.get()
     counters = [
         _Counter(
             TENANT_SCOPE,
             _tenant_key(tenant_id, window_start),
             limit,
         )
+        if budget is None
+        else _Counter(
+            budget,
+            f"askproai:rl:{tenant_id}:{budget}:{window_start}",
+            settings.MCP_RATE_LIMIT_PHONE,
+        )
     ]
-    service_limit = _service_limits().get(service)
+    service_limit = _service_limits().get(service) if budget is None else None
     if service_limit is not None:
         counters.append(
             _Counter(

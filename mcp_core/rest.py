@@ -191,7 +191,7 @@ ROUTES: tuple[RestRoute, ...] = (
 )
 
 
-def _schema_for(method: str, op: Operation | None, status: int, tag: str) -> Any:
+def _schema_for(method: str, op: Operation | None, status: int, tag: str, suffix: str = "") -> Any:
     if op is None:
         return extend_schema(exclude=True)
     parameters = None
@@ -204,7 +204,9 @@ def _schema_for(method: str, op: Operation | None, status: int, tag: str) -> Any
     else:
         request = op.input
     return extend_schema(
-        operation_id=f"{op.tool_name}_{method.lower()}",
+        # The generic /operations/<name> route carries a suffix: a resource route may serve the
+        # same operation with the same method, and operationIds are unique in the schema.
+        operation_id=f"{op.tool_name}_{method.lower()}{suffix}",
         summary=op.title or op.name,
         description=op.description,
         tags=[tag],
@@ -244,7 +246,9 @@ def _clone(fn: Any) -> Any:
 def _operation_view(op: Operation) -> type[OperationAPIView]:
     attrs: dict[str, Any] = {
         "operations": {"POST": (op.name, 200)},
-        "post": _schema_for("POST", op, 200, "operations")(_clone(OperationAPIView.post)),
+        "post": _schema_for("POST", op, 200, "operations", "_operation")(
+            _clone(OperationAPIView.post)
+        ),
         "http_method_names": ["post", "options"],
     }
     return type(f"{op.tool_name}View", (OperationAPIView,), attrs)

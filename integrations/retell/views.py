@@ -28,6 +28,7 @@ from mcp_core.middleware import correlation_id_of
 from mcp_core.observability import logger
 from mcp_core.orchestrator import execute_named
 from mcp_core.permissions import Role
+from mcp_core.ratelimit import phone_line_budget
 
 OPERATION = "integration.processRetellWebhook"
 
@@ -40,6 +41,7 @@ def _principal(line: Any) -> Principal:
 
 @csrf_exempt
 @require_POST
+@phone_line_budget()
 def retell_webhook(request: HttpRequest) -> HttpResponse:
     body = _signed_body(request)
     if isinstance(body, HttpResponse):
@@ -118,6 +120,7 @@ def _inbound(request: HttpRequest, body: dict[str, Any]) -> JsonResponse:
 
 @csrf_exempt
 @require_POST
+@phone_line_budget()
 def retell_functions(request: HttpRequest) -> HttpResponse:
     body = _signed_body(request)
     if isinstance(body, HttpResponse):

@@ -4,6 +4,7 @@ A fresh clone runs on SQLite, the local-memory cache and eager Celery; setting D
 REDIS_URL and CELERY_BROKER_URL switches to PostgreSQL, Redis and real workers.
 """
 
+import hashlib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,17 @@ MCP_AUTH_CACHE_TTL = env_int("MCP_AUTH_CACHE_TTL", 10)
 CALCOM_API_URL = env_str("CALCOM_API_URL", "https://api.cal.com")
 CALCOM_API_KEY = env_str("CALCOM_API_KEY", "")
 CALCOM_WEBHOOK_SECRET = env_str("CALCOM_WEBHOOK_SECRET", "")
+
+# Credentials held in the database (a tenant's Cal.com API key and webhook secret) are encrypted
+# with django-fernet-encrypted-fields: Fernet keys derived from SECRET_KEY (and
+# SECRET_KEY_FALLBACKS) with each of FIELD_ENCRYPTION_KEYS. The first key encrypts, every key
+# decrypts; rotation in docs/operations.md. The embedded default derives a development key.
+FIELD_ENCRYPTION_KEYS = env_list(
+    "FIELD_ENCRYPTION_KEYS",
+    [hashlib.sha256(f"askproai-field-encryption:{SECRET_KEY}".encode()).hexdigest()],
+)
+SALT_KEY = FIELD_ENCRYPTION_KEYS
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 RETELL_API_KEY = env_str("RETELL_API_KEY", "")
 STRIPE_API_KEY = env_str("STRIPE_API_KEY", "")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")

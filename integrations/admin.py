@@ -148,8 +148,18 @@ class CalcomAccountAdmin(TenantScopedAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # An operator's account is their tenant's (TenantScopedAdmin excludes the field).
-        fields = ["api_key", "api_url", "is_active"]
+        fields = ["api_key", "api_url", "is_active", "webhook_setup"]
         return ["tenant", *fields] if request.user.is_superuser else fields
+
+    readonly_fields = ["webhook_setup"]
+
+    @admin.display(description="Webhook in Cal.com")
+    def webhook_setup(self, obj: CalcomAccount) -> str:
+        # The operator enters this secret in Cal.com; deliveries for the tenant are verified
+        # with it (integrations.calcom.webhook). Shown only once the account is saved.
+        if obj.pk is None:
+            return "—"
+        return f"URL /webhooks/calcom · Secret {obj.webhook_secret}"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

@@ -1,6 +1,9 @@
+import secrets
+
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
+from encrypted_fields.fields import EncryptedCharField
 
 from bookings import models as booking_models
 from common.scoping import TenantOwnedModel
@@ -101,14 +104,24 @@ class StripeCharge(TenantOwnedModel):
         return f"{self.tenant} · {self.amount_cents / 100:.2f} {self.currency} ({self.status})"
 
 
+def new_webhook_secret() -> str:
+    return f"whsec_{secrets.token_urlsafe(32)}"
+
+
 class CalcomAccount(TenantOwnedModel):
     """A tenant's Cal.com credentials. Without an account (or with an empty key) the global
     CALCOM_API_KEY applies; with neither, Cal.com is not configured for the tenant and its
     bookings stay local (`sync_status: not_required`)."""
 
     tenant = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="calcom_account")
-    api_key = models.CharField(
+    # Encrypted at rest (FIELD_ENCRYPTION_KEYS); the column holds a Fernet token.
+    api_key = EncryptedCharField(
         max_length=255, blank=True, help_text="cal_live_…; empty: the global CALCOM_API_KEY."
+    )
+    webhook_secret = EncryptedCharField(
+        max_length=255,
+        default=new_webhook_secret,
+        help_text="Signs this tenant's Cal.com webhooks; enter it in Cal.com with the URL.",
     )
     # A CharField with a URL validator: the form field of URLField guesses a scheme.
     api_url = models.CharField(

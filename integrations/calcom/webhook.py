@@ -1,7 +1,8 @@
 """`POST /webhooks/calcom`: what happened in Cal.com, applied here once.
 
-Verified with `X-Cal-Signature-256` (hex HMAC-SHA256 of the raw body with
-CALCOM_WEBHOOK_SECRET; Cal.com's "no-secret-provided" and a missing secret are refused, 401).
+Verified with `X-Cal-Signature-256` (hex HMAC-SHA256 of the raw body with the secret of the
+tenant the delivery names: its Cal.com account's own, or CALCOM_WEBHOOK_SECRET for a tenant on
+the global Cal.com key; Cal.com's "no-secret-provided" and a missing secret are refused, 401).
 The tenant comes from the payload: the booking uid (an appointment's external id or a busy
 block), else the Cal.com event type mapped to a service. Each delivery is applied at most once
 (`first_delivery` keyed by trigger and booking uid, in the transaction of its effect).
@@ -26,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -40,7 +42,7 @@ from bookings.enums import ACTIVE_STATUSES
 from bookings.models import Appointment
 from common.errors import ApplicationError, ValidationFailed
 from integrations.calcom.backend import parse_time
-from integrations.models import CalcomBusyBlock, CalcomEventType, WebhookProvider
+from integrations.models import CalcomAccount, CalcomBusyBlock, CalcomEventType, WebhookProvider
 from integrations.webhooks import error_response, first_delivery, json_body, signature_failed
 from staff import services as staff_services
 from staff.models import Staff
@@ -63,22 +65,56 @@ def signature_valid(body: bytes, signature: str, secret: str) -> bool:
     return hmac.compare_digest(expected, signature.strip().lower())
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A Cal.com delivery read, and the rows it names, before anything is written."""
+
+    data: dict[str, Any]
+    trigger: str
+    payload: dict[str, Any]
+    uid: str
+    appointment: Appointment | None
+    block: CalcomBusyBlock | None
+    mapping: CalcomEventType | None
+    tenant_id: int | None
+
+
 @csrf_exempt
 @require_POST
 def calcom_webhook(request: HttpRequest) -> JsonResponse:
     signature = request.headers.get(SIGNATURE_HEADER, "")
-    if not signature_valid(request.body, signature, settings.CALCOM_WEBHOOK_SECRET):
+    try:
+        delivery = read_delivery(json_body(request))
+    except ApplicationError as exc:
+        if not signature_valid(request.body, signature, settings.CALCOM_WEBHOOK_SECRET):
+            return signature_failed(request, "Cal.com")
+        return error_response(request, exc)
+    # Verified with the secret of the tenant the delivery would change: a payload signed with
+    # one tenant's secret can never reach another's rows.
+    if not signature_valid(request.body, signature, webhook_secret_for(delivery.tenant_id)):
         return signature_failed(request, "Cal.com")
     try:
-        result = apply_delivery(json_body(request))
+        result = apply_delivery(delivery)
     except ApplicationError as exc:
         return error_response(request, exc)
     return JsonResponse(result)
 
 
-def apply_delivery(data: dict[str, Any]) -> dict[str, Any]:
-    """Apply one verified Cal.com delivery; says what was done ("applied", "duplicate",
-    "ignored" with a reason, "conflict"). Raises ValidationFailed for a malformed payload."""
+def webhook_secret_for(tenant_id: int | None) -> str:
+    """The secret a delivery for `tenant_id` is signed with: its Cal.com account's own when the
+    tenant has its own Cal.com key, else the global CALCOM_WEBHOOK_SECRET (the deliveries of the
+    global Cal.com account, and those naming no tenant)."""
+    if tenant_id is None:
+        return settings.CALCOM_WEBHOOK_SECRET
+    account = CalcomAccount.objects.for_tenant(tenant_id).first()
+    if account is None or not account.api_key:
+        return settings.CALCOM_WEBHOOK_SECRET
+    return account.webhook_secret
+
+
+def read_delivery(data: dict[str, Any]) -> Delivery:
+    """Read a Cal.com delivery and find the tenant it names; writes nothing. Raises
+    ValidationFailed for a malformed payload."""
     trigger = data.get("triggerEvent")
     payload = data.get("payload")
     if not isinstance(trigger, str) or not isinstance(payload, dict):
@@ -86,9 +122,9 @@ def apply_delivery(data: dict[str, Any]) -> dict[str, Any]:
             "A Cal.com webhook needs triggerEvent and a payload object.",
             details={"triggerEvent": ["Required."], "payload": ["Required."]},
         )
-    if trigger not in HANDLED:
-        return {"status": "ignored", "reason": f"{trigger} is not used"}
     uid = payload.get("uid")
+    if trigger not in HANDLED:
+        return Delivery(data, trigger, payload, "", None, None, None, None)
     if not isinstance(uid, str) or not uid:
         raise ValidationFailed("The payload has no booking uid.", details={"uid": ["Required."]})
     previous = [
@@ -111,21 +147,33 @@ def apply_delivery(data: dict[str, Any]) -> dict[str, Any]:
     )
     mapping = _mapping(payload)
     if appointment is not None:
-        tenant_id = appointment.tenant_id
+        tenant_id: int | None = appointment.tenant_id
     elif block is not None:
         tenant_id = block.tenant_id
     elif mapping is not None:
         tenant_id = mapping.tenant_id
     else:
+        tenant_id = None
+    return Delivery(data, trigger, payload, uid, appointment, block, mapping, tenant_id)
+
+
+def apply_delivery(delivery: Delivery) -> dict[str, Any]:
+    """Apply one verified Cal.com delivery; says what was done ("applied", "duplicate",
+    "ignored" with a reason, "conflict")."""
+    trigger, uid, payload = delivery.trigger, delivery.uid, delivery.payload
+    if trigger not in HANDLED:
+        return {"status": "ignored", "reason": f"{trigger} is not used"}
+    if delivery.tenant_id is None:
         return {"status": "ignored", "reason": "the booking belongs to no tenant here"}
-    tenant = Company.objects.get(pk=tenant_id)
+    tenant = Company.objects.get(pk=delivery.tenant_id)
+    appointment, block, mapping = delivery.appointment, delivery.block, delivery.mapping
     with transaction.atomic():
         if not first_delivery(
             WebhookProvider.CALCOM,
             f"{trigger}:{uid}",
             event_type=trigger,
             tenant=tenant,
-            payload=data,
+            payload=delivery.data,
         ):
             return {"status": "duplicate"}
         if appointment is not None:

@@ -36,7 +36,7 @@ def connect_calcom(
     world: World, fake: FakeCalcom, event_type_id: int = EVENT_TYPE_ID
 ) -> tuple[CalcomAccount, CalcomEventType]:
     account = CalcomAccount.objects.create(
-        tenant=world.tenant, api_key=fake.api_key, api_url=fake.url
+        tenant=world.tenant, api_key=fake.api_key, api_url=fake.url, webhook_secret=WEBHOOK_SECRET
     )
     event_type = CalcomEventType.objects.create(
         tenant=world.tenant, service=world.service, event_type_id=event_type_id, staff=world.anna

@@ -28,7 +28,7 @@ from tests.integrations.test_calcom import post_webhook
 
 pytestmark = pytest.mark.django_db
 
-migration = importlib.import_module("integrations.migrations.0006_calcom_secrets_encrypted")
+migration = importlib.import_module("integrations.migrations.0007_calcom_secrets_encrypted")
 
 
 def _stored(account: CalcomAccount) -> tuple[str, str]:

@@ -22,7 +22,7 @@ def encrypt_existing(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0005_sms_to_bookings"),
+        ("integrations", "0006_fail_closed_managers"),
     ]
 
     operations = [

@@ -21,6 +21,57 @@ from integrations.models import WebhookEvent
 from mcp_core.middleware import correlation_id_of
 from tenants.models import Company
 
+# Keys under which providers send a person's data (Cal.com attendees and responses, Retell's
+# numbers and transcripts, Stripe's customer details). The stored delivery is for tracing what
+# a provider sent and for replay protection; it keeps no personal data, so an erased customer
+# survives in none (docs/contract.md, erasure).
+PERSONAL_KEYS = frozenset(
+    {
+        "attendee",
+        "attendees",
+        "responses",
+        "userFieldsResponses",
+        "organizer",
+        "title",
+        "description",
+        "additionalNotes",
+        "name",
+        "email",
+        "phone",
+        "phoneNumber",
+        "from_number",
+        "to_number",
+        "transcript",
+        "transcript_object",
+        "transcript_with_tool_calls",
+        "call_analysis",
+        "custom_analysis_data",
+        "args",
+        "customer_name",
+        "customer_phone",
+        "customer_email",
+        "billing_details",
+        "customer_details",
+        "body",
+        "Body",
+        "From",
+        "To",
+    }
+)
+REMOVED = "[entfernt]"
+
+
+def without_personal_data(value: Any) -> Any:
+    """A copy of a delivery's JSON with the values under PERSONAL_KEYS replaced."""
+    if isinstance(value, dict):
+        return {
+            key: (REMOVED if key in PERSONAL_KEYS else without_personal_data(item))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [without_personal_data(item) for item in value]
+    return value
+
 
 def first_delivery(
     provider: str,
@@ -42,7 +93,7 @@ def first_delivery(
                 event_id=event_id[:255],
                 event_type=event_type[:100],
                 tenant=tenant,
-                payload=payload or {},
+                payload=without_personal_data(payload or {}),
             )
     except IntegrityError:
         return False

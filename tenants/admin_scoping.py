@@ -50,6 +50,7 @@ def scope_queryset(request: HttpRequest, qs: models.QuerySet[Any]) -> models.Que
     meant to span tenants), their tenant's for an operator, none for a user bound to none."""
     lookup = _tenant_lookup(qs.model)
     if is_superuser(request):
+        # all_tenants: a superuser's admin is the one screen meant to span every tenant.
         return qs.all_tenants() if isinstance(qs, TenantQuerySet) else qs
     if lookup is None:
         return qs

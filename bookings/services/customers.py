@@ -42,6 +42,7 @@ from bookings.queries import customer_by_phone, customer_insert, customer_update
 from common.errors import ValidationFailed
 from common.phone import InvalidPhoneNumber, normalize_phone
 from mcp_core.audit import Ref, audit_record
+from mcp_core.models import SagaRun
 from tenants.models import Company
 
 Errors = dict[str, list[str]]
@@ -337,6 +338,7 @@ def customer_erase(
         notes="", cancellation_reason=""
     )
     redacted = _redact_audit_entries(tenant=tenant, customer=customer)
+    _erase_saga_contexts(tenant=tenant, customer=customer)
     notifications.sms_records_erase(tenant=tenant, customer_id=customer.pk, phone=customer.phone)
     profile_changed = _anonymise(customer, now or timezone.now())
     if profile_changed or scrubbed or notes_cleared or redacted:
@@ -358,6 +360,18 @@ def customer_erase(
         call_logs_scrubbed=scrubbed,
         audit_entries_redacted=redacted,
     )
+
+
+def _erase_saga_contexts(*, tenant: Company, customer: Customer) -> int:
+    """Empty the booking notes the booking saga keeps in its runs' contexts for this customer's
+    bookings. A retry of such a booking's idempotency key then no longer matches its run."""
+    runs = SagaRun.objects.for_tenant(tenant).filter(context__data__customer_id=customer.pk)
+    erased = 0
+    for run in runs.exclude(context__data__notes=""):
+        run.context = {**run.context, "data": {**run.context["data"], "notes": ""}}
+        run.save(update_fields=["context"])
+        erased += 1
+    return erased
 
 
 def _anonymise(customer: Customer, now: dt.datetime) -> bool:

@@ -310,7 +310,9 @@ def _block(
     start, end = parse_time(payload.get("startTime")), parse_time(payload.get("endTime"))
     if start is None or end is None:
         raise ValidationFailed("startTime and endTime must be ISO 8601.")
-    title = str(payload.get("title") or payload.get("type") or "Termin")
+    # The event type's slug, never the title: Cal.com's titles name the attendee, and a time
+    # block outlives any customer's erasure.
+    title = str(payload.get("type") or "Termin")
     result = staff_services.staff_time_block(
         tenant=tenant,
         actor=ACTOR,

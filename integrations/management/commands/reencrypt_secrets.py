@@ -15,7 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         count = 0
         with transaction.atomic():
-            # Every tenant's account: the key is the installation's, not a tenant's.
+            # all_tenants: the key is the installation's, so every tenant's account is rotated.
             for account in CalcomAccount.objects.all_tenants().select_for_update():
                 account.save(update_fields=["api_key", "webhook_secret"])
                 count += 1

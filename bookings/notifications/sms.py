@@ -179,13 +179,14 @@ def _hand_over(backend: SmsBackend, to: str, body: str) -> str:
 
 
 def sms_records_erase(*, tenant: Company, customer_id: int, phone: str) -> int:
-    """GDPR erasure: empty the number and text of every SMS recorded for the customer (by
-    appointment or number); delivery status and counts stay. Returns how many rows changed."""
+    """GDPR erasure: empty the number, the text and the provider's error text (which may quote
+    the number) of every SMS recorded for the customer (by appointment or number); delivery
+    status, error code and counts stay. Returns how many rows changed."""
     return (
         SmsMessage.objects.for_tenant(tenant)
         .filter(Q(appointment__customer_id=customer_id) | Q(to=phone))
-        .exclude(to="", body="")
-        .update(to="", body="")
+        .exclude(to="", body="", error_message="")
+        .update(to="", body="", error_message="")
     )
 
 

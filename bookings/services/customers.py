@@ -42,7 +42,7 @@ from bookings.queries import customer_by_phone, customer_insert, customer_update
 from common.errors import ValidationFailed
 from common.phone import InvalidPhoneNumber, normalize_phone
 from mcp_core.audit import Ref, audit_record
-from mcp_core.models import SagaRun
+from mcp_core.models import AuditLog, OutboxMessage, SagaRun
 from tenants.models import Company
 
 Errors = dict[str, list[str]]
@@ -339,6 +339,9 @@ def customer_erase(
     )
     redacted = _redact_audit_entries(tenant=tenant, customer=customer)
     _erase_saga_contexts(tenant=tenant, customer=customer)
+    _erase_delivery_errors(
+        tenant=tenant, appointment_ids=list(appointments.values_list("pk", flat=True))
+    )
     notifications.sms_records_erase(tenant=tenant, customer_id=customer.pk, phone=customer.phone)
     profile_changed = _anonymise(customer, now or timezone.now())
     if profile_changed or scrubbed or notes_cleared or redacted:
@@ -372,6 +375,23 @@ def _erase_saga_contexts(*, tenant: Company, customer: Customer) -> int:
         run.save(update_fields=["context"])
         erased += 1
     return erased
+
+
+def _erase_delivery_errors(*, tenant: Company, appointment_ids: list[int]) -> int:
+    """A provider's error text kept on an outbox message of the customer's bookings, and in the
+    audit row of its dead-lettering, may quote their number or name: it is replaced; topic,
+    attempts and status stay."""
+    messages = OutboxMessage.objects.for_tenant(tenant).filter(
+        payload__appointment_id__in=appointment_ids
+    )
+    message_ids = [str(pk) for pk in messages.values_list("pk", flat=True)]
+    for entry in AuditLog.objects.for_tenant(tenant).filter(
+        object_type=OutboxMessage._meta.label_lower, object_id__in=message_ids
+    ):
+        if (entry.changes or {}).get("error") not in (None, "", ERASED):
+            entry.changes = {**entry.changes, "error": ERASED}
+            entry.save(update_fields=["changes"])
+    return messages.exclude(last_error="").exclude(last_error=ERASED).update(last_error=ERASED)
 
 
 def _anonymise(customer: Customer, now: dt.datetime) -> bool:

@@ -10,15 +10,19 @@ shaped output or an `ApplicationError`, which each front door renders its own wa
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from pydantic import BaseModel, ValidationError
 
+from common import deadline
 from common.errors import (
     ApplicationError,
     NotFound,
@@ -32,6 +36,7 @@ from mcp_core.health import health_report
 from mcp_core.observability import logger, new_correlation_id, report_exception, tracer
 from mcp_core.operations import CallContext, Operation, registry
 from mcp_core.permissions import role_allows
+from mcp_core.queries import statement_timeout_set
 from mcp_core.ratelimit import RateLimitDecision, raise_if_refused, rate_limit_hit
 
 
@@ -106,7 +111,10 @@ def execute(
             except ObjectDoesNotExist:
                 error = NotFound()
             except (OperationalError, InterfaceError) as exc:
-                error = ServiceUnavailable("The database is unavailable; try again shortly.")
+                if _cancelled_for_time(exc):
+                    error = ServiceUnavailable("The operation hit its time budget (timeout).")
+                else:
+                    error = ServiceUnavailable("The database is unavailable; try again shortly.")
                 logger.error("mcp.database_unavailable", error=str(exc))
             except DatabaseError as exc:
                 error = _internal(exc, name, correlation_id)
@@ -164,11 +172,36 @@ def _run(
         deadline=time.monotonic() + settings.MCP_TIMEOUT,
         api_key_id=principal.api_key_id,
     )
-    result = op.handler(ctx, typed_args)
+    with deadline.bounded(ctx.deadline, settings.MCP_TIMEOUT), _statements_bounded(ctx):
+        result = op.handler(ctx, typed_args)
     shaped = result if isinstance(result, op.output) else op.output.model_validate(result)
     if ctx.remaining() <= 0:
         logger.warning("mcp.time_budget_exceeded", operation=op.name, budget=settings.MCP_TIMEOUT)
     return _dump(shaped)
+
+
+@contextmanager
+def _statements_bounded(ctx: CallContext) -> Iterator[None]:
+    """No statement of the call outlives its budget: PostgreSQL cancels one running past it
+    (statement_timeout), and none starts once it is spent (`deadline.guard_statements`)."""
+    statement_timeout_set(max(1, math.ceil(ctx.remaining() * 1000)))
+    try:
+        with connection.execute_wrapper(deadline.guard_statements):
+            yield
+    finally:
+        try:
+            statement_timeout_set(None)
+        except DatabaseError:
+            # A broken connection is closed and replaced; its setting goes with it.
+            logger.warning("mcp.statement_timeout_reset_failed")
+
+
+def _cancelled_for_time(exc: Exception) -> bool:
+    """PostgreSQL cancelled the statement for its statement_timeout (outside the statement
+    guard, e.g. while a result was being fetched)."""
+    cause = exc.__cause__
+    code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return code == deadline.QUERY_CANCELED
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
@@ -212,10 +245,8 @@ def check_deadline(ctx: CallContext, step: str) -> None:
     Raises ServiceUnavailable("... timeout").
     """
     if ctx.remaining() <= 0:
-        raise ServiceUnavailable(
-            f"The operation hit its time budget (timeout) during {step}.",
-            details={"timeout_seconds": settings.MCP_TIMEOUT, "step": step},
-        )
+        with deadline.bounded(ctx.deadline, settings.MCP_TIMEOUT):
+            raise deadline.timed_out(step)
 
 
 def health_check() -> dict[str, Any]:

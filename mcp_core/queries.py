@@ -44,6 +44,18 @@ def commit_without_flush_wait() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def statement_timeout_set(milliseconds: int | None) -> None:
+    """Bound every later statement of this session to `milliseconds` (PostgreSQL; a no-op
+    elsewhere); None restores the server's default."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if milliseconds is None:
+            cursor.execute("RESET statement_timeout")
+        else:
+            cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(milliseconds)])
+
+
 def database_ping() -> None:
     """One round trip to the database; raises when it cannot be reached."""
     with connection.cursor() as cursor:

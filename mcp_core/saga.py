@@ -1,18 +1,21 @@
-"""Sagas: multi-step writes whose completed steps are undone in reverse order when one fails.
+"""Sagas: multi-step writes whose completed steps are undone in reverse order when one fails,
+until the step marked `pivot` (the point of no return) has committed; after it they only go
+forward.
 
 Every state change of a run commits on its own and no transaction stays open while an action
-runs; `recover_stale_sagas` finishes or compensates runs whose process died (why: docs/
-architecture.md, "Sagas"). Declare each saga once at module level, in a module imported at
-start-up, so recovery knows its compensations by name::
+runs; `recover_stale_sagas` compensates runs whose process died before the pivot and rolls
+forward those that died after it (why: docs/architecture.md, "Sagas"). Declare each saga once at
+module level, in a module imported at start-up, so recovery knows its steps by name::
 
     booking_saga = Saga("booking.create", steps=[
-        Step("reserve", action=reserve, compensate=release, atomic=True),
-        Step("sync", action=sync, compensate=unsync),
+        Step("reserve", action=reserve, atomic=True, pivot=True),
+        Step("sync", action=sync),
     ])
     result = booking_saga.run(tenant=tenant, context={...}, idempotency_key="k")
 
 Actions and compensations are `fn(ctx: SagaContext) -> dict | None`; an action's dict must be
-JSON-serialisable, and an action that raises must leave no effect behind.
+JSON-serialisable, and an action that raises must leave no effect behind. A step after the
+pivot may run again in recovery (`ctx.attempt` > 1): it must be idempotent.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from common import deadline
 from common.errors import ApplicationError, Conflict, TransactionFailed
 from common.scoping import TenantQuerySet
 from mcp_core.models import SagaRun, SagaStatus, StepStatus
@@ -57,6 +61,7 @@ class SagaContext:
     run_id: uuid.UUID
     data: dict[str, Any]
     results: dict[str, dict[str, Any]]
+    attempt: int = _FIRST_ATTEMPT  # above 1: recovery runs the step again, rolling forward
 
 
 StepFn = Callable[[SagaContext], dict[str, Any] | None]
@@ -71,6 +76,9 @@ class Step:
     # Asked once the step before is done (the context holds its result): False skips this step
     # (recorded done with SKIPPED, no transaction of its own). Must not write or mutate.
     applies: Callable[[SagaContext], bool] | None = None
+    # The point of no return (atomic only): once it committed, nothing before it is undone and
+    # the steps after it (no compensations) run to the end, in recovery if need be.
+    pivot: bool = False
 
 
 SKIPPED: dict[str, Any] = {"skipped": True}
@@ -113,8 +121,14 @@ class Saga:
             raise ValueError(f"saga {name!r} needs at least one step and unique step names")
         if name in _registry:
             raise ValueError(f"a saga named {name!r} is already registered")
+        pivots = [index for index, step in enumerate(steps) if step.pivot]
+        if len(pivots) > 1 or any(not steps[index].atomic for index in pivots):
+            raise ValueError(f"saga {name!r} may have one pivot step, an atomic one")
+        if pivots and any(step.compensate is not None for step in steps[pivots[0] + 1 :]):
+            raise ValueError(f"saga {name!r}: the steps after its pivot are never compensated")
         self.name = name
         self.steps = tuple(steps)
+        self.pivot: int | None = pivots[0] if pivots else None
         _registry[name] = self
 
     def run(
@@ -127,12 +141,15 @@ class Saga:
         for this tenant and saga, the first run's outcome is returned (or raised) again and no
         step runs.
 
-        Raises TransactionFailed (1007) when a step raised; the completed steps were compensated
+        Raises TransactionFailed (1007) when a step before the pivot raised (or the time budget
+        of the call, `common.deadline`, ran out before it); the completed steps were compensated
         (run status `compensated`), or a compensation raised too (status `failed`, logged).
+        Once the pivot has committed nothing raises: see `_roll_forward`.
         Raises Conflict (1010) when the key belongs to a run still in progress or to a run with
         other inputs, and TypeError (nothing written) for a context JSON cannot represent.
         """
         data = _jsonable(context)
+        deadline.check(self.steps[0].name)
         if self.steps[0].atomic:
             started = self._start_with_first_step(tenant, data, idempotency_key)
             if isinstance(started, SagaResult):
@@ -147,7 +164,16 @@ class Saga:
         # last closed with it): one short transaction between two actions instead of two.
         index = first
         while index < len(self.steps):
+            if self.pivot is not None and index > self.pivot:
+                # Past the point of no return the budget no longer applies: the caller is
+                # answered with what was committed, not with a timeout.
+                with deadline.lifted():
+                    return self._roll_forward(hold, index)
             step = self.steps[index]
+            try:
+                deadline.check(step.name)
+            except ApplicationError as exc:
+                self._fail(hold, index, exc)
             if step.atomic:
                 index = self._run_atomic_step(hold, index)
                 continue
@@ -165,12 +191,50 @@ class Saga:
                 raise self._failure(hold.run_id, step.name, _TAKEN_OVER) from None
         return SagaResult(hold.run_id, hold.results)
 
-    def _advance(self, hold: _Hold, index: int, result: dict[str, Any]) -> _Advance:
-        """What to write once step `index` is done with `result`: its row, those of the steps
-        after it that do not apply (done, `{"skipped": true}`, no transaction of their own),
-        and the next step's (running) — or the run completed."""
+    def _roll_forward(self, hold: _Hold, index: int) -> SagaResult:
+        """Run the steps from `index` (all after the pivot) to the end. A step that raises is
+        recorded failed with `{"failed": reason}` as its result (logged; its effect is owed by
+        whatever it left for later, e.g. an outbox message) and the next one runs; the run ends
+        `completed`. Stops quietly when recovery took the run over (it finishes it)."""
+        while index < len(self.steps):
+            step = self.steps[index]
+            try:
+                if step.atomic:
+                    with transaction.atomic():
+                        index = self._record_done(hold, index, _result_of(step, hold.context()))
+                    continue
+                result = _result_of(step, hold.context())
+            except _TakenOver:
+                break
+            except Exception as exc:
+                logger.exception(
+                    "saga %s run %s: step %s failed after the point of no return; rolling on",
+                    self.name,
+                    hold.run_id,
+                    step.name,
+                )
+                result, failure = {"failed": _reason(exc)}, _detail(exc)
+            else:
+                failure = ""
+            try:
+                index = self._record_done(hold, index, result, error=failure)
+            except _TakenOver:
+                hold.results = {**hold.results, step.name: result}
+                break
+        return SagaResult(hold.run_id, hold.results)
+
+    def _advance(
+        self, hold: _Hold, index: int, result: dict[str, Any], error: str = ""
+    ) -> _Advance:
+        """What to write once step `index` is done with `result` (failed with `error`, after
+        the pivot): its row, those of the steps after it that do not apply (done,
+        `{"skipped": true}`, no transaction of their own), and the next step's (running) — or
+        the run completed."""
         results = {**hold.results, self.steps[index].name: result}
-        steps = [_step(index, StepStatus.DONE, result=result)]
+        if error:
+            steps = [_step(index, StepStatus.FAILED, result=result, error=error)]
+        else:
+            steps = [_step(index, StepStatus.DONE, result=result)]
         following = index + 1
         while following < len(self.steps):
             applies = self.steps[following].applies
@@ -188,10 +252,10 @@ class Saga:
             run_fields["current_step"] = self.steps[following].name
         return _Advance(steps, run_fields, following, results)
 
-    def _record_done(self, hold: _Hold, index: int, result: dict[str, Any]) -> int:
+    def _record_done(self, hold: _Hold, index: int, result: dict[str, Any], error: str = "") -> int:
         """Commit step `index` done (see `_advance`); returns the next step to run.
         Raises _TakenOver."""
-        advance = self._advance(hold, index, result)
+        advance = self._advance(hold, index, result, error)
         last = advance.next_index == len(self.steps)
         hold.commit(steps=advance.steps, durable=last, **advance.run_fields)
         hold.results = advance.results
@@ -410,7 +474,7 @@ class _Hold:
         # Copies: a step mutating what it was given must not change what later steps see.
         # (Both are plain JSON values: a pickle round trip copies them 4× faster than deepcopy.)
         data, results = pickle.loads(pickle.dumps((self.data, self.results), -1))  # noqa: S301
-        return SagaContext(self.tenant, self.run_id, data, results)
+        return SagaContext(self.tenant, self.run_id, data, results, self.attempt)
 
     def record_steps(self, steps: Sequence[tuple[int, dict[str, Any]]]) -> None:
         """Apply `(index, fields)` changes to the steps' states (written with the next
@@ -449,18 +513,20 @@ def _every_tenants_runs() -> TenantQuerySet[SagaRun]:
 
 
 def recover_stale_sagas(now: dt.datetime | None = None) -> list[uuid.UUID]:
-    """Finish or compensate the runs whose process stopped, and return their ids.
+    """Finish, roll forward or compensate the runs whose process stopped; return their ids.
 
     Stale: running or compensating, heartbeat older than MCP_SAGA_STALE_AFTER seconds before
     `now`. One worker claims each run (row lock with SKIP LOCKED, else a conditional UPDATE) and
     raises its `attempts`, so the old process, should it still live, can write nothing more.
 
-    A run whose steps are all done is marked completed. Otherwise every step that may have had an
-    effect is compensated in reverse order: done steps, one whose compensation was under way, and
-    the one running when the process died — its action may have got part way and `ctx.results`
-    has no entry for it. Compensations must therefore be idempotent and cope with a missing
-    result (find their effect from `ctx.data` or `ctx.run_id`). A run whose saga is not
-    registered here is marked failed and logged. At most 100 runs per call.
+    A run whose steps are all done is marked completed. A run whose pivot step is done rolls
+    forward: the steps after it that did not finish run again (`ctx.attempt` > 1), then it is
+    completed. Otherwise every step that may have had an effect is compensated in reverse
+    order: done steps, one whose compensation was under way, and the one running when the
+    process died — its action may have got part way and `ctx.results` has no entry for it.
+    Compensations must therefore be idempotent and cope with a missing result (find their
+    effect from `ctx.data` or `ctx.run_id`). A run whose saga is not registered here is marked
+    failed and logged. At most 100 runs per call.
 
     Raises nothing for a lost claim; database errors propagate (the next beat retries).
     """
@@ -521,6 +587,22 @@ def _recover(run: SagaRun) -> None:
             hold.commit(status=SagaStatus.FAILED, error=error)
         elif all(step["status"] == StepStatus.DONE for step in steps):
             hold.commit(status=SagaStatus.COMPLETED)
+        elif (pivot := _passed_pivot(saga, run)) is not None:
+            logger.warning("saga %s run %s: rolling a stale run forward", run.name, run.pk)
+            unfinished = [
+                i
+                for i, s in enumerate(steps)
+                if i > pivot and s["status"] in (StepStatus.RUNNING, StepStatus.PENDING)
+            ]
+            if not unfinished:
+                hold.commit(status=SagaStatus.COMPLETED)
+            else:
+                first = unfinished[0]
+                hold.commit(
+                    current_step=saga.steps[first].name,
+                    steps=[_step(first, StepStatus.RUNNING)],
+                )
+                saga._roll_forward(hold, first)
         else:
             logger.warning("saga %s run %s: recovering a stale run", run.name, run.pk)
             error = run.error or "The process running the saga stopped."
@@ -529,6 +611,15 @@ def _recover(run: SagaRun) -> None:
             saga._compensate(hold, owed[::-1])
     except _TakenOver:
         logger.warning("saga run %s: claimed by another recovery meanwhile", run.pk)
+
+
+def _passed_pivot(saga: Saga, run: SagaRun) -> int | None:
+    """The index of the run's pivot step when the run is running and that step committed (it
+    may only go forward), else None."""
+    pivot, steps = saga.pivot, list(run.steps)
+    if pivot is None or run.status != SagaStatus.RUNNING or len(steps) <= pivot:
+        return None
+    return pivot if steps[pivot]["status"] == StepStatus.DONE else None
 
 
 def _step(index: int, status: StepStatus, **fields: Any) -> tuple[int, dict[str, Any]]:

@@ -6,7 +6,7 @@ callers import them from `bookings.services`:
 - `customers`: find or create a customer by phone number, upsert, GDPR export and erasure;
 - `create`: `booking_create` and the booking saga it runs (its steps are declared there);
 - `reserve`: the saga's reserve step (`booking_reserve`, the appointment and its outbox
-  messages in one transaction) and its compensation (`booking_release`);
+  messages in one transaction), the saga's point of no return;
 - `lifecycle`: cancel, confirm, reschedule and update an appointment;
 - `side_effects`: the calendar copy and the customer's notices, written to the transactional
   outbox by the writes above, with the outbox handlers that deliver them;
@@ -44,7 +44,6 @@ from bookings.services.lifecycle import (
 from bookings.services.reserve import (
     Reservation,
     ReservationRequest,
-    booking_release,
     booking_reserve,
 )
 from bookings.services.side_effects import (
@@ -55,7 +54,6 @@ from bookings.services.side_effects import (
     booking_calendar_sync,
     booking_calendar_sync_failed,
     booking_calendar_sync_gave_up,
-    booking_calendar_unsync,
     booking_notification_deliver,
     booking_notify,
 )
@@ -83,14 +81,12 @@ __all__ = [
     "booking_calendar_sync",
     "booking_calendar_sync_failed",
     "booking_calendar_sync_gave_up",
-    "booking_calendar_unsync",
     "booking_cancel",
     "booking_confirm",
     "booking_create",
     "booking_create_saga",
     "booking_notification_deliver",
     "booking_notify",
-    "booking_release",
     "booking_reschedule",
     "booking_reserve",
     "booking_update",

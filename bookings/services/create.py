@@ -1,9 +1,9 @@
 """Creating a booking: `booking_create` checks and normalises the request, then runs the booking
 saga outside any transaction.
 
-    reserve        booking_reserve                 ↺ booking_release (delete the appointment)
-    calendar_sync  booking_calendar_deliver        ↺ booking_calendar_unsync (cancel the event)
-    notifications  booking_notification_deliver    (nothing to undo: a message cannot be unsent)
+    reserve        booking_reserve                 the point of no return (pivot)
+    calendar_sync  booking_calendar_deliver        rolled forward, never undone
+    notifications  booking_notification_deliver    rolled forward, never undone
 
 The reserve step (`bookings.services.reserve`) writes the appointment and its outbox messages in
 one transaction; the later steps (`bookings.services.side_effects`) only deliver those messages
@@ -11,12 +11,13 @@ inline (the outbox retries them when that fails), so the response can say `synce
 channels confirmed the booking. A failed delivery does not fail the booking.
 
 The saga is declared once, at import of this module (every process imports it with
-`bookings.services`, so each knows its compensations for crash recovery). Its steps below only
+`bookings.services`, so each knows its steps for crash recovery). Its steps below only
 translate the saga's JSON context into one service call each. No step holds a transaction open
-while the next one runs. When the reserve step's result was lost with its process,
-`booking_release` finds the run's appointment from its audit row, so recovery can still undo it.
-A step that only found the idempotency key's earlier booking (`replayed`) makes the later steps
-skip: that booking had its own run.
+while the next one runs. Once the reserve step has committed, the booking stands: a later step
+that fails or a process that dies is rolled forward (recovery runs the step again, which leaves
+the message to the outbox while another attempt holds it), never compensated
+(docs/architecture.md, "Sagas"). A step that only found the idempotency key's earlier booking
+(`replayed`) makes the later steps skip: that booking had its own run.
 """
 
 from __future__ import annotations
@@ -45,14 +46,12 @@ from bookings.services.customers import customer_fill_in, customer_id_by_phone
 from bookings.services.reserve import (
     Reservation,
     ReservationRequest,
-    booking_release,
     booking_reserve,
     check_quota,
     key_reused,
 )
 from bookings.services.side_effects import (
     booking_calendar_deliver,
-    booking_calendar_unsync,
     booking_notification_deliver,
 )
 from common.errors import ApplicationError, TransactionFailed, ValidationFailed
@@ -102,8 +101,10 @@ def booking_create(
     Raises ValidationFailed / SlotNotBookable (400, per field), BranchNotFound /
     ServiceNotFound / StaffNotFound / NotFound for the customer (404), QuotaExceeded (403),
     SlotTaken (409, details.next_available), Conflict (409: idempotency key used with other
-    arguments) and TransactionFailed (500, compensated) when a later step failed unexpectedly.
-    Writes the calendar and confirmation messages to the outbox with the appointment.
+    arguments) and ServiceUnavailable (503) when the call's time budget ran out before the
+    appointment was committed (nothing of the booking written). Once it is committed the
+    booking is returned, whatever its calendar copy and confirmation did: they are retried
+    through the outbox, whose messages are written with the appointment.
     """
     errors: Errors = {}
     subjects = availability.booking_subjects(
@@ -284,11 +285,11 @@ def _book(
         call_id=call_id,
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
-        sync_status=results["calendar_sync"].get("sync_status", request.sync_status),
+        sync_status=results.get("calendar_sync", {}).get("sync_status", request.sync_status),
         price=service.price,
         notes=notes,
     )
-    sent = results["notifications"].get("sent", [])
+    sent = results.get("notifications", {}).get("sent", [])
     return CreatedBooking(appointment=appointment, notifications_sent=list(sent), replayed=False)
 
 
@@ -407,15 +408,6 @@ def reserve(ctx: SagaContext) -> dict[str, Any]:
     return reservation.to_result()
 
 
-def release(ctx: SagaContext) -> None:
-    booking_release(
-        tenant=ctx.tenant,
-        actor=ctx.data["actor"],
-        reservation=_reservation(ctx),
-        saga_run_id=str(ctx.run_id),
-    )
-
-
 def _calendar_to_sync(ctx: SagaContext) -> bool:
     reservation = _reservation(ctx)
     return (
@@ -445,15 +437,9 @@ def calendar_sync(ctx: SagaContext) -> dict[str, Any]:
         actor=ctx.data["actor"],
         appointment_id=reservation.appointment_id,
         message_id=reservation.calendar_message_id,
+        claimed=ctx.attempt == 1,
     )
     return {"sync_status": status}
-
-
-def calendar_unsync(ctx: SagaContext) -> None:
-    reservation = _reservation(ctx)
-    if reservation is None or reservation.replayed:
-        return
-    booking_calendar_unsync(tenant=ctx.tenant, appointment_id=reservation.appointment_id)
 
 
 def notify(ctx: SagaContext) -> dict[str, Any]:
@@ -467,6 +453,7 @@ def notify(ctx: SagaContext) -> dict[str, Any]:
         actor=ctx.data["actor"],
         appointment_id=reservation.appointment_id,
         message_id=reservation.notification_message_id,
+        claimed=ctx.attempt == 1,
     )
     return {"sent": sent}
 
@@ -474,14 +461,11 @@ def notify(ctx: SagaContext) -> dict[str, Any]:
 booking_create_saga = Saga(
     "booking.create",
     steps=[
-        Step("reserve", action=reserve, compensate=release, atomic=True),
+        # Its commit is the point of no return: the client may be told of the booking from
+        # here on (a retry with the same idempotency key finds it), so it is never undone.
+        Step("reserve", action=reserve, atomic=True, pivot=True),
         # Skipped without a transaction of its own when nothing was queued for them.
-        Step(
-            "calendar_sync",
-            action=calendar_sync,
-            compensate=calendar_unsync,
-            applies=_calendar_to_sync,
-        ),
+        Step("calendar_sync", action=calendar_sync, applies=_calendar_to_sync),
         Step("notifications", action=notify, applies=_notification_to_send),
     ],
 )

@@ -4,8 +4,9 @@
 quota, inserts the appointment for the first candidate staff member whose time is still free
 and writes its audit row and side effects to the outbox ("calendar.sync" when the calendar
 keeps a copy, "notification.booking" always), both claimed for the saga's next steps.
-`booking_release` deletes the appointment again. The request and the result are JSON-able
-dataclasses: the saga persists them as the run's context and the step's result.
+It is the saga's point of no return: once committed the appointment is never undone by the saga
+(docs/architecture.md, "Sagas"). The request and the result are JSON-able dataclasses: the saga
+persists them as the run's context and the step's result.
 
 No double booking: on PostgreSQL the exclusion constraint has the last word (a new appointment
 it refuses is not inserted: `insert_unless_conflict`); on SQLite the overlap query runs under
@@ -26,12 +27,11 @@ from bookings.confirmation import new_confirmation_number
 from bookings.enums import AppointmentStatus, SyncStatus
 from bookings.models import Appointment
 from bookings.queries import appointment_insert_unless_conflict
-from bookings.selectors import APPOINTMENT_OBJECT_TYPE, bookings_created_this_month
+from bookings.selectors import bookings_created_this_month
 from bookings.services.conflicts import overlap_at_lock, slot_taken
 from bookings.services.side_effects import calendar_message, notification_message
 from common.errors import Conflict, QuotaExceeded
 from mcp_core.audit import Ref, audit_record
-from mcp_core.models import AuditLog
 from staff.models import Service
 from tenants.models import Branch, Company
 from tenants.plans import UNLIMITED, effective_plan, plan_limits
@@ -283,40 +283,3 @@ def _reservation_by_key(tenant: Company, key: str, fingerprint: str) -> Reservat
         staff_id=existing.staff_id,
         replayed=True,
     )
-
-
-def booking_release(
-    *, tenant: Company, actor: str, reservation: Reservation | None, saga_run_id: str
-) -> None:
-    """Compensation of booking_reserve: delete the appointment the saga run created. Without
-    the step's result (its process died) the run's appointment is found by its audit row.
-    Idempotent; an appointment the run only found (`replayed`) is left alone."""
-    if reservation is not None and reservation.replayed:
-        return
-    appointment_id = reservation.appointment_id if reservation is not None else None
-    if appointment_id is None:
-        created = (
-            AuditLog.objects.for_tenant(tenant)
-            .filter(
-                object_type=APPOINTMENT_OBJECT_TYPE,
-                action="appointment.created",
-                changes__saga_run_id=saga_run_id,
-            )
-            .values_list("object_id", flat=True)
-            .first()
-        )
-        if created is None:
-            return
-        appointment_id = int(created)
-    with transaction.atomic():
-        appointment = Appointment.objects.for_tenant(tenant).filter(pk=appointment_id).first()
-        if appointment is None:
-            return
-        appointment.delete()
-        audit_record(
-            tenant=tenant,
-            actor=actor,
-            action="appointment.creation_undone",
-            obj=Ref(Appointment, appointment_id),
-            changes={"saga_run_id": saga_run_id},
-        )

@@ -146,19 +146,23 @@ def notification_message(
 
 
 def booking_calendar_deliver(
-    *, tenant: Company, actor: str, appointment_id: int, message_id: int
+    *, tenant: Company, actor: str, appointment_id: int, message_id: int, claimed: bool = True
 ) -> str:
     """Step 2 of the booking saga: deliver the new appointment's calendar message now and
     return the appointment's sync status. A failed delivery does not fail the booking: the
-    appointment stays `pending` and the outbox retries the message with back-off."""
-    message = outbox.claimed_message(
-        tenant=tenant,
-        message_id=message_id,
-        topic=CALENDAR_TOPIC,
-        payload=_calendar_payload(actor, appointment_id),
+    appointment stays `pending` and the outbox retries the message with back-off.
+    `claimed=False` (recovery rolling the saga forward): the message is attempted only when no
+    other attempt holds it (its lease ran out), else left to the outbox."""
+    delivery = _deliver(
+        outbox.claimed_message(
+            tenant=tenant,
+            message_id=message_id,
+            topic=CALENDAR_TOPIC,
+            payload=_calendar_payload(actor, appointment_id),
+        ),
+        claimed=claimed,
     )
-    delivery = outbox.deliver_claimed(message)
-    if delivery.delivered and delivery.result:
+    if delivery is not None and delivery.delivered and delivery.result:
         return str(delivery.result.get("sync_status") or SyncStatus.PENDING.value)
     return SyncStatus.PENDING.value
 
@@ -178,24 +182,6 @@ def booking_calendar_sync_failed(
             obj=Ref(Appointment, appointment_id),
             changes={"error": error[:500], "attempt": attempt, "retry": "outbox"},
         )
-
-
-def booking_calendar_unsync(*, tenant: Company, appointment_id: int) -> None:
-    """Compensation of the calendar step: cancel the appointment's external event, if any.
-    Idempotent. Raises CalendarError when the backend failed (an operator has to look)."""
-    row = (
-        Appointment.objects.for_tenant(tenant)
-        .filter(pk=appointment_id)
-        .values_list("external_calendar_id", flat=True)
-        .first()
-    )
-    if not row:
-        return
-    backend = calendar.get_calendar_backend()
-    calendar.call(backend, backend.cancel_event, row)
-    Appointment.objects.for_tenant(tenant).filter(pk=appointment_id).update(
-        external_calendar_id="", sync_status=SyncStatus.NOT_REQUIRED
-    )
 
 
 def booking_calendar_sync_gave_up(
@@ -293,20 +279,31 @@ def booking_notify(*, tenant: Company, actor: str, appointment_id: int, kind: st
 
 
 def booking_notification_deliver(
-    *, tenant: Company, actor: str, appointment_id: int, message_id: int
+    *, tenant: Company, actor: str, appointment_id: int, message_id: int, claimed: bool = True
 ) -> list[str]:
     """Step 3 of the booking saga: deliver the confirmation message now; the channels used
-    (none when it failed: the outbox retries it, the booking stands)."""
-    message = outbox.claimed_message(
-        tenant=tenant,
-        message_id=message_id,
-        topic=NOTIFICATION_TOPIC,
-        payload=_notification_payload(actor, appointment_id, "confirmation"),
+    (none when it failed: the outbox retries it, the booking stands). `claimed=False`: as for
+    `booking_calendar_deliver`; a message delivered already is not sent again."""
+    delivery = _deliver(
+        outbox.claimed_message(
+            tenant=tenant,
+            message_id=message_id,
+            topic=NOTIFICATION_TOPIC,
+            payload=_notification_payload(actor, appointment_id, "confirmation"),
+        ),
+        claimed=claimed,
     )
-    delivery = outbox.deliver_claimed(message)
-    if not delivery.delivered or not delivery.result:
+    if delivery is None or not delivery.delivered or not delivery.result:
         return []
     return [str(channel) for channel in delivery.result.get("sent", [])]
+
+
+def _deliver(message: OutboxMessage, *, claimed: bool) -> outbox.Delivery | None:
+    """Attempt a message the saga wrote claimed: as its claimant (`claimed`), or as anyone
+    else, who attempts it only once no other attempt holds it (None: it is gone)."""
+    if claimed:
+        return outbox.deliver_claimed(message)
+    return outbox.deliver(message.pk)
 
 
 # ------------------------------------------------------------------------------ outbox handlers

@@ -745,9 +745,11 @@ def test_unexpected_failure_after_reserving_rolls_forward_and_the_booking_stands
         ("calendar_sync", "done", {"sync_status": "synced"}),
         ("notifications", "failed", {"failed": "RuntimeError"}),
     ]
-    assert not AuditLog.objects.for_tenant(world.tenant).filter(
-        action="appointment.creation_undone"
-    ).exists()
+    assert (
+        not AuditLog.objects.for_tenant(world.tenant)
+        .filter(action="appointment.creation_undone")
+        .exists()
+    )
     # The confirmation stays owed to the outbox: claimed by the step, taken up when its lease
     # runs out.
     message = OutboxMessage.objects.for_tenant(world.tenant).get(topic="notification.booking")

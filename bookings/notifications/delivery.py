@@ -20,6 +20,7 @@ from bookings.enums import SmsKind
 from bookings.notifications.sms import SMS, NotificationError, SmsNotConfigured, send_sms
 from bookings.notifications.texts import BookingConfirmation, booking_email, render_booking_message
 from bookings.queries import booking_message_details
+from common import deadline
 from tenants.models import Company
 
 logger = logging.getLogger("askproai.notifications")
@@ -33,7 +34,7 @@ def send_email(to: str, subject: str, body: str) -> None:
 
     Raises NotificationError when the backend refuses or cannot be reached."""
     try:
-        mail_connection = get_connection(timeout=settings.INTEGRATION_HTTP_TIMEOUT)
+        mail_connection = get_connection(timeout=deadline.cap(settings.INTEGRATION_HTTP_TIMEOUT))
         send_mail(subject, body, None, [to], connection=mail_connection)
     except Exception as exc:
         raise NotificationError(f"email: {type(exc).__name__}: {exc}") from exc

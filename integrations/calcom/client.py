@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from common import deadline
 from common.errors import IntegrationError, ServiceUnavailable
 
 
@@ -116,6 +117,8 @@ class CalcomClient:
             "cal-api-version": self.bookings_version,
             "Accept": "application/json",
         }
+        # Capped by what is left of the call's time budget (raises once it is spent).
+        timeout = deadline.cap(self.timeout)
         try:
             response = _http_client().request(
                 method,
@@ -123,11 +126,11 @@ class CalcomClient:
                 headers=headers,
                 json=json,
                 params=params,
-                timeout=httpx.Timeout(self.timeout),
+                timeout=httpx.Timeout(timeout),
             )
         except httpx.TimeoutException as exc:
             raise ServiceUnavailable(
-                f"Cal.com did not answer within {self.timeout:g} s (timeout).",
+                f"Cal.com did not answer within {timeout:g} s (timeout).",
                 details={"integration": "calcom", "reason": "timeout"},
             ) from exc
         except httpx.HTTPError as exc:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import stripe
 from django.conf import settings
 
+from common import deadline
 from common.errors import Conflict, IntegrationError, ServiceUnavailable
 from mcp_core.breakers import call_with_breaker
 
@@ -55,7 +56,7 @@ def stripe_client() -> stripe.StripeClient:
         stripe_version=STRIPE_API_VERSION,
         base_addresses={"api": base} if base else {},
         max_network_retries=0,
-        http_client=stripe.RequestsClient(timeout=settings.INTEGRATION_HTTP_TIMEOUT),
+        http_client=stripe.RequestsClient(timeout=deadline.cap(settings.INTEGRATION_HTTP_TIMEOUT)),
     )
 
 

@@ -16,6 +16,8 @@ from django.conf import settings
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from common import deadline
+
 STATUS_CALLBACK_PATH = "/webhooks/sms/status"
 
 # The SDK logs every request's headers and URL at INFO; our own log line says what matters.
@@ -35,7 +37,7 @@ def twilio_client() -> Client:
     client = Client(
         settings.TWILIO_ACCOUNT_SID,
         settings.TWILIO_AUTH_TOKEN,
-        http_client=TwilioHttpClient(timeout=settings.INTEGRATION_HTTP_TIMEOUT),
+        http_client=TwilioHttpClient(timeout=deadline.cap(settings.INTEGRATION_HTTP_TIMEOUT)),
     )
     if settings.TWILIO_API_BASE:
         client.api.base_url = settings.TWILIO_API_BASE.rstrip("/")

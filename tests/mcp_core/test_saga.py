@@ -741,3 +741,123 @@ def test_a_failing_later_atomic_step_rolls_its_writes_back_and_compensates_the_r
         ("settle", StepStatus.FAILED),
     ]
     assert not AuditLog.objects.all_tenants().exists()
+
+
+# ------------------------------------------------------------------------------ point of no return
+
+
+class PivotSaga:
+    """prepare (compensated) → commit (atomic, the pivot) → deliver → settle; each action
+    appends its name and the attempt it ran in."""
+
+    def __init__(self, *, fail_at: str = "") -> None:
+        self.calls: list[tuple[str, int]] = []
+        self.fail_at = fail_at
+
+        def action(name: str):
+            def run(ctx: SagaContext) -> dict:
+                self.calls.append((name, ctx.attempt))
+                if name == self.fail_at:
+                    raise IntegrationError(f"{name} refused")
+                return {"done": name}
+
+            return run
+
+        self.saga = Saga(
+            f"test.{uuid.uuid4().hex[:12]}",
+            [
+                Step("prepare", action("prepare"), lambda ctx: self.calls.append(("undo", 0))),
+                Step("commit", action("commit"), atomic=True, pivot=True),
+                Step("deliver", action("deliver")),
+                Step("settle", action("settle")),
+            ],
+        )
+
+
+def test_a_pivot_must_be_atomic_and_the_steps_after_it_have_no_compensation():
+    step = Step("one", action=lambda ctx: None)
+    name = f"test.{uuid.uuid4().hex[:12]}"
+
+    with pytest.raises(ValueError, match="one pivot step, an atomic one"):
+        Saga(name, [Step("one", action=lambda ctx: None, pivot=True)])
+    with pytest.raises(ValueError, match="never compensated"):
+        Saga(
+            name,
+            [
+                Step("one", action=lambda ctx: None, atomic=True, pivot=True),
+                Step("two", action=lambda ctx: None, compensate=lambda ctx: None),
+            ],
+        )
+    assert Saga(name, [step]).pivot is None
+
+
+def test_a_step_failing_after_the_pivot_is_recorded_and_the_run_still_completes():
+    pivot = PivotSaga(fail_at="deliver")
+
+    result = pivot.saga.run(tenant=CompanyFactory(), context={})
+
+    run = SagaRun.objects.all_tenants().get()
+    assert pivot.calls == [("prepare", 1), ("commit", 1), ("deliver", 1), ("settle", 1)]
+    assert result.results == {
+        "prepare": {"done": "prepare"},
+        "commit": {"done": "commit"},
+        "deliver": {"failed": "deliver refused"},
+        "settle": {"done": "settle"},
+    }
+    assert (run.status, _statuses(run)) == (
+        SagaStatus.COMPLETED,
+        ["done", "done", "failed", "done"],
+    )
+    assert run.steps[2]["error"] == "IntegrationError: deliver refused"
+
+
+def test_a_step_failing_before_the_pivot_still_compensates():
+    pivot = PivotSaga(fail_at="commit")
+
+    with pytest.raises(TransactionFailed):
+        pivot.saga.run(tenant=CompanyFactory(), context={})
+
+    assert pivot.calls == [("prepare", 1), ("commit", 1), ("undo", 0)]
+    assert SagaRun.objects.all_tenants().get().status == SagaStatus.COMPENSATED
+
+
+def test_recovery_rolls_a_run_past_its_pivot_forward_and_compensates_nothing():
+    pivot = PivotSaga()
+    run = SagaRunFactory(
+        name=pivot.saga.name,
+        context={"data": {}, "results": {"prepare": {"done": "prepare"}}},
+        steps=[
+            step_state("prepare", StepStatus.DONE, {"done": "prepare"}),
+            step_state("commit", StepStatus.DONE, {"done": "commit"}),
+            step_state("deliver", StepStatus.RUNNING),
+            step_state("settle"),
+        ],
+        current_step="deliver",
+    )
+
+    assert recover_stale_sagas() == [run.pk]
+
+    run.refresh_from_db()
+    assert pivot.calls == [("deliver", 2), ("settle", 2)]
+    assert (run.status, run.attempts, run.current_step) == (SagaStatus.COMPLETED, 2, "settle")
+    assert _statuses(run) == ["done", "done", "done", "done"]
+    assert run.context["results"]["settle"] == {"done": "settle"}
+
+
+def test_recovery_compensates_a_run_that_died_before_its_pivot():
+    pivot = PivotSaga()
+    run = SagaRunFactory(
+        name=pivot.saga.name,
+        steps=[
+            step_state("prepare", StepStatus.DONE, {"done": "prepare"}),
+            step_state("commit", StepStatus.RUNNING),
+            step_state("deliver"),
+            step_state("settle"),
+        ],
+    )
+
+    assert recover_stale_sagas() == [run.pk]
+
+    run.refresh_from_db()
+    assert pivot.calls == [("undo", 0)]
+    assert run.status == SagaStatus.COMPENSATED

@@ -132,8 +132,34 @@ def send_sms(
         return _hand_over(get_sms_backend(), to, body)
     fields = {"appointment_id": appointment_id, "kind": kind, "to": to, "body": body}
     message = SmsMessage(tenant=tenant, provider=get_sms_backend().name, **fields)
-    message.pk = sms_message_insert(tenant_id=tenant.pk, provider=message.provider, **fields)
+    abandoned = _abandoned_confirmation(tenant, kind, appointment_id)
+    if abandoned is not None:
+        # Taken over: the row stands for this one confirmation, not a second one.
+        message.pk = abandoned
+        sms_message_update(abandoned, provider=message.provider, to=to, body=body)
+    else:
+        message.pk = sms_message_insert(tenant_id=tenant.pk, provider=message.provider, **fields)
     return str(sms_deliver_recorded(message).provider_sid)
+
+
+def _abandoned_confirmation(tenant: Company, kind: str, appointment_id: int | None) -> int | None:
+    """The appointment's confirmation SMS a dead worker left `claimed` (recorded, never handed
+    over: no provider id), or None. An appointment has one confirmation, delivered through one
+    outbox message whose lease lets one attempt run at a time: a claimed row seen by the next
+    attempt belongs to an attempt that died."""
+    if kind != SmsKind.CONFIRMATION or appointment_id is None:
+        return None
+    return (
+        SmsMessage.objects.for_tenant(tenant)
+        .filter(
+            appointment_id=appointment_id,
+            kind=SmsKind.CONFIRMATION,
+            status=SmsStatus.CLAIMED,
+            provider_sid=None,
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def sms_deliver_recorded(message: SmsMessage) -> SmsMessage:

@@ -74,12 +74,13 @@ def deliver_booking_confirmation(
 
 
 def deliver_booking_notification(
-    *, tenant: Company, appointment_id: int, kind: str
+    *, tenant: Company, appointment_id: int, kind: str, retry: bool = False
 ) -> DeliveryReport:
     """Tell the customer about an appointment of `tenant` (the outbox's "notification.booking"
     messages): kind "confirmation", "cancellation" or "reschedule", by e-mail when given, else
     SMS in the tenant's wording (`texts.render_booking_message`), recorded as an `SmsMessage`;
-    SMS when the e-mail fails; no SMS provider configured: skipped.
+    SMS when the e-mail fails; no SMS provider configured: skipped. `retry`: an earlier
+    attempt ran, so a confirmation SMS it left `claimed` is taken over (`send_sms`).
     An appointment gone or a customer erased gets nothing (an empty report). Raises ValueError
     for an unknown kind; channel failures are in the report."""
     if kind not in BOOKING_KINDS:
@@ -88,7 +89,14 @@ def deliver_booking_notification(
     if found is None:
         return DeliveryReport()
     booking, template = found
-    return _deliver(kind, booking, tenant=tenant, appointment_id=appointment_id, template=template)
+    return _deliver(
+        kind,
+        booking,
+        tenant=tenant,
+        appointment_id=appointment_id,
+        template=template,
+        retry=retry,
+    )
 
 
 def _deliver(
@@ -98,6 +106,7 @@ def _deliver(
     tenant: Company | None,
     appointment_id: int | None,
     template: str | None,
+    retry: bool = False,
 ) -> DeliveryReport:
     sent: list[str] = []
     failed: list[Failure] = []
@@ -117,6 +126,7 @@ def _deliver(
                 tenant=tenant,
                 kind=kind,
                 appointment_id=appointment_id,
+                take_over=retry,
             )
             sent.append(SMS)
         except SmsNotConfigured:

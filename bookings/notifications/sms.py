@@ -122,9 +122,12 @@ def send_sms(
     tenant: Company | None = None,
     kind: str = SmsKind.CUSTOM,
     appointment_id: int | None = None,
+    take_over: bool = False,
 ) -> str:
     """Send one SMS through the configured backend and its circuit breaker; returns the
-    provider's message id. With `tenant` the attempt is recorded as an `SmsMessage` of `kind`.
+    provider's message id. With `tenant` the attempt is recorded as an `SmsMessage` of `kind`;
+    `take_over` (a retried delivery): a confirmation a dead attempt left `claimed` is sent on
+    that record rather than a new one.
 
     Raises NotificationError (recorded first) for anything the backend raised, while its
     breaker is open, and SmsNotConfigured when the backend lacks its credentials."""
@@ -132,7 +135,7 @@ def send_sms(
         return _hand_over(get_sms_backend(), to, body)
     fields = {"appointment_id": appointment_id, "kind": kind, "to": to, "body": body}
     message = SmsMessage(tenant=tenant, provider=get_sms_backend().name, **fields)
-    abandoned = _abandoned_confirmation(tenant, kind, appointment_id)
+    abandoned = _abandoned_confirmation(tenant, kind, appointment_id) if take_over else None
     if abandoned is not None:
         # Taken over: the row stands for this one confirmation, not a second one.
         message.pk = abandoned

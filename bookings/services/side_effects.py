@@ -235,15 +235,18 @@ class NotificationUndelivered(Exception):
     """No channel reached the customer; the outbox retries the message."""
 
 
-def booking_notify(*, tenant: Company, actor: str, appointment_id: int, kind: str) -> list[str]:
+def booking_notify(
+    *, tenant: Company, actor: str, appointment_id: int, kind: str, retry: bool = False
+) -> list[str]:
     """Tell the customer about their appointment (kind confirmation, cancellation or
     reschedule): e-mail when given, else SMS; SMS when the e-mail fails. Each failed channel is
     audited as 'notification.failed', the outcome as 'appointment.notified'. Returns the
     channels that succeeded (none for a deleted appointment or an erased customer).
 
+    `retry`: an earlier attempt of this message ran (it may have died mid-send).
     Raises NotificationUndelivered when every channel tried failed (the outbox retries)."""
     report = notifications.deliver_booking_notification(
-        tenant=tenant, appointment_id=appointment_id, kind=kind
+        tenant=tenant, appointment_id=appointment_id, kind=kind, retry=retry
     )
     if not report.sent and not report.failed:
         return []
@@ -349,6 +352,10 @@ def deliver_booking_notification(message: OutboxMessage) -> dict[str, Any]:
     appointment_id = int(message.payload["appointment_id"])
     kind = str(message.payload["kind"])
     sent = booking_notify(
-        tenant=message.tenant, actor=_actor(message), appointment_id=appointment_id, kind=kind
+        tenant=message.tenant,
+        actor=_actor(message),
+        appointment_id=appointment_id,
+        kind=kind,
+        retry=message.attempts > 1,
     )
     return {"appointment_id": appointment_id, "kind": kind, "sent": sent}

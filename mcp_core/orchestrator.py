@@ -183,17 +183,28 @@ def _run(
 @contextmanager
 def _statements_bounded(ctx: CallContext) -> Iterator[None]:
     """No statement of the call outlives its budget: PostgreSQL cancels one running past it
-    (statement_timeout), and none starts once it is spent (`deadline.guard_statements`)."""
-    statement_timeout_set(max(1, math.ceil(ctx.remaining() * 1000)))
+    (statement_timeout, set before the call's first statement, so a call that reads only the
+    cache pays nothing) and none starts once it is spent (`deadline.guard_statements`)."""
+    bounded = False
+
+    def guard(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        nonlocal bounded
+        if not bounded and connection.vendor == "postgresql":
+            bounded = True
+            deadline.check("a database statement")
+            statement_timeout_set(max(1, math.ceil(ctx.remaining() * 1000)))
+        return deadline.guard_statements(execute, sql, params, many, context)
+
     try:
-        with connection.execute_wrapper(deadline.guard_statements):
+        with connection.execute_wrapper(guard):
             yield
     finally:
-        try:
-            statement_timeout_set(None)
-        except DatabaseError:
-            # A broken connection is closed and replaced; its setting goes with it.
-            logger.warning("mcp.statement_timeout_reset_failed")
+        if bounded:
+            try:
+                statement_timeout_set(None)
+            except DatabaseError:
+                # A broken connection is closed and replaced; its setting goes with it.
+                logger.warning("mcp.statement_timeout_reset_failed")
 
 
 def _cancelled_for_time(exc: Exception) -> bool:

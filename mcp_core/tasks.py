@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from mcp_core import outbox, saga
+from mcp_core import outbox, saga_recovery
 
 __all__ = ["outbox", "recover_stale_sagas"]  # importing outbox registers its tasks
 
 
 @shared_task(name="mcp_core.tasks.recover_stale_sagas")
 def recover_stale_sagas() -> list[str]:
-    """Finish or compensate stale saga runs (beat, every minute); the ids of the runs handled.
+    """Finish, roll forward or compensate stale saga runs (beat, every minute); the ids of the
+    runs handled.
 
     No retries: a failed pass is repeated by the next beat, and a claimed run becomes stale
     again and is re-claimed."""
-    return [str(run_id) for run_id in saga.recover_stale_sagas()]
+    return [str(run_id) for run_id in saga_recovery.recover_stale_sagas()]

@@ -23,7 +23,8 @@ from django.utils import timezone
 from common.errors import Conflict, IntegrationError, TransactionFailed
 from mcp_core import tasks
 from mcp_core.models import AuditLog, SagaRun, SagaStatus, StepStatus
-from mcp_core.saga import Saga, SagaContext, SagaResult, Step, recover_stale_sagas
+from mcp_core.saga import Saga, SagaContext, SagaResult, Step
+from mcp_core.saga_recovery import recover_stale_sagas
 from tests.factories import CompanyFactory, OperatorProfileFactory
 from tests.mcp_core.saga_crash_script import ACTOR, crash_saga
 

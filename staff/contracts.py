@@ -12,6 +12,7 @@ Datetimes in outputs carry the UTC offset of the staff member's branch
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -76,6 +77,20 @@ class ListStaffInput(OperationInput):
     )
     page: int = page_field()
     page_size: int = page_size_field("Staff members")
+
+
+class ListServicesInput(OperationInput):
+    branch_id: int | None = Field(
+        default=None,
+        description=(
+            "Only services offered at this branch (a service with no branches of its own is "
+            "offered at all of them); staff_ids then name that branch's staff only."
+        ),
+    )
+    active: bool | None = Field(
+        default=None,
+        description="Only bookable (true) or only retired (false) services; all if left out.",
+    )
 
 
 class StaffAvailabilityInput(OperationInput):
@@ -295,6 +310,23 @@ def services_of(staff: Staff) -> list[StaffServiceOut]:
         )
         for skill in staff.skills.all()
     ]
+
+
+class ServiceOut(OperationOutput):
+    id: int = Field(description="The service_id that booking operations take.")
+    name: str
+    duration: int = Field(description="Minutes.")
+    price: Decimal = Field(description="EUR, gross.")
+    buffer_before: int = Field(description="Minutes kept free before each appointment.")
+    buffer_after: int = Field(description="Minutes kept free after each appointment.")
+    branch_ids: list[int] = Field(
+        description="Branches offering it; a service with no branches of its own lists all."
+    )
+    staff_ids: list[int] = Field(description="Active staff members qualified for it.")
+
+
+class ServiceListOutput(OperationOutput):
+    services: list[ServiceOut] = Field(description="By name.")
 
 
 class StaffListOutput(OperationOutput):

@@ -62,6 +62,56 @@ def service_get(*, tenant: Company, service_id: int) -> Service:
     return service
 
 
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """One service as the catalogue shows it: where it is offered and who performs it."""
+
+    service: Service
+    branch_ids: tuple[int, ...]
+    staff_ids: tuple[int, ...]
+
+
+def service_catalogue(
+    *, tenant: Company, branch_id: int | None = None, active: bool | None = None
+) -> list[CatalogueEntry]:
+    """The tenant's services by name. A service with no branches of its own is offered at
+    every branch of the tenant, so its `branch_ids` are all of them and a `branch_id` filter
+    keeps it. `staff_ids` are the active staff qualified for it (at the filtered branch when
+    given). Four queries, whatever the number of services."""
+    services = Service.objects.for_tenant(tenant).order_by("name", "pk")
+    if active is not None:
+        services = services.filter(is_active=active)
+    all_branch_ids = tuple(
+        Branch.objects.for_tenant(tenant).order_by("pk").values_list("pk", flat=True)
+    )
+    own_branches: dict[int, list[int]] = {}
+    for service_id, own_branch_id in Service.branches.through.objects.filter(
+        service__in=services
+    ).values_list("service_id", "branch_id"):
+        own_branches.setdefault(service_id, []).append(own_branch_id)
+    skills = StaffService.objects.for_tenant(tenant).filter(
+        service__in=services, staff__is_active=True
+    )
+    if branch_id is not None:
+        skills = skills.filter(staff__branch_id=branch_id)
+    qualified: dict[int, list[int]] = {}
+    for service_id, staff_id in skills.order_by("staff_id").values_list("service_id", "staff_id"):
+        qualified.setdefault(service_id, []).append(staff_id)
+    entries = []
+    for service in services:
+        offered = tuple(sorted(own_branches.get(service.pk, ()))) or all_branch_ids
+        if branch_id is not None and branch_id not in offered:
+            continue
+        entries.append(
+            CatalogueEntry(
+                service=service,
+                branch_ids=offered,
+                staff_ids=tuple(qualified.get(service.pk, ())),
+            )
+        )
+    return entries
+
+
 def staff_list(
     *,
     tenant: Company,

@@ -1,5 +1,5 @@
-"""The staff.* operations that need no appointments (docs/contract.md):
-listing staff and their qualifications.
+"""The staff.* operations that need no appointments (docs/contract.md): listing staff and
+their qualifications, and the service catalogue.
 
 Each handler maps its typed arguments to one selector or service call for the caller's tenant
 and shapes the result; the rules live in `staff.services` and `staff.selectors`. The staff.*
@@ -15,7 +15,10 @@ from mcp_core.permissions import Permission
 from staff import selectors, services
 from staff.contracts import (
     AssignStaffToServiceInput,
+    ListServicesInput,
     ListStaffInput,
+    ServiceListOutput,
+    ServiceOut,
     StaffListOutput,
     StaffOut,
     StaffServicesOutput,
@@ -57,6 +60,41 @@ def list_staff(ctx: CallContext, args: ListStaffInput) -> StaffListOutput:
         count=page.count,
         page=page.page,
         next_page=page.next_page,
+    )
+
+
+@operation(
+    "staff.listServices",
+    input=ListServicesInput,
+    output=ServiceListOutput,
+    permission=Permission.ACCESS_MCP,
+    read_only=True,
+    title="List services",
+    description=(
+        "The tenant's catalogue by name: each service's id (the service_id of the booking "
+        "operations), duration, price, buffers, the branches offering it and the staff "
+        "qualified for it; filter by branch or active state. Call it before booking."
+    ),
+    examples=({"branch_id": 1, "active": True},),
+)
+def list_services(ctx: CallContext, args: ListServicesInput) -> ServiceListOutput:
+    entries = selectors.service_catalogue(
+        tenant=ctx.tenant, branch_id=args.branch_id, active=args.active
+    )
+    return ServiceListOutput(
+        services=[
+            ServiceOut(
+                id=entry.service.pk,
+                name=entry.service.name,
+                duration=entry.service.duration_minutes,
+                price=entry.service.price,
+                buffer_before=entry.service.buffer_before_minutes,
+                buffer_after=entry.service.buffer_after_minutes,
+                branch_ids=list(entry.branch_ids),
+                staff_ids=list(entry.staff_ids),
+            )
+            for entry in entries
+        ]
     )
 
 

@@ -58,6 +58,7 @@ STAFF_OPERATIONS = {
     "staff.updateStaffSkills": "manage-staff",
     "staff.getStaffPerformance": "access-mcp",
     "staff.blockStaffTime": "manage-staff",
+    "staff.listServices": "access-mcp",
 }
 
 
@@ -176,7 +177,7 @@ def foreign_staff() -> Staff:
 # ---------------------------------------------------------------------------------- registry
 
 
-def test_the_registry_holds_exactly_the_nine_staff_operations():
+def test_the_registry_holds_exactly_the_ten_staff_operations():
     staff_ops = {op.name: op for op in registry if op.service == "staff"}
     assert {name: str(op.permission) for name, op in staff_ops.items()} == STAFF_OPERATIONS
     for op in staff_ops.values():
@@ -187,6 +188,7 @@ def test_the_registry_holds_exactly_the_nine_staff_operations():
             assert spec.get("description"), f"{op.name}.{field}"
     assert {name for name, op in staff_ops.items() if op.read_only} == {
         "staff.listStaff",
+        "staff.listServices",
         "staff.getStaffAvailability",
         "staff.findAvailableStaff",
         "staff.getStaffWorkload",

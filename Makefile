@@ -26,7 +26,7 @@ $(VENV)/.installed-lint: pyproject.toml | $(VENV)/bin/python
 
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --port $(PORT)
 	@echo "Serving on http://127.0.0.1:$(PORT)  (admin /admin/, API docs /api/docs/, MCP /mcp)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 

@@ -172,8 +172,11 @@ def _datetime_text(value: Any) -> Any:
     )
 
 
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def _date_text(value: Any) -> Any:
-    if isinstance(value, dt.date | str):
+    if isinstance(value, dt.date) or (isinstance(value, str) and _DATE_TEXT.match(value)):
         return value
     raise PydanticCustomError("date_type", "Expected a date as YYYY-MM-DD.")
 
@@ -247,11 +250,29 @@ class Operation:
         return _json_schema(self.output, "serialization")
 
 
+# Ids, pages and counts are stored in 64-bit columns; every integer argument says so.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _bound_integers(schema: Any) -> None:
+    if isinstance(schema, list):
+        for item in schema:
+            _bound_integers(item)
+    elif isinstance(schema, dict):
+        if schema.get("type") == "integer":
+            schema.setdefault("minimum", INT64_MIN)
+            schema.setdefault("maximum", INT64_MAX)
+        for value in schema.values():
+            _bound_integers(value)
+
+
 def _json_schema(
     model: type[BaseModel], mode: Literal["validation", "serialization"]
 ) -> dict[str, Any]:
     schema = model.model_json_schema(mode=mode)
     schema.pop("title", None)
+    if mode == "validation":
+        _bound_integers(schema)
     return schema
 
 

@@ -7,6 +7,7 @@ the operation registry, so their OpenAPI schemas come from the operations' own m
 
 from __future__ import annotations
 
+import re
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -141,6 +142,14 @@ class OperationAPIView(KeyAuthAPIView):
             args: Any = _query_args(request, op) if op else {}
         else:
             args = request.data
+            # An empty body is no arguments; a body of JSON other than an object is refused.
+            if not isinstance(args, dict):
+                return envelope_response(
+                    ValidationFailed(
+                        "The body must be a JSON object.", details={"body": ["Must be an object."]}
+                    ),
+                    correlation_id_of(request),
+                )
         if isinstance(args, dict):
             args = {**args, **path_args}
         result = execute_named(
@@ -191,18 +200,73 @@ ROUTES: tuple[RestRoute, ...] = (
 )
 
 
-def _schema_for(method: str, op: Operation | None, status: int, tag: str, suffix: str = "") -> Any:
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """The operation's JSON Schema with its `$defs` references written out: the OpenAPI
+    document then states exactly what validation enforces, without component names that two
+    apps' models could share."""
+    if isinstance(schema, list):
+        return [_inline(item, defs) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        rest = {key: value for key, value in schema.items() if key != "$ref"}
+        return {**_inline(defs[ref.removeprefix("#/$defs/")], defs), **_inline(rest, defs)}
+    return {key: _inline(value, defs) for key, value in schema.items() if key != "$defs"}
+
+
+def _openapi_schema(schema: dict[str, Any], drop: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Inlined, without the fields the path supplies (the path's value wins)."""
+    inlined: dict[str, Any] = _inline(schema, schema.get("$defs", {}))
+    if drop and "properties" in inlined:
+        inlined["properties"] = {
+            name: prop for name, prop in inlined["properties"].items() if name not in drop
+        }
+        required = [name for name in inlined.get("required", []) if name not in drop]
+        inlined.pop("required", None)
+        if required:
+            inlined["required"] = required
+    return inlined
+
+
+def _query_schema(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter cannot be null: leaving it out is its null."""
+    variants = prop.get("anyOf")
+    if isinstance(variants, list):
+        kept = [variant for variant in variants if variant.get("type") != "null"]
+        rest = {key: value for key, value in prop.items() if key not in ("anyOf", "default")}
+        if len(kept) == 1:
+            return {**rest, **kept[0]}
+        return {**rest, "anyOf": kept}
+    return {key: value for key, value in prop.items() if not (key == "default" and value is None)}
+
+
+def _schema_for(
+    method: str,
+    op: Operation | None,
+    status: int,
+    tag: str,
+    path_args: frozenset[str],
+    suffix: str = "",
+) -> Any:
     if op is None:
         return extend_schema(exclude=True)
     parameters = None
     request = None
+    input_schema = _openapi_schema(op.input_schema(), drop=path_args)
     if method == "GET":
+        required = set(input_schema.get("required", []))
         parameters = [
-            OpenApiParameter(name, required=info.is_required(), description=info.description or "")
-            for name, info in op.input.model_fields.items()
+            OpenApiParameter(
+                name,
+                type=_query_schema(prop),
+                required=name in required,
+                description=prop.get("description", ""),
+            )
+            for name, prop in input_schema.get("properties", {}).items()
         ]
     else:
-        request = op.input
+        request = {"application/json": input_schema}
     return extend_schema(
         # The generic /operations/<name> route carries a suffix: a resource route may serve the
         # same operation with the same method, and operationIds are unique in the schema.
@@ -212,7 +276,10 @@ def _schema_for(method: str, op: Operation | None, status: int, tag: str, suffix
         tags=[tag],
         request=request,
         parameters=parameters,
-        responses={status: op.output, **ERROR_RESPONSES},
+        responses={
+            status: OpenApiResponse(_openapi_schema(op.output_schema())),
+            **ERROR_RESPONSES,
+        },
     )
 
 
@@ -224,7 +291,8 @@ def _route_view(route: RestRoute) -> type[OperationAPIView]:
     attrs: dict[str, Any] = {"operations": operations}
     for method, (name, status) in operations.items():
         handler = getattr(OperationAPIView, method.lower())
-        decorated = _schema_for(method, registry.get(name), status, name.split(".")[0])(
+        path_args = frozenset(re.findall(r"<\w+:(\w+)>", route.path))
+        decorated = _schema_for(method, registry.get(name), status, name.split(".")[0], path_args)(
             _clone(handler)
         )
         attrs[method.lower()] = decorated
@@ -246,7 +314,7 @@ def _clone(fn: Any) -> Any:
 def _operation_view(op: Operation) -> type[OperationAPIView]:
     attrs: dict[str, Any] = {
         "operations": {"POST": (op.name, 200)},
-        "post": _schema_for("POST", op, 200, "operations", "_operation")(
+        "post": _schema_for("POST", op, 200, "operations", frozenset(), "_operation")(
             _clone(OperationAPIView.post)
         ),
         "http_method_names": ["post", "options"],
@@ -300,7 +368,11 @@ class ExecuteView(KeyAuthAPIView):
 class HealthView(KeyAuthAPIView):
     """Authenticated health: the same report as /mcp/health."""
 
-    @extend_schema(operation_id="health", responses={200: dict[str, Any]}, tags=["health"])
+    @extend_schema(
+        operation_id="health",
+        responses={200: dict[str, Any], 503: dict[str, Any], 401: ERROR_RESPONSES[401]},
+        tags=["health"],
+    )
     def get(self, request: Request) -> Response:
         self.principal(request)
         report = health_report()
@@ -311,7 +383,9 @@ class IntegrationsHealthView(KeyAuthAPIView):
     """Authenticated: which integrations are configured."""
 
     @extend_schema(
-        operation_id="integrations_health", responses={200: dict[str, Any]}, tags=["health"]
+        operation_id="integrations_health",
+        responses={200: dict[str, Any], **ERROR_RESPONSES},
+        tags=["health"],
     )
     def get(self, request: Request) -> Response:
         self.principal(request)

@@ -32,6 +32,11 @@ def inspector_binary() -> str | None:
     return None
 
 
+def chromium_binary() -> str | None:
+    configured = os.environ.get("CHROMIUM")
+    return configured or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 def _missing(marker: str) -> str | None:
     if marker == "postgres" and connection.vendor != "postgresql":
         return "needs PostgreSQL: set DATABASE_URL=postgres://…"
@@ -39,12 +44,14 @@ def _missing(marker: str) -> str | None:
         return "needs Redis: set REDIS_URL=redis://…"
     if marker == "inspector" and inspector_binary() is None:
         return "needs Node and MCP Inspector: .ci/run installs it, or set MCP_INSPECTOR"
+    if marker == "chromium" and chromium_binary() is None:
+        return "needs headless Chromium: .ci/run installs Debian's chromium, or set CHROMIUM"
     return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        for marker in ("postgres", "redis", "inspector"):
+        for marker in ("postgres", "redis", "inspector", "chromium"):
             if item.get_closest_marker(marker) is None:
                 continue
             reason = _missing(marker)

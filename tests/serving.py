@@ -38,11 +38,14 @@ def test_database_url() -> str:
 
 @contextmanager
 def gunicorn(
-    workers: int = 2, extra_env: dict[str, str] | None = None, database_url: str | None = None
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+    database_url: str | None = None,
+    port: int | None = None,
 ) -> Iterator[str]:
     """Serve the project with `workers` gunicorn processes (on the test database unless
-    `database_url` is given); yields the base URL."""
-    port = free_port()
+    `database_url` is given; on a free port unless `port` is); yields the base URL."""
+    port = port or free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url or test_database_url(),

@@ -194,6 +194,10 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"ApiKeyBearer": []}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mcp_core.rest.require_bodies_with_required_fields",
+    ],
     # Swagger UI and ReDoc come from the pinned drf-spectacular-sidecar package and are
     # served by WhiteNoise like the admin's assets: the docs work with no internet.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -283,6 +283,22 @@ def _schema_for(
     )
 
 
+def require_bodies_with_required_fields(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """drf-spectacular's postprocessing hook: a raw request schema is taken as optional, but a
+    body whose schema has required fields must be sent."""
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            body = operation.get("requestBody")
+            if not isinstance(body, dict):
+                continue
+            schemas = [media.get("schema", {}) for media in body.get("content", {}).values()]
+            if any(schema.get("required") for schema in schemas):
+                body["required"] = True
+    return result
+
+
 def _route_view(route: RestRoute) -> type[OperationAPIView]:
     operations = {
         method: (spec, 200) if isinstance(spec, str) else spec

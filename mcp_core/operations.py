@@ -116,9 +116,13 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
 
+# The highest page whose offset, (page - 1) × MAX_PAGE_SIZE, still fits a 64-bit column.
+MAX_PAGE = INT_MAX // MAX_PAGE_SIZE
+
+
 def page_field() -> Any:
     """The `page` argument of every list operation."""
-    return Field(default=1, ge=1, description="Page number, starting at 1.")
+    return Field(default=1, ge=1, le=MAX_PAGE, description="Page number, starting at 1.")
 
 
 def page_size_field(items: str) -> Any:
@@ -193,8 +197,20 @@ def _in_years(value: dt.date) -> dt.date:
     return value
 
 
-IsoDateTime = Annotated[dt.datetime, BeforeValidator(_datetime_text), AfterValidator(_in_years)]
-IsoDate = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_in_years)]
+# The published schema states the year range too, so a generated client never sends year 1.
+_YEARS = r"(19\d\d|2\d\d\d)"
+IsoDateTime = Annotated[
+    dt.datetime,
+    BeforeValidator(_datetime_text),
+    AfterValidator(_in_years),
+    Field(json_schema_extra={"pattern": rf"^{_YEARS}-\d{{2}}-\d{{2}}[T ]\d{{2}}:\d{{2}}"}),
+]
+IsoDate = Annotated[
+    dt.date,
+    BeforeValidator(_date_text),
+    AfterValidator(_in_years),
+    Field(json_schema_extra={"pattern": rf"^{_YEARS}-\d{{2}}-\d{{2}}$"}),
+]
 
 
 @dataclass(frozen=True)
@@ -250,29 +266,11 @@ class Operation:
         return _json_schema(self.output, "serialization")
 
 
-# Ids, pages and counts are stored in 64-bit columns; every integer argument says so.
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-
-
-def _bound_integers(schema: Any) -> None:
-    if isinstance(schema, list):
-        for item in schema:
-            _bound_integers(item)
-    elif isinstance(schema, dict):
-        if schema.get("type") == "integer":
-            schema.setdefault("minimum", INT64_MIN)
-            schema.setdefault("maximum", INT64_MAX)
-        for value in schema.values():
-            _bound_integers(value)
-
-
 def _json_schema(
     model: type[BaseModel], mode: Literal["validation", "serialization"]
 ) -> dict[str, Any]:
     schema = model.model_json_schema(mode=mode)
     schema.pop("title", None)
-    if mode == "validation":
-        _bound_integers(schema)
     return schema
 
 

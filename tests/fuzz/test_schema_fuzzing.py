@@ -13,8 +13,8 @@ from pathlib import Path
 
 from tests.serving import ROOT, gunicorn
 
-# Generated cases per operation and phase (fuzzing, then the stateful phase's sequences);
-# docs/operations.md quotes a run's figures.
+# Generated cases per operation in the fuzzing phase, besides the coverage phase's boundary
+# values and the stateful phase's sequences; docs/operations.md quotes a run's figures.
 MAX_EXAMPLES = int(os.environ.get("ASKPROAI_FUZZ_EXAMPLES", "25"))
 CHECKS = ",".join(
     [
@@ -66,10 +66,12 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(tmp_pat
                 "--workers",
                 "1",
                 "--no-shrink",
-                # The coverage phase sends boundary values (2**63, 0001-01-01) past the hooks'
-                # filter; it joins once issue 13 item 1 (no 5xx for hostile input) has landed.
                 "--phases",
-                "examples,fuzzing,stateful",
+                "examples,coverage,fuzzing,stateful",
+                # A date-time with a pattern (the year range) is drawn by filtering; for
+                # blockStaffTime's two of them hypothesis gives up, not the API.
+                "--suppress-health-check",
+                "filter_too_much",
                 "--request-timeout",
                 "30",
                 "--report",
@@ -78,7 +80,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(tmp_pat
                 str(report),
             ],
             cwd=ROOT,
-            env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.schemathesis_hooks"},
+            env=os.environ.copy(),
             capture_output=True,
             text=True,
             timeout=900,

@@ -10,7 +10,7 @@ import pytest
 
 from bookings.models import Appointment
 from mcp_core.models import AuditLog
-from mcp_core.operations import INT64_MAX, registry
+from mcp_core.operations import MAX_PAGE, registry
 from tests.factories import ApiKeyFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +83,7 @@ def test_query_parameters_carry_their_types_and_ranges(schema):
     assert params["page"]["schema"]["type"] == "integer"
     assert (params["page"]["schema"]["minimum"], params["page"]["schema"]["maximum"]) == (
         1,
-        INT64_MAX,
+        MAX_PAGE,
     )
     assert (params["page_size"]["schema"]["minimum"], params["page_size"]["schema"]["maximum"]) == (
         1,

@@ -19,7 +19,7 @@ from django.db.models import BigIntegerField, Exists, Func, OuterRef, QuerySet
 from django.utils import timezone
 from pydantic import ValidationError
 
-from bookings.availability.schedules import Period, Week, _schedules
+from bookings.availability.schedules import Period, Week, _minute, _schedules
 from bookings.enums import ACTIVE_STATUSES
 from bookings.models import Appointment
 from staff.models import Service, Staff, StaffService, TimeBlock
@@ -362,7 +362,7 @@ class _Engine:
             for minute in range(period_start, period_end, step):
                 begin = _wall_ts(day, minute, zone)  # fold=0: the first of a repeated time
                 start = _local(begin, zone)
-                if start.date() != day or start.hour * 60 + start.minute != minute:
+                if start.date() != day or _minute(start.time()) != minute:
                     continue  # in the spring-forward gap: this wall time does not exist
                 end = begin + self.spec.duration
                 if begin not in candidates and _fits(pieces, begin, end):
@@ -455,7 +455,7 @@ def _opening_minutes(branch: _BranchRules, day: dt.date) -> tuple[int, int] | No
     hours = branch.hours.for_date(day) if branch.hours is not None else None
     if hours is None or not hours.is_open or hours.open is None or hours.close is None:
         return None
-    return hours.open.hour * 60 + hours.open.minute, hours.close.hour * 60 + hours.close.minute
+    return _minute(hours.open), _minute(hours.close)
 
 
 def _working_intervals(

@@ -39,10 +39,11 @@ lint: $(VENV)/.installed-lint
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
 
-# Production: no reload, no migrations (run `manage.py migrate` as a release step).
+# Production: no reload, no migrations (run `manage.py migrate` as a release step). The request
+# line's length is left to the app (MAX_REQUEST_LINE, a 414 in the envelope), not gunicorn's HTML.
 serve:
 	$(PY) -m gunicorn askproai.wsgi:application --bind 127.0.0.1:$(PORT) \
-		--workers $(WEB_CONCURRENCY) --access-logfile - --timeout 60
+		--workers $(WEB_CONCURRENCY) --access-logfile - --timeout 60 --limit-request-line 0
 
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput

@@ -22,6 +22,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # Bodies larger than this are answered 413 on the API paths (mcp_core.middleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# The longest path and query string an API request may have (414 in the envelope beyond).
+MAX_REQUEST_LINE = env_int("MAX_REQUEST_LINE", 16_384)
 
 # DJANGO_ENV=production: served over HTTPS behind a TLS proxy that sets X-Forwarded-Proto
 # (docs/operations.md). Cookies only over HTTPS, HSTS, plain HTTP redirected; health and metrics

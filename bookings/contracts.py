@@ -11,17 +11,21 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from bookings.models import Appointment
 from mcp_core.models import AuditLog
 from mcp_core.operations import (
     NOT_NULL,
+    EmailOrEmpty,
     IsoDate,
     IsoDateTime,
     OperationInput,
     OperationOutput,
+    PhoneText,
+    after,
+    given,
     page_field,
     page_size_field,
     when_given,
@@ -34,7 +38,7 @@ Id = Annotated[int, Field(ge=1)]
 StartTime = IsoDateTime
 Duration = Annotated[int, Field(ge=MIN_DURATION, le=MAX_DURATION)]
 CustomerName = Annotated[str, StringConstraints(max_length=200)]
-Email = Annotated[str, StringConstraints(max_length=254)]
+Email = EmailOrEmpty
 Notes = Annotated[str, StringConstraints(max_length=2000)]
 Status = Literal["pending", "confirmed", "cancelled", "completed", "no_show"]
 SyncStatusName = Literal["not_required", "pending", "synced", "failed"]
@@ -51,6 +55,16 @@ _D_DURATION = f"Minutes, {MIN_DURATION}–{MAX_DURATION}; default the service's 
 
 
 class CreateBookingInput(OperationInput):
+    # The customer is named one way: an existing id, or the phone that finds or creates them.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                given("customer_id"),
+                given("customer_phone", customer_phone={"minLength": 1}),
+            ]
+        }
+    )
+
     service_id: Id = Field(description="Id of one of the tenant's services.")
     branch_id: Id = Field(description="Id of the branch where the appointment takes place.")
     start_time: StartTime = Field(description=_D_START)
@@ -65,9 +79,8 @@ class CreateBookingInput(OperationInput):
     customer_id: Id | None = Field(
         default=None, description="An existing customer. Give this or customer_phone."
     )
-    customer_phone: str | None = Field(
+    customer_phone: PhoneText | None = Field(
         default=None,
-        max_length=32,
         description=(
             "The customer's phone number; the customer is found or created by it. German "
             "national formats such as '030 1234567' are accepted; stored in E.164."
@@ -144,19 +157,32 @@ class UpdateBookingInput(OperationInput):
     ] = None
 
 
+# `x-excludes`: the fields named may not be sent together with this one (docs/contract.md).
+EXCLUDES_RANGE: dict[str, Any] = {"x-excludes": ["date_from", "date_to"]}
+
+
 class ListBookingsInput(OperationInput):
+    # One local day, or a range; not both.
+    model_config = ConfigDict(
+        json_schema_extra={"not": {"anyOf": [given("date", "date_from"), given("date", "date_to")]}}
+    )
+
     status: Status | None = Field(default=None, description="Only appointments in this status.")
     branch_id: Id | None = Field(default=None, description="Only this branch.")
     staff_id: Id | None = Field(default=None, description="Only this staff member.")
     customer_id: Id | None = Field(default=None, description="Only this customer.")
     date: IsoDate | None = Field(
-        default=None, description="Only this local day (YYYY-MM-DD, the branch's date)."
+        default=None,
+        description="Only this local day (YYYY-MM-DD, the branch's date).",
+        json_schema_extra=EXCLUDES_RANGE,
     )
     date_from: IsoDate | None = Field(
         default=None, description="Starting on or after this local day (YYYY-MM-DD)."
     )
     date_to: IsoDate | None = Field(
-        default=None, description="Starting on or before this local day (YYYY-MM-DD)."
+        default=None,
+        description="Starting on or before this local day (YYYY-MM-DD).",
+        json_schema_extra=after("date_from"),
     )
     page: int = page_field()
     page_size: int = page_size_field("Appointments")

@@ -13,7 +13,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from bookings.availability import Slot
-from mcp_core.operations import IsoDate, OperationInput, OperationOutput
+from mcp_core.operations import IsoDate, OperationInput, OperationOutput, after
 
 MAX_SLOT_DAYS = 31
 MAX_BRANCH_IDS = 100
@@ -41,6 +41,7 @@ class GetBookingSlotsInput(OperationInput):
     end_date: IsoDate | None = Field(
         default=None,
         description=f"Last day (inclusive); default start_date; at most {MAX_SLOT_DAYS} days.",
+        json_schema_extra=after("start_date", max_days=MAX_SLOT_DAYS),
     )
     staff_id: Id | None = Field(default=None, description="Only this staff member.")
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from bookings.contracts import AppointmentOut, CustomerName, Id, NamedRef, StartTime
 from bookings.contracts_availability import SlotOut
-from mcp_core.operations import OperationInput, OperationOutput
+from mcp_core.operations import OperationInput, OperationOutput, PhoneText, given
 
 
 class ProcessPhoneBookingInput(OperationInput):
-    caller_phone: str = Field(
-        min_length=3,
-        max_length=32,
+    model_config = ConfigDict(json_schema_extra={"anyOf": [given("service"), given("service_id")]})
+
+    caller_phone: PhoneText = Field(
         description="The number the caller calls from; the customer is found or created by it "
         "(stored in E.164).",
     )

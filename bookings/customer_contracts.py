@@ -12,15 +12,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from bookings.contracts import AppointmentOut, Status
 from bookings.enums import AppointmentStatus
 from bookings.models import Appointment, Customer
 from mcp_core.operations import (
+    NON_EMPTY,
     NOT_NULL,
+    EmailOrEmpty,
     OperationInput,
     OperationOutput,
+    PhoneText,
+    given,
     iso,
     page_field,
     page_size_field,
@@ -35,9 +39,9 @@ _D_PHONE = (
     "'030 1234567' or '0151 1234567' accepted)."
 )
 
-PhoneInput = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+PhoneInput = PhoneText
 NameInput = Annotated[str, StringConstraints(max_length=200)]
-EmailInput = Annotated[str, StringConstraints(max_length=254)]
+EmailInput = EmailOrEmpty
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
 
 
@@ -51,13 +55,21 @@ class CustomerIdInput(OperationInput):
 class FindCustomerInput(OperationInput):
     """At least one of phone, name, email; given together they must all match."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [given("phone"), given("name"), given("email", email=NON_EMPTY)]
+        }
+    )
+
     phone: PhoneInput | None = Field(
         default=None, description=_D_PHONE + " Matches the whole number."
     )
     name: Annotated[str, StringConstraints(min_length=2, max_length=200)] | None = Field(
         default=None, description="Part of the name, any case (at least 2 characters)."
     )
-    email: EmailInput | None = Field(default=None, description="The whole address, any case.")
+    email: Annotated[str, StringConstraints(max_length=254)] | None = Field(
+        default=None, description="The whole address, any case."
+    )
 
     @model_validator(mode="after")
     def _one_given(self) -> FindCustomerInput:

@@ -40,6 +40,14 @@ def is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIXES)
 
 
+class UriTooLong(ValidationFailed):
+    """A path and query string over MAX_REQUEST_LINE: the VALIDATION_FAILED envelope with 414."""
+
+    @property
+    def http_status(self) -> int:
+        return 414
+
+
 class PayloadTooLarge(ValidationFailed):
     """A body over DATA_UPLOAD_MAX_MEMORY_SIZE: the VALIDATION_FAILED envelope with 413."""
 
@@ -62,9 +70,11 @@ def suspicious_request_error(exc: SuspiciousOperation) -> ValidationFailed:
 
 
 class RequestGuardMiddleware:
-    """Before any view reads it, an API request with a Host not in ALLOWED_HOSTS or a declared
-    body over DATA_UPLOAD_MAX_MEMORY_SIZE is answered in the envelope (400, 413). DRF reads the
-    body as a stream and would never enforce the size; Django's own answer is an HTML page."""
+    """Before any view reads it, an API request with a Host not in ALLOWED_HOSTS, a path and
+    query over MAX_REQUEST_LINE or a declared body over DATA_UPLOAD_MAX_MEMORY_SIZE is answered
+    in the envelope (400, 414, 413). DRF reads the body as a stream and would never enforce the
+    size; Django's own answer is an HTML page, and gunicorn's for a long line too (`make serve`
+    leaves the line's length to us)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -84,6 +94,12 @@ class RequestGuardMiddleware:
             request.get_host()
         except DisallowedHost as exc:
             return suspicious_request_error(exc)
+        target = len(request.META.get("PATH_INFO", "")) + len(request.META.get("QUERY_STRING", ""))
+        if target > settings.MAX_REQUEST_LINE:
+            return UriTooLong(
+                f"The path and query are longer than {settings.MAX_REQUEST_LINE} characters.",
+                details={"query": [f"At most {settings.MAX_REQUEST_LINE} characters."]},
+            )
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -30,8 +30,10 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from common.jsonbody import json_problem
@@ -55,8 +57,24 @@ def _refuse_bool(value: Any) -> Any:
     return value
 
 
+def _refuse_non_bool(value: Any) -> Any:
+    # lax mode reads 0, 1, "yes" and "off" as booleans; the schema says boolean, so a JSON
+    # client sending 0 has a bug (query strings are read into booleans before validation).
+    if not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "Expected true or false.")
+    return value
+
+
+def _strip_blanks(value: Any) -> Any:
+    # Spaces, tabs and line breaks around a text are a client's slip and are dropped; other
+    # characters Python counts as white space (the separators U+001C–U+001F, U+0085) are
+    # data, judged by the field's own rules.
+    return value.strip(" \t\r\n") if isinstance(value, str) else value
+
+
 def _guard_numbers(node: Any, seen: set[int]) -> None:
-    """Wrap every int and float schema below `node`: no booleans, ints within 64 bits."""
+    """Wrap every int, float, bool and str schema below `node`: a boolean only where the schema
+    says boolean, ints within 64 bits, texts without surrounding blanks."""
     if id(node) in seen:
         return
     seen.add(id(node))
@@ -68,6 +86,10 @@ def _guard_numbers(node: Any, seen: set[int]) -> None:
                 inner.setdefault("ge", INT_MIN)
                 inner.setdefault("le", INT_MAX)
             node[key] = core_schema.no_info_before_validator_function(_refuse_bool, inner)
+        elif isinstance(child, dict) and child.get("type") == "str":
+            node[key] = core_schema.no_info_before_validator_function(_strip_blanks, child)
+        elif isinstance(child, dict) and child.get("type") == "bool":
+            node[key] = core_schema.no_info_before_validator_function(_refuse_non_bool, child)
         elif isinstance(child, dict | list):
             _guard_numbers(child, seen)
 
@@ -91,7 +113,7 @@ class OperationInput(GuardedNumbers):
 
     Nested input models subclass it too, so the same rules hold at every level."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod
@@ -213,6 +235,63 @@ IsoDate = Annotated[
 ]
 
 
+# Formats the published schema names beyond JSON Schema's own (docs/contract.md, "Formats"):
+# a client that does not know them still sees type and length; validation is the services'.
+PHONE_FORMAT = "phone"  # dialable per the numbering plan: E.164, or a German national number
+TIME_ZONE_FORMAT = "iana-time-zone"  # a name of the IANA database, e.g. "Europe/Berlin"
+
+
+def _or_empty(fmt: str) -> dict[str, Any]:
+    # "" clears an optional contact field; anything else must be of the format.
+    return {"anyOf": [{"const": ""}, {"format": fmt}]}
+
+
+NON_EMPTY: dict[str, Any] = {"minLength": 1}  # for `given`: an empty text counts as not given
+
+
+def given(*names: str, **schemas: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema for "each of `names` is sent and not null" (and matches its entry in
+    `schemas`), for the cross-field rules a model states in its `json_schema_extra`."""
+    return {
+        "required": list(names),
+        "properties": {name: {"not": {"type": "null"}, **schemas.get(name, {})} for name in names},
+    }
+
+
+def after(field: str, *, strict: bool = False, max_days: int | None = None) -> dict[str, Any]:
+    """The schema extension `x-after` on a field, for a rule JSON Schema cannot state: its value
+    is after `field`'s (`strict`) or not before it, and at most `max_days` days (counted
+    inclusively) on from it. Validation enforces the rule; the extension publishes it."""
+    rule: dict[str, Any] = {"field": field, "strict": strict}
+    if max_days is not None:
+        rule["max_days"] = max_days
+    return {"x-after": rule}
+
+
+# On a list of {start, end} items: the items do not overlap (`x-disjoint`), and each lies
+# inside the start–end of the object holding the list (`x-inside-parent`).
+DISJOINT: dict[str, Any] = {"x-disjoint": True}
+INSIDE_PARENT: dict[str, Any] = {"x-inside-parent": True}
+
+
+PhoneText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=32),
+    Field(json_schema_extra={"format": PHONE_FORMAT}),
+]
+PhoneOrEmpty = Annotated[
+    str, StringConstraints(max_length=32), Field(json_schema_extra=_or_empty(PHONE_FORMAT))
+]
+EmailOrEmpty = Annotated[
+    str, StringConstraints(max_length=254), Field(json_schema_extra=_or_empty("email"))
+]
+TimeZoneText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    Field(json_schema_extra={"format": TIME_ZONE_FORMAT}),
+]
+
+
 @dataclass(frozen=True)
 class CallContext:
     """What a handler knows about the call: who, for which tenant, from where, until when."""
@@ -266,10 +345,22 @@ class Operation:
         return _json_schema(self.output, "serialization")
 
 
+# Every front door refuses the NUL character (common.jsonbody); the schema of every text says so.
+NO_NUL = "^[^\\u0000]*$"
+
+
+class _InputJsonSchema(GenerateJsonSchema):
+    def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
+        json_schema = super().str_schema(schema)
+        json_schema.setdefault("pattern", NO_NUL)
+        return json_schema
+
+
 def _json_schema(
     model: type[BaseModel], mode: Literal["validation", "serialization"]
 ) -> dict[str, Any]:
-    schema = model.model_json_schema(mode=mode)
+    generator = _InputJsonSchema if mode == "validation" else GenerateJsonSchema
+    schema = model.model_json_schema(mode=mode, schema_generator=generator)
     schema.pop("title", None)
     return schema
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.urls import URLPattern, path
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,8 +45,10 @@ class ErrorEnvelope(BaseModel):
 
 
 class ExecuteRequest(BaseModel):
-    service: str = Field(description="e.g. 'booking'")
-    operation: str = Field(description="e.g. 'createBooking'")
+    model_config = ConfigDict(extra="forbid")
+
+    service: str = Field(min_length=1, description="e.g. 'booking'")
+    operation: str = Field(min_length=1, description="e.g. 'createBooking'")
     params: dict[str, Any] = Field(default_factory=dict, description="the operation's arguments")
 
 
@@ -86,23 +88,31 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return None
 
 
-def _list_fields(op: Operation) -> set[str]:
+def _fields_of_type(op: Operation, kind: type) -> set[str]:
+    """Input fields typed `kind` or `kind | None` (lists: `list[...]` or `list[...] | None`)."""
     names = set()
     for name, info in op.input.model_fields.items():
         annotation = info.annotation
-        origins = {typing.get_origin(arg) for arg in typing.get_args(annotation)}
-        if typing.get_origin(annotation) is list or list in origins:
+        types = {annotation, *typing.get_args(annotation)}
+        if kind in types or any(typing.get_origin(arg) is kind for arg in types):
             names.add(name)
     return names
 
 
+# A query string carries text; these are the spellings read as a boolean (anything else is
+# passed on as text, which the operation refuses with "Expected true or false.").
+QUERY_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
 def _query_args(request: Request, op: Operation) -> dict[str, Any]:
-    lists = _list_fields(op)
+    lists, booleans = _fields_of_type(op, list), _fields_of_type(op, bool)
     args: dict[str, Any] = {}
     for key in request.query_params:
         values = request.query_params.getlist(key)
         if key in lists:
             args[key] = [v for value in values for v in value.split(",") if v]
+        elif key in booleans:
+            args[key] = QUERY_BOOLEANS.get(values[-1].lower(), values[-1])
         else:
             args[key] = values[-1]
     return args
@@ -251,12 +261,22 @@ def _schema_for(
 ) -> Any:
     if op is None:
         return extend_schema(exclude=True)
-    parameters = None
     request = None
+    full_schema = _openapi_schema(op.input_schema())
     input_schema = _openapi_schema(op.input_schema(), drop=path_args)
+    # A path argument states the operation's own bounds (ids from 1), not just "integer".
+    parameters = [
+        OpenApiParameter(
+            name,
+            type=_query_schema(full_schema["properties"][name]),
+            location=OpenApiParameter.PATH,
+            description=full_schema["properties"][name].get("description", ""),
+        )
+        for name in sorted(path_args)
+    ]
     if method == "GET":
         required = set(input_schema.get("required", []))
-        parameters = [
+        parameters += [
             OpenApiParameter(
                 name,
                 type=_query_schema(prop),
@@ -294,7 +314,11 @@ def require_bodies_with_required_fields(
             if not isinstance(body, dict):
                 continue
             schemas = [media.get("schema", {}) for media in body.get("content", {}).values()]
-            if any(schema.get("required") for schema in schemas):
+            # Required fields, or a rule naming fields one of which must be sent.
+            if any(
+                schema.get("required") or "anyOf" in schema or "oneOf" in schema
+                for schema in schemas
+            ):
                 body["required"] = True
     return result
 

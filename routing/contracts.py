@@ -8,11 +8,18 @@ in E.164), so every caller gets the same rules.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from mcp_core.operations import IsoDate, OperationInput, OperationOutput
+from mcp_core.operations import (
+    IsoDate,
+    OperationInput,
+    OperationOutput,
+    PhoneText,
+    after,
+    given,
+)
 from routing.enums import RoutingAction
 from routing.rules import RuleConditions
 
@@ -70,9 +77,7 @@ class FindNearestBranchInput(OperationInput):
 
 
 class RouteIncomingCallInput(OperationInput):
-    phone_number: str = Field(
-        min_length=1,
-        max_length=32,
+    phone_number: PhoneText = Field(
         description="The dialled number (E.164, or German national form such as '030 1234567').",
     )
     caller_location: Location | None = Field(
@@ -92,6 +97,10 @@ class RouteToFallbackInput(OperationInput):
     reason: str = Field(
         default="requested", max_length=100, description="Why the fallback is used (logged)."
     )
+
+
+def _action(*actions: str) -> dict[str, Any]:
+    return {"properties": {"action": {"enum": list(actions)}}}
 
 
 class RoutingRuleIn(OperationInput):
@@ -126,6 +135,20 @@ class RoutingRuleIn(OperationInput):
     )
     is_active: bool = True
 
+    # _targets_fit_action, as the schema states it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {"if": _action("route_to_branch"), "then": given("target_branch_id")},
+                {"if": _action("use_agent"), "then": given("target_agent_id")},
+                {
+                    "if": _action("use_agent", "fallback"),
+                    "then": {"not": given("target_branch_id")},
+                },
+            ]
+        }
+    )
+
     @model_validator(mode="after")
     def _targets_fit_action(self) -> RoutingRuleIn:
         if self.action == RoutingAction.ROUTE_TO_BRANCH and self.target_branch_id is None:
@@ -158,7 +181,9 @@ class CallDistributionInput(OperationInput):
         ),
     )
     date_to: IsoDate | None = Field(
-        default=None, description="Last day, inclusive (YYYY-MM-DD); default today."
+        default=None,
+        description="Last day, inclusive (YYYY-MM-DD); default today.",
+        json_schema_extra=after("date_from", max_days=MAX_DISTRIBUTION_DAYS),
     )
     branch_id: int | None = Field(default=None, description="Only calls of this branch.")
 

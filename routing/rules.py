@@ -44,12 +44,14 @@ class TimeWindow(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     start: HhMm
-    end: HhMm
+    # A window may run over midnight (end before start), but not be empty.
+    end: Annotated[HhMm, Field(json_schema_extra={"x-differs": "start"})]
     weekdays: list[Weekday] = Field(
         default_factory=lambda: list(WEEKDAYS),  # type: ignore[arg-type]
         min_length=1,
         max_length=7,
         description="Weekdays the window starts on; all seven when left out.",
+        json_schema_extra={"uniqueItems": True},
     )
 
     @field_validator("weekdays", mode="before")
@@ -96,6 +98,7 @@ class RuleConditions(GuardedNumbers):
         default_factory=list,
         max_length=MAX_LANGUAGES,
         description="ISO 639-1 codes, e.g. ['en', 'tr']; matches the caller's language.",
+        json_schema_extra={"items": {"type": "string", "pattern": r"^\s*[A-Za-z]{2}\s*$"}},
     )
     min_ongoing_calls: int | None = Field(
         default=None,

@@ -18,15 +18,19 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from mcp_core.operations import (
+    DISJOINT,
+    INSIDE_PARENT,
     IsoDate,
     IsoDateTime,
     OperationInput,
     OperationOutput,
+    after,
     page_field,
     page_size_field,
 )
 from staff.enums import TimeBlockKind
 from staff.models import Staff
+from staff.services import MAX_BLOCK_DAYS
 
 MAX_AVAILABILITY_DAYS = 31
 MAX_WORKLOAD_DAYS = 31
@@ -102,6 +106,7 @@ class StaffAvailabilityInput(OperationInput):
             f"Last day, YYYY-MM-DD; defaults to start_date. At most {MAX_AVAILABILITY_DAYS} "
             "days in all."
         ),
+        json_schema_extra=after("start_date", max_days=MAX_AVAILABILITY_DAYS),
     )
     service_id: int | None = Field(
         default=None,
@@ -118,18 +123,22 @@ class StaffAvailabilityInput(OperationInput):
         return value
 
 
+EndHhMm = Annotated[HhMm, Field(json_schema_extra=after("start", strict=True))]
+
+
 class BreakIn(OperationInput):
     start: HhMm
-    end: HhMm
+    end: EndHhMm
 
 
 class PeriodIn(OperationInput):
     start: HhMm
-    end: HhMm
+    end: EndHhMm
     breaks: list[BreakIn] = Field(
         default_factory=list,
         max_length=MAX_BREAKS_PER_PERIOD,
         description="Unbookable pauses inside the period; they must not overlap.",
+        json_schema_extra=DISJOINT | INSIDE_PARENT,
     )
 
 
@@ -138,25 +147,46 @@ _D_DAY = "Working periods of this weekday; left out or [] means a day off."
 
 class WeekScheduleIn(OperationInput):
     monday: list[PeriodIn] = Field(
-        default_factory=list, max_length=MAX_PERIODS_PER_DAY, description=_D_DAY
+        default_factory=list,
+        max_length=MAX_PERIODS_PER_DAY,
+        description=_D_DAY,
+        json_schema_extra=DISJOINT,
     )
     tuesday: list[PeriodIn] = Field(
-        default_factory=list, max_length=MAX_PERIODS_PER_DAY, description=_D_DAY
+        default_factory=list,
+        max_length=MAX_PERIODS_PER_DAY,
+        description=_D_DAY,
+        json_schema_extra=DISJOINT,
     )
     wednesday: list[PeriodIn] = Field(
-        default_factory=list, max_length=MAX_PERIODS_PER_DAY, description=_D_DAY
+        default_factory=list,
+        max_length=MAX_PERIODS_PER_DAY,
+        description=_D_DAY,
+        json_schema_extra=DISJOINT,
     )
     thursday: list[PeriodIn] = Field(
-        default_factory=list, max_length=MAX_PERIODS_PER_DAY, description=_D_DAY
+        default_factory=list,
+        max_length=MAX_PERIODS_PER_DAY,
+        description=_D_DAY,
+        json_schema_extra=DISJOINT,
     )
     friday: list[PeriodIn] = Field(
-        default_factory=list, max_length=MAX_PERIODS_PER_DAY, description=_D_DAY
+        default_factory=list,
+        max_length=MAX_PERIODS_PER_DAY,
+        description=_D_DAY,
+        json_schema_extra=DISJOINT,
     )
     saturday: list[PeriodIn] = Field(
-        default_factory=list, max_length=MAX_PERIODS_PER_DAY, description=_D_DAY
+        default_factory=list,
+        max_length=MAX_PERIODS_PER_DAY,
+        description=_D_DAY,
+        json_schema_extra=DISJOINT,
     )
     sunday: list[PeriodIn] = Field(
-        default_factory=list, max_length=MAX_PERIODS_PER_DAY, description=_D_DAY
+        default_factory=list,
+        max_length=MAX_PERIODS_PER_DAY,
+        description=_D_DAY,
+        json_schema_extra=DISJOINT,
     )
 
 
@@ -206,7 +236,8 @@ class StaffWorkloadInput(OperationInput):
     branch_id: int | None = Field(default=None, description="Only active staff of this branch.")
     date_from: IsoDate = Field(description="First day, YYYY-MM-DD.")
     date_to: IsoDate = Field(
-        description=f"Last day, YYYY-MM-DD; at most {MAX_WORKLOAD_DAYS} days in all."
+        description=f"Last day, YYYY-MM-DD; at most {MAX_WORKLOAD_DAYS} days in all.",
+        json_schema_extra=after("date_from", max_days=MAX_WORKLOAD_DAYS),
     )
 
     @field_validator("date_to")
@@ -230,6 +261,7 @@ class UpdateStaffSkillsInput(OperationInput):
             "New skill levels; a listed service the staff member is not yet qualified for is "
             "added. Services not listed keep their level. Each service at most once."
         ),
+        json_schema_extra={"x-unique-by": "service_id"},
     )
 
 
@@ -248,6 +280,7 @@ class StaffPerformanceInput(OperationInput):
             f"Last day, YYYY-MM-DD; defaults to today in the branch's time zone. At most "
             f"{MAX_PERFORMANCE_DAYS} days in all."
         ),
+        json_schema_extra=after("date_from", max_days=MAX_PERFORMANCE_DAYS),
     )
 
     @field_validator("date_to")
@@ -260,7 +293,10 @@ class StaffPerformanceInput(OperationInput):
 class BlockStaffTimeInput(OperationInput):
     staff_id: int = Field(description=_D_STAFF_ID)
     start_time: IsoDateTime = Field(description="Start of the block. " + _D_NAIVE)
-    end_time: IsoDateTime = Field(description="End of the block, after start_time. " + _D_NAIVE)
+    end_time: IsoDateTime = Field(
+        description="End of the block, after start_time. " + _D_NAIVE,
+        json_schema_extra=after("start_time", strict=True, max_days=MAX_BLOCK_DAYS),
+    )
     kind: TimeBlockKind = Field(
         default=TimeBlockKind.MANUAL, description="Why the time is blocked."
     )

@@ -13,18 +13,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, WithJsonSchema
 
 from mcp_core.operations import (
+    NO_NUL,
     NOT_NULL,
+    EmailOrEmpty,
     OperationInput,
     OperationOutput,
+    PhoneOrEmpty,
+    TimeZoneText,
     iso,
     page_field,
     page_size_field,
     when_given,
 )
+from tenants.hours import WEEK_HOURS_SCHEMA
 from tenants.models import Branch, Company
+from tenants.settings_limits import (
+    BRANCH_MINUTE_SETTINGS,
+    SETTINGS_MAX_KEY_LENGTH,
+    SETTINGS_MAX_KEYS,
+)
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -37,14 +47,47 @@ Address = Annotated[str, StringConstraints(max_length=255)]
 PostalCode = Annotated[str, StringConstraints(max_length=10)]
 City = Annotated[str, StringConstraints(max_length=100)]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$", to_upper=True)]
-PhoneInput = Annotated[str, StringConstraints(max_length=32)]
-EmailInput = Annotated[str, StringConstraints(max_length=254)]
-TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+PhoneInput = PhoneOrEmpty
+EmailInput = EmailOrEmpty
+TimeZoneName = TimeZoneText
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
 TenantName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 JsonObject = dict[str, Any]
+
+
+def _settings_schema(known: dict[str, Any]) -> dict[str, Any]:
+    # Options are scalars, or lists/objects of them two levels deep at most (SETTINGS_MAX_DEPTH
+    # counts the settings object itself); null removes a key.
+    scalar = {"type": ["string", "number", "boolean", "null"], "pattern": NO_NUL}
+    name = {"pattern": NO_NUL}
+
+    def nested(inner: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "anyOf": [
+                scalar,
+                {"type": "array", "items": inner},
+                {"type": "object", "additionalProperties": inner, "propertyNames": name},
+            ]
+        }
+
+    return {
+        "type": "object",
+        "maxProperties": SETTINGS_MAX_KEYS,
+        "propertyNames": {"minLength": 1, "maxLength": SETTINGS_MAX_KEY_LENGTH, **name},
+        "properties": known,
+        "additionalProperties": nested(nested(scalar)),
+    }
+
+
+_MINUTES = {
+    name: {"type": ["integer", "null"], "minimum": low, "maximum": high}
+    for name, (low, high) in BRANCH_MINUTE_SETTINGS.items()
+}
+TenantSettings = Annotated[JsonObject, WithJsonSchema(_settings_schema({}))]
+BranchSettings = Annotated[JsonObject, WithJsonSchema(_settings_schema(_MINUTES))]
+WeekHoursObject = Annotated[JsonObject, WithJsonSchema(WEEK_HOURS_SCHEMA)]
 
 _D_PHONE = (
     "Phone number; stored in E.164 (German national formats such as '030 1234567' accepted). "
@@ -134,11 +177,11 @@ class CreateBranchInput(OperationInput):
     time_zone: TimeZoneName | None = Field(
         default=None, description=_D_TIME_ZONE + " Defaults to the tenant's time zone."
     )
-    business_hours: JsonObject | None = Field(
+    business_hours: WeekHoursObject | None = Field(
         default=None,
         description=_D_HOURS + " Defaults to Mon–Fri 09:00–18:00, Sat 09:00–14:00.",
     )
-    settings: JsonObject = Field(
+    settings: BranchSettings = Field(
         default_factory=dict,
         description=(
             "Branch settings, merged over the defaults "
@@ -205,12 +248,12 @@ class UpdateBranchInput(OperationInput):
         Field(description=_D_TIME_ZONE, json_schema_extra=when_given),
     ] = None
     business_hours: Annotated[
-        JsonObject | None,
+        WeekHoursObject | None,
         NOT_NULL,
         Field(description=_D_HOURS + " Replaces the whole week.", json_schema_extra=when_given),
     ] = None
     settings: Annotated[
-        JsonObject | None,
+        BranchSettings | None,
         NOT_NULL,
         Field(
             description="Keys to merge into the branch settings; a key set to null is removed.",
@@ -220,7 +263,7 @@ class UpdateBranchInput(OperationInput):
 
 
 class UpdateTenantSettingsInput(OperationInput):
-    settings: JsonObject = Field(
+    settings: TenantSettings = Field(
         description=(
             "Keys to merge into the tenant settings; a key set to null is removed. "
             "The result may hold at most 100 keys of at most 64 characters, 16 KiB of JSON."

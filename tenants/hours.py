@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from mcp_core.operations import after, given
 from tenants.enums import WEEKDAYS
 
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -37,7 +38,8 @@ class DayHours(BaseModel):
     @field_validator("open", "close", mode="before")
     @classmethod
     def _hh_mm(cls, value: Any) -> Any:
-        return parse_hh_mm(value) if isinstance(value, str) else value
+        # Only text (or null): pydantic alone would read 0 as midnight UTC.
+        return None if value is None else parse_hh_mm(value)
 
     @model_validator(mode="after")
     def _close_after_open(self) -> DayHours:
@@ -74,6 +76,31 @@ class WeekHours(BaseModel):
             for name in WEEKDAYS
             for hours in [getattr(self, name)]
         }
+
+
+def _week_hours_schema() -> dict[str, Any]:
+    time = {"anyOf": [{"type": "string", "pattern": _HH_MM.pattern}, {"type": "null"}]}
+    day = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "open": time,
+            "close": {**time, **after("open", strict=True)},
+            "is_open": {"type": "boolean", "default": True},
+        },
+        # An open day (the default) states both times.
+        "if": {"required": ["is_open"], "properties": {"is_open": {"const": False}}},
+        "else": given("open", "close"),
+    }
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {name: day for name in WEEKDAYS},
+    }
+
+
+# What DayHours/WeekHours accept, as the published schema states it.
+WEEK_HOURS_SCHEMA = _week_hours_schema()
 
 
 def default_business_hours() -> dict[str, dict[str, Any]]:

@@ -38,22 +38,17 @@ from tenants.hours import business_hours_errors, default_business_hours, parse_b
 from tenants.models import ApiKey, Branch, Company, Subscription
 from tenants.plans import UNLIMITED, effective_plan, plan_limits
 from tenants.selectors import tenant_cache_key
+from tenants.settings_limits import (
+    BRANCH_DEFAULT_SETTINGS,
+    BRANCH_MINUTE_SETTINGS,
+    SETTINGS_MAX_BYTES,
+    SETTINGS_MAX_DEPTH,
+    SETTINGS_MAX_KEY_LENGTH,
+    SETTINGS_MAX_KEYS,
+)
 from tenants.validators import validate_time_zone
 
 Errors = dict[str, list[str]]
-
-SETTINGS_MAX_KEYS = 100
-SETTINGS_MAX_KEY_LENGTH = 64
-SETTINGS_MAX_BYTES = 16 * 1024
-# Settings are a flat object of options; a value may be a list or an object of its own, two
-# more levels at most (docs/contract.md).
-SETTINGS_MAX_DEPTH = 3
-BRANCH_DEFAULT_SETTINGS: dict[str, Any] = {"slot_interval_minutes": 30, "min_notice_minutes": 60}
-# The branch settings the availability engine reads: whole minutes within these bounds.
-BRANCH_MINUTE_SETTINGS: dict[str, tuple[int, int]] = {
-    "slot_interval_minutes": (5, 525_600),
-    "min_notice_minutes": (0, 525_600),
-}
 
 
 @dataclass(frozen=True)
@@ -369,9 +364,11 @@ def _clean_branch_changes(
             if not isinstance(value, Mapping):
                 errors[field] = ["Must be an object."]
                 continue
+            messages = _branch_setting_errors(value)
+            if not messages:
+                value = _minutes_as_int(value)
             merged = _merge(current_settings, value)
-            messages = settings_errors(merged, changed_keys=value.keys())
-            messages += _branch_setting_errors(value)
+            messages = settings_errors(merged, changed_keys=value.keys()) + messages
             if messages:
                 errors[field] = messages
             cleaned[field] = merged
@@ -501,9 +498,25 @@ def _branch_setting_errors(changes: Mapping[str, Any]) -> list[str]:
         value = changes.get(key)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
+        if _whole_number(value) is None or not lowest <= value <= highest:
             messages.append(f"{key} must be whole minutes from {lowest} to {highest}.")
     return messages
+
+
+def _whole_number(value: Any) -> int | None:
+    # JSON does not tell 30 from 30.0 (JSON Schema's "integer" takes both); a bool is no number.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    return int(value)
+
+
+def _minutes_as_int(changes: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: _whole_number(value) if key in BRANCH_MINUTE_SETTINGS and value is not None else value
+        for key, value in changes.items()
+    }
 
 
 def _merge(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

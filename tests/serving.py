@@ -68,6 +68,9 @@ def gunicorn(
             str(workers),
             "--log-level",
             "warning",
+            # As `make serve`: the request line's length is the app's to judge (a 414 envelope).
+            "--limit-request-line",
+            "0",
         ],
         cwd=ROOT,
         env=env,

@@ -5,7 +5,7 @@ replaying side effects from the outbox (`mcp_core.outbox`) — always for the ca
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.db.models import Count
 from pydantic import Field
@@ -124,12 +124,20 @@ def check_integration_health(ctx: CallContext, args: EmptyInput) -> IntegrationH
     return IntegrationHealthOutput(integrations=report, outbox=counts)
 
 
+def _registered_topics(schema: dict[str, Any]) -> None:
+    # Topics register when the apps load; the schema is built after that, on first use.
+    schema["enum"] = sorted(outbox.registered_topics())
+
+
+TopicName = Annotated[str, Field(json_schema_extra=_registered_topics)]
+
+
 class RetryFailedSyncInput(OperationInput):
     scope: Literal["dead", "all"] = Field(
         default="dead",
         description="'dead': dead-lettered messages; 'all': also those still pending.",
     )
-    topic: str | None = Field(
+    topic: TopicName | None = Field(
         default=None, description="Only this topic, e.g. 'calendar.sync', 'notification.booking'."
     )
     appointment_id: int | None = Field(default=None, description="Only this appointment's.")

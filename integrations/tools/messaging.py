@@ -5,17 +5,40 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from bookings.models import SmsMessage
 from bookings.notifications import sms_notification_send
-from mcp_core.operations import CallContext, OperationInput, OperationOutput, operation
+from mcp_core.operations import (
+    NON_EMPTY,
+    CallContext,
+    OperationInput,
+    OperationOutput,
+    PhoneText,
+    given,
+    operation,
+)
 from mcp_core.permissions import Permission
 
 SmsKindName = Literal["custom", "confirmation", "reminder", "cancellation", "reschedule"]
 
 
 class SendSmsInput(OperationInput):
+    # The rules of _one_recipient and of the service, as the schema can state them.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                given("customer_id"),
+                given("phone", phone=NON_EMPTY),
+                given("appointment_id"),
+            ],
+            "not": given("customer_id", "phone", phone=NON_EMPTY),
+            "if": {"properties": {"kind": {"const": "custom"}}},
+            "then": given("message", message=NON_EMPTY),
+            "else": {**given("appointment_id"), "not": given("message", message=NON_EMPTY)},
+        }
+    )
+
     kind: SmsKindName = Field(
         default="custom",
         description=(
@@ -31,9 +54,8 @@ class SendSmsInput(OperationInput):
         ge=1,
         description="The recipient. Left out: `phone`, else the appointment's customer.",
     )
-    phone: str | None = Field(
+    phone: PhoneText | None = Field(
         default=None,
-        max_length=32,
         description="The recipient by phone number; must be a customer of the tenant. "
         "German national formats accepted.",
     )

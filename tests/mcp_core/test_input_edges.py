@@ -377,6 +377,18 @@ def test_a_body_over_the_size_limit_is_413_in_the_envelope(client, world, auth, 
     assert snapshot(world) == before
 
 
+def test_a_request_line_over_the_limit_is_414_in_the_envelope(client, world, auth, settings):
+    settings.MAX_REQUEST_LINE = 1000
+    before = snapshot(world)
+    for response in (
+        client.get(f"{BASE}/staff?branch_id=1&x={'9' * 1000}", **auth),
+        client.post(f"/mcp?{'a' * 1000}", "{}", content_type="application/json", **auth),
+    ):
+        error = assert_envelope(response, 414, "query")
+        assert error["message"] == "The path and query are longer than 1000 characters."
+    assert snapshot(world) == before
+
+
 def test_a_bad_host_is_400_in_the_envelope(client, world, auth):
     before = snapshot(world)
     for response in (

@@ -37,6 +37,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from common.jsonbody import json_problem
+from common.text import strip_blanks
 from mcp_core.permissions import Permission
 
 if TYPE_CHECKING:
@@ -66,10 +67,7 @@ def _refuse_non_bool(value: Any) -> Any:
 
 
 def _strip_blanks(value: Any) -> Any:
-    # Spaces, tabs and line breaks around a text are a client's slip and are dropped; other
-    # characters Python counts as white space (the separators U+001C–U+001F, U+0085) are
-    # data, judged by the field's own rules.
-    return value.strip(" \t\r\n") if isinstance(value, str) else value
+    return strip_blanks(value) if isinstance(value, str) else value
 
 
 def _guard_numbers(node: Any, seen: set[int]) -> None:
@@ -347,6 +345,26 @@ class Operation:
 
 # Every front door refuses the NUL character (common.jsonbody); the schema of every text says so.
 NO_NUL = "^[^\\u0000]*$"
+
+
+NO_NUL_NAME: dict[str, Any] = {"pattern": NO_NUL}
+
+
+def plain_json(levels: int) -> dict[str, Any]:
+    """JSON Schema of a free JSON value nesting at most `levels` arrays or objects, with no
+    NUL character in any text or name; `levels` is 0 for a scalar. A model that takes such
+    values checks the same depth (common.jsonbody.json_depth)."""
+    scalar: dict[str, Any] = {"type": ["string", "number", "boolean", "null"], "pattern": NO_NUL}
+    value = scalar
+    for _ in range(levels):
+        value = {
+            "anyOf": [
+                scalar,
+                {"type": "array", "items": value},
+                {"type": "object", "propertyNames": NO_NUL_NAME, "additionalProperties": value},
+            ]
+        }
+    return value
 
 
 class _InputJsonSchema(GenerateJsonSchema):

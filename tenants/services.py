@@ -21,6 +21,7 @@ from django.utils.text import slugify
 
 from common.jsonbody import json_depth
 from common.phone import InvalidPhoneNumber, normalize_phone
+from common.text import strip_blanks
 from mcp_core.audit import audit_record
 from mcp_core.permissions import Role
 from tenants.api_keys import GeneratedKey, generate_key
@@ -558,7 +559,7 @@ def _clean_phone(value: str, errors: Errors) -> str:
 
 
 def _clean_email(value: str, errors: Errors) -> str:
-    value = value.strip()
+    value = strip_blanks(value)
     if not value:
         return ""
     try:

@@ -79,7 +79,7 @@ def gunicorn(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine imports slowly
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/mcp/health", timeout=2):  # noqa: S310

@@ -8,30 +8,65 @@ tenant's numbers.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, WithJsonSchema, model_validator
 
 from common.errors import NotFound, ValidationFailed
+from common.jsonbody import json_depth
 from integrations.retell import events, inbound
 from integrations.retell.lines import line_for
-from mcp_core.operations import CallContext, OperationInput, OperationOutput, operation
+from mcp_core.operations import (
+    NO_NUL_NAME,
+    CallContext,
+    OperationInput,
+    OperationOutput,
+    operation,
+    plain_json,
+)
 from mcp_core.permissions import Permission
+
+# Retell's objects nest a few levels (call → transcript_object → utterance → words → word);
+# a delivery nests at most this many in all, the body itself counted.
+MAX_LEVELS = 10
+CallObject = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": NO_NUL_NAME,
+            "additionalProperties": plain_json(MAX_LEVELS - 2),
+        }
+    ),
+]
 
 
 class ProcessRetellWebhookInput(OperationInput):
     # Retell adds fields over time (event_timestamp, ...): ignored, not refused.
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "propertyNames": NO_NUL_NAME,
+            "additionalProperties": plain_json(MAX_LEVELS - 1),
+        },
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _levels(cls, data: Any) -> Any:
+        if json_depth(data) > MAX_LEVELS:
+            raise ValueError(f"A webhook body nests at most {MAX_LEVELS} levels.")
+        return data
 
     event: str = Field(
         min_length=1,
         max_length=50,
         description="call_inbound, call_started, call_ended or call_analyzed; others are ignored.",
     )
-    call: dict[str, Any] | None = Field(
+    call: CallObject | None = Field(
         default=None, description="Retell's call object (call_started/ended/analyzed)."
     )
-    call_inbound: dict[str, Any] | None = Field(
+    call_inbound: CallObject | None = Field(
         default=None, description="{agent_id?, from_number, to_number} for call_inbound."
     )
 

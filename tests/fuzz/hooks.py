@@ -175,6 +175,9 @@ def _order(
     values: dict[str, Any], first: str, later: str, strict: bool, max_days: int | None
 ) -> None:
     start, end = _parse(values.get(first)), _parse(values.get(later))
+    if start is not None and start[1] == "date" and max_days and values.get(later) is None:
+        # The later date's default (today) may lie beyond the span: send it.
+        values[later], end = values[first], start
     if start is None or end is None or start[1] != end[1]:
         return
     kind = start[1]

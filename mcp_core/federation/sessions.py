@@ -13,7 +13,8 @@ import asyncio
 import atexit
 import os
 import threading
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -47,15 +48,22 @@ class Target:
     url: str = ""
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
-    def client(self) -> Client:
+    @asynccontextmanager
+    async def client(self) -> AsyncIterator[Client]:
+        """An initialized client session; leaving it ends the process or the HTTP session."""
         if self.command:
             params = StdioServerParameters(
                 command=self.command[0], args=list(self.command[1:]), env=dict(self.env)
             )
-            return Client(params, mode="legacy")
+            async with Client(params, mode="legacy") as client:
+                yield client
+            return
         # Upstream headers only (its own token): the caller's API key is never among them.
-        http = httpx2.AsyncClient(headers=dict(self.headers), timeout=30.0)
-        return Client(streamable_http_client(self.url, http_client=http), mode="legacy")
+        async with (
+            httpx2.AsyncClient(headers=dict(self.headers), timeout=30.0) as http,
+            Client(streamable_http_client(self.url, http_client=http), mode="legacy") as client,
+        ):
+            yield client
 
 
 class _Connection:

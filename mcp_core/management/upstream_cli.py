@@ -11,6 +11,8 @@ import shlex
 from typing import Any
 
 from common.errors import ValidationFailed
+from mcp_core.breakers import get_breaker
+from mcp_core.federation.calls import breaker_name
 from mcp_core.federation.registry import (
     upstream_get,
     upstream_list,
@@ -107,6 +109,8 @@ def _row(upstream: Upstream) -> dict[str, Any]:
         "status": upstream.status,
         "consecutive_failures": upstream.consecutive_failures,
         "last_error": upstream.last_error,
+        # This process's view of the upstream's breaker (shared through Redis when set).
+        "circuit": get_breaker(breaker_name(upstream)).current_state,
         "last_checked_at": upstream.last_checked_at.isoformat()
         if upstream.last_checked_at
         else None,

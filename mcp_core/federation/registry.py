@@ -56,21 +56,7 @@ def upstream_register(
 ) -> Upstream:
     """Register an upstream for `tenant` (None: global). Raises ValidationFailed (slug, no or
     both transports) and Conflict (slug taken by the tenant or a global upstream)."""
-    slug_validate(slug, reserved_slugs())
-    if bool(command) == bool(url):
-        raise ValidationFailed(
-            "An upstream has either a stdio command or a URL.",
-            details={"transport": ["Give exactly one of --stdio and --url."]},
-        )
-    if url and not url.startswith(("http://", "https://")):
-        raise ValidationFailed("The URL must be http(s).", details={"url": ["Not http(s)."]})
-    if role_required not in Role.values:
-        raise ValidationFailed("Unknown role.", details={"role_required": list(Role.values)})
-    taken = Upstream.objects.filter(slug=slug)
-    if tenant is not None:
-        taken = taken.filter(Q(tenant=tenant) | Q(tenant__isnull=True))
-    if taken.exists():
-        raise Conflict(f"Upstream slug '{slug}' is already registered.", details={"slug": slug})
+    upstream_validate(tenant=tenant, slug=slug, command=command, url=url, role=role_required)
     try:
         with transaction.atomic():
             upstream = Upstream.objects.create(
@@ -86,6 +72,56 @@ def upstream_register(
             _audit(upstream, actor, "upstream.registered", {"slug": slug})
     except IntegrityError as exc:
         raise Conflict(f"Upstream slug '{slug}' is already registered.") from exc
+    return upstream
+
+
+def upstream_validate(
+    *, tenant: Company | None, slug: str, command: list[str] | None, url: str, role: str
+) -> None:
+    """What registering would refuse (ValidationFailed, Conflict), without writing."""
+    slug_validate(slug, reserved_slugs())
+    if bool(command) == bool(url):
+        raise ValidationFailed(
+            "An upstream has either a stdio command or a URL.",
+            details={"transport": ["Give exactly one of --stdio and --url."]},
+        )
+    if url and not url.startswith(("http://", "https://")):
+        raise ValidationFailed("The URL must be http(s).", details={"url": ["Not http(s)."]})
+    if role not in Role.values:
+        raise ValidationFailed("Unknown role.", details={"role_required": list(Role.values)})
+    taken = Upstream.objects.filter(slug=slug)
+    if tenant is not None:
+        taken = taken.filter(Q(tenant=tenant) | Q(tenant__isnull=True))
+    if taken.exists():
+        raise Conflict(f"Upstream slug '{slug}' is already registered.", details={"slug": slug})
+
+
+def upstream_update(
+    *,
+    upstream: Upstream,
+    actor: str,
+    enabled: bool,
+    enabled_tools: list[str],
+    role_required: str,
+    credentials: dict[str, str] | None = None,
+) -> Upstream:
+    """Change what an upstream offers and to whom; `credentials` None keeps the stored ones.
+    The slug and transport stay: a different server is removed and registered anew."""
+    if role_required not in Role.values:
+        raise ValidationFailed("Unknown role.", details={"role_required": list(Role.values)})
+    with transaction.atomic():
+        upstream.enabled = enabled
+        upstream.enabled_tools = list(enabled_tools)
+        upstream.role_required = role_required
+        fields = ["enabled", "enabled_tools", "role_required", "updated_at"]
+        if credentials is not None:
+            upstream.credentials = json.dumps(credentials)
+            fields.append("credentials")
+        upstream.save(update_fields=fields)
+        changes = {"enabled": enabled, "enabled_tools": list(enabled_tools), "role": role_required}
+        _audit(
+            upstream, actor, "upstream.updated", {**changes, "credentials": credentials is not None}
+        )
     return upstream
 
 

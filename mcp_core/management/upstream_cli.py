@@ -18,7 +18,9 @@ from mcp_core.federation.registry import (
     upstream_list,
     upstream_register,
     upstream_remove,
+    upstream_validate,
 )
+from mcp_core.federation.reporting import reporting_access_provision, reporting_command
 from mcp_core.federation.upkeep import upstream_check
 from mcp_core.models import Upstream
 from mcp_core.permissions import Role
@@ -36,6 +38,11 @@ def add_parser(sub: Any) -> None:
     transport = add.add_mutually_exclusive_group(required=True)
     transport.add_argument("--stdio", help='the command and its arguments, "node server.js …"')
     transport.add_argument("--url", help="a Streamable HTTP endpoint")
+    transport.add_argument(
+        "--reporting",
+        action="store_true",
+        help="the Postgres server, as the tenant's read-only reporting role (needs --tenant)",
+    )
     add.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
     add.add_argument("--header", action="append", default=[], metavar="NAME=VALUE")
     add.add_argument("--tool", action="append", default=[], help="offer only these tools")
@@ -55,14 +62,28 @@ def run(options: dict[str, Any]) -> tuple[Any, str]:
     action = options["upstream_action"]
     tenant = _tenant(options.get("tenant"))
     if action == "add":
+        command = shlex.split(options["stdio"]) if options.get("stdio") else None
+        credentials = _pairs(options.get("env") or [], "--env") | _pairs(
+            options.get("header") or [], "--header"
+        )
+        if options.get("reporting"):
+            if tenant is None:
+                raise ValidationFailed(
+                    "--reporting is per tenant.", details={"--tenant": ["Required."]}
+                )
+            upstream_validate(
+                tenant=tenant, slug=options["slug"], command=["-"], url="", role=Role.READONLY
+            )
+            access = reporting_access_provision(tenant=tenant, actor=ACTOR)
+            command = reporting_command(access)
+            credentials["PGPASSWORD"] = access.password
         upstream = upstream_register(
             tenant=tenant,
             actor=ACTOR,
             slug=options["slug"],
-            command=shlex.split(options["stdio"]) if options.get("stdio") else None,
+            command=command,
             url=options.get("url") or "",
-            credentials=_pairs(options.get("env") or [], "--env")
-            | _pairs(options.get("header") or [], "--header"),
+            credentials=credentials,
             enabled_tools=options.get("tool") or [],
             role_required=options.get("role") or Role.READONLY,
         )

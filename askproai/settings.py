@@ -224,6 +224,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mcp_core.tasks.deliver_due_outbox_messages",
         "schedule": 30.0,
     },
+    "check-mcp-upstreams": {"task": "mcp_core.tasks.check_upstreams", "schedule": 60.0},
 }
 
 # Observability
@@ -334,6 +335,16 @@ MCP_OUTBOX_SWEEP_GRACE = env_int("MCP_OUTBOX_SWEEP_GRACE", 30)
 OPERATIONS_ALERT_EMAILS = env_list("OPERATIONS_ALERT_EMAILS", [])
 # Cal.com API v2: the cal-api-version of the bookings endpoints (AskProAI reads no slots).
 CALCOM_BOOKINGS_API_VERSION = env_str("CALCOM_BOOKINGS_API_VERSION", "2024-08-13")
+
+# Federated MCP servers (docs/architecture.md, "Federation"): a health check's time limit, the
+# failed checks in a row that mark an upstream unreachable, where the registration templates
+# find the installed servers (npm packages' bin directory) and keep their files.
+MCP_UPSTREAM_CHECK_TIMEOUT = env_int("MCP_UPSTREAM_CHECK_TIMEOUT", 15)
+MCP_UPSTREAM_FAILURE_THRESHOLD = env_int("MCP_UPSTREAM_FAILURE_THRESHOLD", 3)
+MCP_UPSTREAM_BIN_DIR = env_str(
+    "MCP_UPSTREAM_BIN_DIR", str(BASE_DIR / ".ci" / "node" / "node_modules" / ".bin")
+)
+MCP_UPSTREAM_DATA_DIR = env_str("MCP_UPSTREAM_DATA_DIR", str(BASE_DIR / "var" / "mcp-upstreams"))
 
 LOGGING = {
     "version": 1,

@@ -12,8 +12,10 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from encrypted_fields.fields import EncryptedTextField
 
 from common.scoping import TenantOwnedModel
+from mcp_core.permissions import Role
 
 
 class SagaStatus(models.TextChoices):
@@ -157,3 +159,83 @@ class AuditLog(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+
+
+class UpstreamTransport(models.TextChoices):
+    STDIO = "stdio", "stdio (a command)"
+    HTTP = "http", "Streamable HTTP (a URL)"
+
+
+class UpstreamStatus(models.TextChoices):
+    UNKNOWN = "unknown", "Not checked yet"
+    HEALTHY = "healthy", "Healthy"
+    # Failed MCP_UPSTREAM_FAILURE_THRESHOLD checks in a row; its tools are hidden until a
+    # check succeeds again.
+    UNREACHABLE = "unreachable", "Unreachable"
+
+
+class Upstream(models.Model):
+    """An external MCP server whose tools `/mcp` offers as `<slug>_<tool>`
+    (mcp_core.federation). A row without a tenant is global (a superuser's): every tenant sees
+    it; a tenant's own row is seen by that tenant alone and may not reuse a global slug.
+
+    Not a TenantOwnedModel: global rows have no tenant. Reads go through
+    `mcp_core.federation.registry`, which always names the tenant (or says it means all).
+    """
+
+    tenant = models.ForeignKey(
+        "tenants.Company",
+        on_delete=models.CASCADE,
+        related_name="mcp_upstreams",
+        null=True,
+        blank=True,
+        help_text="Empty: a global upstream, offered to every tenant.",
+    )
+    slug = models.CharField(max_length=32, help_text="Tool prefix: <slug>_<tool>.")
+    transport = models.CharField(max_length=10, choices=UpstreamTransport.choices)
+    command = models.JSONField(
+        default=list, blank=True, help_text='stdio: the command and its arguments, ["node", …].'
+    )
+    url = models.CharField(max_length=500, blank=True, help_text="Streamable HTTP endpoint.")
+    # Encrypted at rest (FIELD_ENCRYPTION_KEYS): a JSON object, the stdio process's extra
+    # environment or the HTTP request headers (tokens of the upstream, never our API key).
+    credentials = EncryptedTextField(blank=True, default="{}")
+    enabled_tools = models.JSONField(
+        default=list, blank=True, help_text="Upstream tool names offered; empty: all of them."
+    )
+    role_required = models.CharField(max_length=20, choices=Role.choices, default=Role.READONLY)
+    enabled = models.BooleanField(default=True)
+    status = models.CharField(
+        max_length=20, choices=UpstreamStatus.choices, default=UpstreamStatus.UNKNOWN
+    )
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    # The upstream's tools as its last tools/list answered them (name, description, schemas).
+    tools = models.JSONField(default=list, blank=True)
+    tools_refreshed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "slug"],
+                condition=Q(tenant__isnull=False),
+                name="upstream_tenant_slug_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=Q(tenant__isnull=True),
+                name="upstream_global_slug_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(transport__in=UpstreamTransport.values),
+                name="upstream_transport_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = "global" if self.tenant_id is None else f"tenant {self.tenant_id}"
+        return f"{self.slug} ({self.transport}, {scope})"

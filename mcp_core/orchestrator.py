@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -84,9 +84,40 @@ def execute(
 ) -> CallResult:
     """Run `service.operation` for the principal's tenant. Never raises."""
     name = f"{service}.{operation}"
+    op = registry.get(name)
+
+    def run(call_correlation_id: str) -> dict[str, Any]:
+        if op is None:  # not reached: run_guarded refuses an unknown name first
+            raise NotFound()
+        return _run(op, principal, args, call_correlation_id, source)
+
+    return run_guarded(
+        principal,
+        name,
+        run,
+        limit_service=op.service if op is not None else None,
+        correlation_id=correlation_id,
+        source=source,
+        operation=op,
+    )
+
+
+def run_guarded(
+    principal: Principal,
+    name: str,
+    run: Callable[[str], dict[str, Any]],
+    *,
+    limit_service: str | None,
+    correlation_id: str | None = None,
+    source: str = "api",
+    operation: Operation | None = None,
+) -> CallResult:
+    """The frame every call runs in, ours and federated ones (mcp_core.federation): span,
+    rate limit of the tenant (counted against `limit_service`; None: the name is unknown),
+    error mapping, metrics and the log line. `run(correlation_id)` does the rest. Never
+    raises."""
     correlation_id = new_correlation_id(correlation_id)
     started = time.perf_counter()
-    op = registry.get(name)
     decision: RateLimitDecision | None = None
     data: dict[str, Any] | None = None
     error: ApplicationError | None = None
@@ -97,15 +128,15 @@ def execute(
             span.set_attribute("mcp.tenant_id", principal.tenant.pk)
             span.set_attribute("mcp.correlation_id", correlation_id)
             try:
-                if op is None:
+                if limit_service is None:
                     raise NotFound(f"Unknown operation '{name}'.", details={"operation": name})
                 decision = rate_limit_hit(
                     tenant_id=principal.tenant.pk,
                     limit=principal.tenant.api_calls_per_hour,
-                    service=op.service,
+                    service=limit_service,
                 )
                 raise_if_refused(decision)
-                data = _run(op, principal, args, correlation_id, source)
+                data = run(correlation_id)
             except ApplicationError as exc:
                 error = exc
             except ObjectDoesNotExist:
@@ -133,7 +164,7 @@ def execute(
         data=data,
         error=error,
         rate_limit=decision,
-        operation=op,
+        operation=operation,
     )
 
 

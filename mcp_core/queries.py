@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.apps import apps
 from django.db import connection
 
 from common import rows
@@ -61,3 +62,57 @@ def database_ping() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+
+
+# A reporting view: (view name, app label, model, columns). Appointments without the customer
+# (a report needs no personal data), the branches, services and staff they refer to.
+REPORTING_VIEWS = (
+    (
+        "appointments",
+        "bookings",
+        "Appointment",
+        "id, branch_id, service_id, staff_id, start_time, end_time, status, source, created_at",
+    ),
+    ("branches", "tenants", "Branch", "id, name, city, is_active"),
+    ("services", "staff", "Service", "id, name, duration_minutes, price"),
+    ("staff", "staff", "Staff", "id, name, branch_id, is_active"),
+)
+
+
+def reporting_access_create(*, tenant_id: int, role: str, schema: str, password: str) -> None:
+    """A login role that reads only `schema`: security-barrier views of one tenant's rows,
+    owned by the application's role (so the views read the tables, the reporting role cannot).
+    Idempotent: an existing role gets the new password, the views are replaced."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+        verb = "ALTER" if cursor.fetchone() else "CREATE"
+        # Identifiers and the password are ours ([a-z0-9_], token_urlsafe): nothing to escape
+        # beyond the quoting, and DDL takes no bind parameters.
+        cursor.execute(
+            f"{verb} ROLE {quote(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT "
+            f"PASSWORD '{password}'"
+        )
+        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+        for view, app_label, model_name, columns in REPORTING_VIEWS:
+            table = apps.get_model(app_label, model_name)._meta.db_table
+            source = f"SELECT {columns} FROM {quote(table)} WHERE tenant_id = {int(tenant_id)}"  # noqa: S608 — our identifiers, an int
+            cursor.execute(
+                f"CREATE OR REPLACE VIEW {quote(schema)}.{quote(view)} "
+                f"WITH (security_barrier) AS {source}"
+            )
+        cursor.execute(f"REVOKE ALL ON SCHEMA {quote(schema)} FROM PUBLIC")
+        cursor.execute(f"GRANT USAGE ON SCHEMA {quote(schema)} TO {quote(role)}")
+        cursor.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {quote(schema)} TO {quote(role)}")
+        cursor.execute(f"ALTER ROLE {quote(role)} SET search_path = {quote(schema)}")
+        cursor.execute(f"ALTER ROLE {quote(role)} SET default_transaction_read_only = on")
+
+
+def reporting_access_drop(*, role: str, schema: str) -> None:
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {quote(schema)} CASCADE")
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+        if cursor.fetchone():
+            cursor.execute(f"DROP OWNED BY {quote(role)}")
+            cursor.execute(f"DROP ROLE {quote(role)}")

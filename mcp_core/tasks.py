@@ -8,8 +8,10 @@ from __future__ import annotations
 from celery import shared_task
 
 from mcp_core import outbox, saga_recovery
+from mcp_core.federation import tasks as federation_tasks
 
-__all__ = ["outbox", "recover_stale_sagas"]  # importing outbox registers its tasks
+# Importing outbox and the federation's tasks registers theirs.
+__all__ = ["federation_tasks", "outbox", "recover_stale_sagas"]
 
 
 @shared_task(name="mcp_core.tasks.recover_stale_sagas")

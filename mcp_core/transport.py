@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from common.errors import ApplicationError
 from common.jsonbody import JsonBodyError, parse_json
 from mcp_core.auth import Principal
+from mcp_core.federation.calls import federated_call, federated_tools
 from mcp_core.observability import new_correlation_id
 from mcp_core.operations import Operation, registry
 from mcp_core.orchestrator import execute
@@ -248,7 +249,11 @@ def tool_definition(op: Operation, version: str) -> dict[str, Any]:
 
 def _tools_list(version: str, params: dict[str, Any], principal: Principal) -> dict[str, Any]:
     # A key sees the tools its role may call: an assistant should not plan with the others.
-    tools = [op for op in registry if role_allows(principal.role, op.permission)]
+    tools = [
+        tool_definition(op, version)
+        for op in registry
+        if role_allows(principal.role, op.permission)
+    ] + federated_tools(principal, version)
     offset = 0
     cursor = params.get("cursor")
     if cursor is not None:
@@ -257,7 +262,7 @@ def _tools_list(version: str, params: dict[str, Any], principal: Principal) -> d
         except (signing.BadSignature, TypeError, ValueError) as exc:
             raise JsonRpcError(INVALID_PARAMS, "Invalid cursor.") from exc
     page = tools[offset : offset + PAGE_SIZE]
-    result: dict[str, Any] = {"tools": [tool_definition(op, version) for op in page]}
+    result: dict[str, Any] = {"tools": page}
     if offset + PAGE_SIZE < len(tools):
         result["nextCursor"] = signing.dumps(offset + PAGE_SIZE, salt=CURSOR_SALT)
     if version == MODERN_VERSION:
@@ -270,13 +275,23 @@ def _tools_call(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     name = params.get("name")
     op = registry.by_tool_name(name) if isinstance(name, str) else None
-    if op is None:
-        raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}")
     arguments = params.get("arguments", {})
     if arguments is None:
         arguments = {}
     if not isinstance(arguments, dict):
         raise JsonRpcError(INVALID_PARAMS, "Tool arguments must be an object.")
+    if op is None:
+        federated = (
+            federated_call(principal, name, arguments, correlation_id=correlation_id)
+            if isinstance(name, str)
+            else None
+        )
+        if federated is None:
+            raise JsonRpcError(INVALID_PARAMS, f"Unknown tool: {name}")
+        result, headers = federated
+        if version == MODERN_VERSION:
+            result["resultType"] = "complete"
+        return result, headers
     call = execute(
         principal,
         op.service,

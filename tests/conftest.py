@@ -22,6 +22,17 @@ INSPECTOR_IN_REPO = (
     Path(__file__).resolve().parent.parent / ".ci/node/node_modules/.bin/mcp-inspector"
 )
 
+MCP_SERVERS_IN_REPO = Path(__file__).resolve().parent.parent / ".ci/node/node_modules/.bin"
+
+
+def mcp_servers_bin() -> Path | None:
+    """Where the federation's npm MCP servers are installed (MCP_SERVERS_BIN elsewhere)."""
+    configured = os.environ.get("MCP_SERVERS_BIN")
+    directory = Path(configured) if configured else MCP_SERVERS_IN_REPO
+    if (directory / "mcp-server-memory").exists() and shutil.which("node"):
+        return directory
+    return None
+
 
 def inspector_binary() -> str | None:
     configured = os.environ.get("MCP_INSPECTOR")
@@ -44,6 +55,8 @@ def _missing(marker: str) -> str | None:
         return "needs Redis: set REDIS_URL=redis://…"
     if marker == "inspector" and inspector_binary() is None:
         return "needs Node and MCP Inspector: .ci/run installs it, or set MCP_INSPECTOR"
+    if marker == "mcp_servers" and mcp_servers_bin() is None:
+        return "needs Node and the npm MCP servers: .ci/run installs them, or set MCP_SERVERS_BIN"
     if marker == "chromium" and chromium_binary() is None:
         return "needs headless Chromium: .ci/run installs Debian's chromium, or set CHROMIUM"
     return None
@@ -51,7 +64,7 @@ def _missing(marker: str) -> str | None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        for marker in ("postgres", "redis", "inspector", "chromium"):
+        for marker in ("postgres", "redis", "inspector", "chromium", "mcp_servers"):
             if item.get_closest_marker(marker) is None:
                 continue
             reason = _missing(marker)
@@ -80,6 +93,13 @@ def _clean_cache() -> Iterator[None]:
     cache.clear()
     reset_local_counts()
     forget_checked_keys()
+
+
+@pytest.fixture
+def mcp_servers() -> Path:
+    directory = mcp_servers_bin()
+    assert directory is not None
+    return directory
 
 
 @pytest.fixture

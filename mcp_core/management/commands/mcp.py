@@ -7,6 +7,7 @@ from common.errors import ApplicationError, ValidationFailed
 from common.jsonbody import JsonBodyError, parse_json
 from mcp_core.auth import Principal
 from mcp_core.docs import render_markdown
+from mcp_core.management import upstream_cli
 from mcp_core.operations import registry
 from mcp_core.orchestrator import execute_named
 from mcp_core.permissions import Role
@@ -28,6 +29,7 @@ class Command(BaseCommand):
         )
         call.add_argument("--json", action="store_true", help="(output is always JSON)")
         sub.add_parser("docs", help="Markdown of every operation")
+        upstream_cli.add_parser(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -36,6 +38,8 @@ class Command(BaseCommand):
             self._list(bool(options.get("json")))
         elif action == "docs":
             self.stdout.write(render_markdown())
+        elif action == "upstream":
+            self._upstream(options)
         else:
             self._call(options["name"], options["tenant"], options.get("arguments") or "{}")
 
@@ -55,6 +59,17 @@ class Command(BaseCommand):
             return
         for row in rows:
             self.stdout.write(f"{row['name']:<40} {row['permission']:<22} {row['description']}")
+
+    def _upstream(self, options: dict[str, Any]) -> None:
+        as_json = bool(options.get("json"))
+        try:
+            answer, text = upstream_cli.run(options)
+        except ApplicationError as exc:
+            if as_json:
+                self._fail(exc)
+            self.stderr.write(exc.message)
+            raise SystemExit(1) from exc
+        self.stdout.write(json.dumps(answer, ensure_ascii=False) if as_json else text)
 
     def _call(self, name: str, tenant_id: int, raw_args: str) -> None:
         # `call` always answers JSON: the result, or the envelope and exit status 1, whether the

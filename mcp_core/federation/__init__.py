@@ -1,0 +1,1 @@
+"""External MCP servers behind the orchestrator (docs/architecture.md, "Federation")."""

@@ -15,6 +15,13 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
+def livez(request: HttpRequest) -> JsonResponse:
+    """Liveness: this process answers. It checks nothing else, so a database outage makes pods
+    unready (GET /mcp/health) without restarting every one of them."""
+    return JsonResponse({"status": "alive"})
+
+
+@require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text. Under several gunicorn workers, PROMETHEUS_MULTIPROC_DIR makes this
     aggregate all of them instead of showing the one worker that answered."""

@@ -42,9 +42,11 @@ def gunicorn(
     extra_env: dict[str, str] | None = None,
     database_url: str | None = None,
     port: int | None = None,
+    ready_path: str = "/mcp/health",
 ) -> Iterator[str]:
     """Serve the project with `workers` gunicorn processes (on the test database unless
-    `database_url` is given; on a free port unless `port` is); yields the base URL."""
+    `database_url` is given; on a free port unless `port` is); yields the base URL once
+    `ready_path` answers 200."""
     port = port or free_port()
     env = {
         **os.environ,
@@ -62,6 +64,8 @@ def gunicorn(
             "-m",
             "gunicorn",
             "askproai.wsgi:application",
+            "-c",
+            "python:askproai.gunicorn_conf",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -79,7 +83,7 @@ def gunicorn(
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/mcp/health", timeout=2):  # noqa: S310
+                with urllib.request.urlopen(f"{base}{ready_path}", timeout=2):  # noqa: S310
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:

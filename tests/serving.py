@@ -80,7 +80,8 @@ def gunicorn(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Generous: the machine running the suite may be busy with other work.
+        deadline = time.monotonic() + 90
         while True:
             try:
                 with urllib.request.urlopen(f"{base}{ready_path}", timeout=2):  # noqa: S310

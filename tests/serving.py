@@ -72,6 +72,9 @@ def gunicorn(
             str(workers),
             "--log-level",
             "warning",
+            # A worker's boot counts against its time-out; on a busy machine imports are slow.
+            "--timeout",
+            "120",
         ],
         cwd=ROOT,
         env=env,

@@ -217,3 +217,38 @@ def wait_for_replay(primary_port: int, replica_port: int, timeout: float = 30) -
         if time.monotonic() > deadline:
             raise RuntimeError(f"the replica did not reach {target}")
         time.sleep(0.2)
+
+
+class RedisServer:
+    """A redis-server of the test's own on a fixed free port, to stop and start again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        self._process = subprocess.Popen(  # noqa: S603 — Debian's redis-server
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()  # an outage, not a shutdown
+            self._process.wait(timeout=10)

@@ -7,7 +7,7 @@ WEB_CONCURRENCY ?= 2
 PIP := $(VENV)/bin/python -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: run test lint serve migrate bench clean
+.PHONY: run test lint serve up migrate bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,25 @@ lint: $(VENV)/.installed-lint
 # Production: no reload, no migrations (run `manage.py migrate` as a release step). The request
 # line's length is left to the app (MAX_REQUEST_LINE, a 414 in the envelope), not gunicorn's HTML.
 serve:
-	$(PY) -m gunicorn askproai.wsgi:application --bind 127.0.0.1:$(PORT) \
-		--workers $(WEB_CONCURRENCY) --access-logfile - --timeout 60 --limit-request-line 0
+	$(PY) -m gunicorn askproai.wsgi:application -c python:askproai.gunicorn_conf \
+		--bind 127.0.0.1:$(PORT) --workers $(WEB_CONCURRENCY) --access-logfile - --timeout 60 \
+		--limit-request-line 0
+
+# The whole topology of the Procfile on this machine (web, worker, beat — one beat, ever):
+# PostgreSQL, Redis and RabbitMQ from the environment, defaulting to the local ones. Ctrl-C
+# (or any process exiting) stops all of them gracefully with SIGTERM.
+up: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/askproai
+up: export REDIS_URL ?= redis://127.0.0.1:6379/0
+up: export CELERY_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
+up: export WEB_METRICS_DIR ?= $(CURDIR)/.run/metrics
+up: export BEAT_SCHEDULE_FILE ?= $(CURDIR)/.run/celerybeat-schedule
+up: export WORKER_CONCURRENCY ?= 2
+up: export PY := $(PY)
+up: export WEB_CONCURRENCY := $(WEB_CONCURRENCY)
+up: $(VENV)/.installed
+	mkdir -p .run "$$WEB_METRICS_DIR"
+	env -u PROMETHEUS_MULTIPROC_DIR $(PY) manage.py migrate --noinput
+	env -u PROMETHEUS_MULTIPROC_DIR $(VENV)/bin/honcho start -f Procfile -p $(PORT)
 
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput

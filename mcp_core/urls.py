@@ -5,6 +5,7 @@ from mcp_core import rest, transport, views
 urlpatterns = [
     path("mcp", transport.mcp_endpoint, name="mcp"),
     path("mcp/health", views.health, name="mcp-health"),
+    path("livez", views.livez, name="livez"),
     path("metrics", views.metrics, name="metrics"),
     path(
         ".well-known/oauth-protected-resource",

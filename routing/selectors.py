@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.db.models.functions import ExtractHour
 
+from common.replica import reporting_read
 from routing.enums import CallOutcome, CallStatus
 from routing.errors import PhoneNumberNotFound
 from routing.geo import Point, haversine_km
@@ -240,6 +241,7 @@ def _branch_exists(tenant: Company, branch_id: int) -> bool:
     return Branch.objects.for_tenant(tenant).filter(pk=branch_id).exists()
 
 
+@reporting_read
 def call_distribution(
     *,
     tenant: Company,

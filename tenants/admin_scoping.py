@@ -14,6 +14,7 @@ from django.contrib.admin.utils import get_fields_from_path
 from django.db import models
 from django.http import HttpRequest
 
+from common.replica import reporting_reads
 from common.scoping import TenantQuerySet
 from tenants.models import Company
 
@@ -165,6 +166,15 @@ class ReadOnlyTenantAdmin(TenantScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        """The list is a reporting read (the replica when one is configured): rendered here,
+        inside it, because a TemplateResponse would run its queries after the view returns."""
+        with reporting_reads():
+            response = super().changelist_view(request, extra_context)
+            if hasattr(response, "render"):
+                response.render()
+        return response
 
 
 class TenantScopedInline(TenantScopedMixin):

@@ -48,6 +48,17 @@ def chromium_binary() -> str | None:
     return configured or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def postgres_bin(name: str) -> str | None:
+    """A PostgreSQL server binary (initdb, pg_ctl, pg_basebackup): Debian keeps them off PATH."""
+    configured = os.environ.get("PG_BINDIR")
+    candidates = [Path(configured)] if configured else []
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    for directory in candidates:
+        if (directory / name).exists():
+            return str(directory / name)
+    return shutil.which(name)
+
+
 def _missing(marker: str) -> str | None:
     if marker == "postgres" and connection.vendor != "postgresql":
         return "needs PostgreSQL: set DATABASE_URL=postgres://…"
@@ -59,12 +70,36 @@ def _missing(marker: str) -> str | None:
         return "needs Node and the npm MCP servers: .ci/run installs them, or set MCP_SERVERS_BIN"
     if marker == "chromium" and chromium_binary() is None:
         return "needs headless Chromium: .ci/run installs Debian's chromium, or set CHROMIUM"
+    if marker == "kubectl" and shutil.which("kubectl") is None:
+        return "needs kubectl (its built-in kustomize renders deploy/)"
+    if marker == "pgbouncer" and shutil.which("pgbouncer") is None:
+        return "needs PgBouncer: .ci/run installs Debian's pgbouncer"
+    if marker == "promtool" and shutil.which("promtool") is None:
+        return "needs promtool: .ci/run installs Debian's prometheus"
+    if marker == "pg_server" and postgres_bin("pg_basebackup") is None:
+        return "needs PostgreSQL's server binaries (initdb, pg_ctl, pg_basebackup)"
+    if marker == "rabbitmq" and not os.environ.get("RABBITMQ_URL"):
+        return "needs RabbitMQ: set RABBITMQ_URL=amqp://…/<own vhost>"
     return None
+
+
+MARKERS = (
+    "postgres",
+    "redis",
+    "inspector",
+    "chromium",
+    "kubectl",
+    "pgbouncer",
+    "promtool",
+    "pg_server",
+    "rabbitmq",
+    "mcp_servers",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        for marker in ("postgres", "redis", "inspector", "chromium", "mcp_servers"):
+        for marker in MARKERS:
             if item.get_closest_marker(marker) is None:
                 continue
             reason = _missing(marker)

@@ -42,9 +42,11 @@ def gunicorn(
     extra_env: dict[str, str] | None = None,
     database_url: str | None = None,
     port: int | None = None,
+    ready_path: str = "/mcp/health",
 ) -> Iterator[str]:
     """Serve the project with `workers` gunicorn processes (on the test database unless
-    `database_url` is given; on a free port unless `port` is); yields the base URL."""
+    `database_url` is given; on a free port unless `port` is); yields the base URL once
+    `ready_path` answers 200."""
     port = port or free_port()
     env = {
         **os.environ,
@@ -62,6 +64,8 @@ def gunicorn(
             "-m",
             "gunicorn",
             "askproai.wsgi:application",
+            "-c",
+            "python:askproai.gunicorn_conf",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -71,6 +75,9 @@ def gunicorn(
             # As `make serve`: the request line's length is the app's to judge (a 414 envelope).
             "--limit-request-line",
             "0",
+            # A worker's boot counts against its time-out; on a busy machine imports are slow.
+            "--timeout",
+            "120",
         ],
         cwd=ROOT,
         env=env,
@@ -79,10 +86,11 @@ def gunicorn(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90  # a loaded machine imports slowly
+        # Generous: the machine running the suite may be busy with other work.
+        deadline = time.monotonic() + 90
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/mcp/health", timeout=2):  # noqa: S310
+                with urllib.request.urlopen(f"{base}{ready_path}", timeout=2):  # noqa: S310
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:

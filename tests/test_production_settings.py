@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "k3Vq9-production-test-secret-" + "x7Zr2mPq" * 4
 
@@ -66,6 +68,7 @@ def test_production_refuses_the_embedded_secret_key():
     assert "DJANGO_ENV=production needs its own SECRET_KEY" in result.stderr
 
 
+@pytest.mark.django_db  # /metrics counts the outbox and sagas in the database
 def test_behind_the_proxy_http_is_redirected_and_https_carries_hsts(client, settings):
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -20,6 +20,7 @@ from django.utils import timezone
 from bookings.availability.search import StaffDay, find_available_staff, staff_schedule
 from bookings.enums import ACTIVE_STATUSES, AppointmentStatus
 from bookings.models import Appointment
+from common.replica import reporting_read
 from staff.contracts import MAX_PERFORMANCE_DAYS, PERFORMANCE_DEFAULT_DAYS
 from staff.errors import InvalidStaffInput
 from staff.models import Service, Staff, StaffService
@@ -239,6 +240,7 @@ class StaffPerformance:
         return round(self.completed / self.bookings, 4) if self.bookings else 0.0
 
 
+@reporting_read
 def staff_performance(
     *,
     tenant: Company,

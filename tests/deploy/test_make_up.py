@@ -1,0 +1,89 @@
+"""`make up` runs the Procfile's topology (web, worker, beat) against PostgreSQL, Redis and
+RabbitMQ: a booking made over REST reaches the worker's outbox delivery, and Ctrl-C stops every
+process gracefully."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from mcp_core.models import OutboxMessage, OutboxStatus
+from tests import serving
+from tests.bookings.test_booking_service import booking_args, make_world
+from tests.deploy.topology import make_up
+from tests.factories import ApiKeyFactory
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.rabbitmq,
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def _post(base: str, path: str, token: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(  # noqa: S310 — our own local server
+        f"{base}/api/v2/mcp/{path}",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return response.status, json.loads(response.read())
+
+
+def test_make_up_books_over_rest_and_the_worker_delivers_the_outbox(tmp_path: Path):
+    world = make_world()
+    _, token = ApiKeyFactory.create_with_plaintext(tenant=world.tenant, role="owner")
+    env = {
+        "PY": sys.executable,
+        "DATABASE_URL": serving.test_database_url(),
+        "REDIS_URL": django_settings.REDIS_URL,
+        "CELERY_BROKER_URL": os.environ["RABBITMQ_URL"],
+        # The world books a fixed Monday in 2027.
+        "MCP_BOOKING_MAX_ADVANCE_DAYS": "3650",
+    }
+    with make_up(env, tmp_path) as topology:
+        status, booked = _post(topology.base, "bookings", token, booking_args(world))
+        assert status == 201
+        appointment_id = booked["appointment"]["id"]
+        # The cancellation's notification is not delivered inline: its task goes through
+        # RabbitMQ to the worker.
+        status, _ = _post(
+            topology.base,
+            "operations/booking.cancelBooking",
+            token,
+            {"appointment_id": appointment_id, "reason": "Test"},
+        )
+        assert status == 200
+        message = OutboxMessage.objects.all_tenants().get(
+            topic="notification.booking", payload__kind="cancellation"
+        )
+        deadline = time.monotonic() + 60
+        while message.status != OutboxStatus.DELIVERED and time.monotonic() < deadline:
+            time.sleep(0.3)
+            message.refresh_from_db()
+        exit_code = topology.stop()
+        output = topology.output()
+
+    assert message.status == OutboxStatus.DELIVERED
+    assert message.attempts == 1
+    lines = output.splitlines()
+    delivered = [row for row in lines if "deliver_outbox_message[" in row and "succeeded" in row]
+    assert delivered
+    assert all(line.split()[1] == "worker.1" for line in delivered)
+    # One beat; on Ctrl-C each process shuts down on its own terms, none is killed.
+    assert sum("beat: Starting..." in line for line in lines) == 1
+    assert "worker: Warm shutdown (MainProcess)" in output
+    assert "Shutting down: Master" in output
+    for name in ("web", "worker", "beat"):
+        assert f"{name}.1 stopped" in output
+    assert "SIGKILL" not in output
+    assert exit_code != 0  # make reports the interrupt

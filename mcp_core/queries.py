@@ -10,7 +10,7 @@ from typing import Any
 from django.db import connection
 
 from common import rows
-from mcp_core.models import AuditLog, OutboxMessage, SagaRun
+from mcp_core.models import AuditLog, DomainEvent, OutboxMessage, SagaRun
 
 
 def audit_row_insert(**fields: Any) -> None:
@@ -61,3 +61,8 @@ def database_ping() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+
+
+def domain_event_insert(**fields: Any) -> int:
+    """The new event's id (its cursor)."""
+    return int(rows.insert(DomainEvent, **fields))

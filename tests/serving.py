@@ -95,3 +95,59 @@ def gunicorn(
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@contextmanager
+def asgi_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve the ASGI application (HTTP and WebSocket) with uvicorn on the test database, as
+    `make serve-realtime` does; yields the base URL (http://…)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "DJANGO_SETTINGS_MODULE": "askproai.settings",
+        **({"REDIS_URL": settings.REDIS_URL} if settings.REDIS_URL else {}),
+        **(extra_env or {}),
+    }
+    log = tempfile.TemporaryFile()  # noqa: SIM115 — closed in the finally below
+    process = subprocess.Popen(  # noqa: S603 — our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "askproai.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--ws",
+            "websockets-sansio",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/mcp/health", timeout=2):  # noqa: S310
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    errors = log.read().decode(errors="replace")
+                    raise RuntimeError(f"uvicorn did not start: {errors[-2000:]}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

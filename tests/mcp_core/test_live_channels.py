@@ -17,8 +17,20 @@ from django.urls import reverse
 from websockets.sync.client import ClientConnection, connect
 
 from bookings.models import Appointment
+from mcp_core.management.demo import DEMO_SLUG, seed_demo
+from routing.models import PhoneNumber
+from tenants.models import Company
 from tests.bookings.test_booking_service import World, make_world
 from tests.factories import ApiKeyFactory, OperatorProfileFactory
+from tests.integrations.retell_helpers import (
+    BERLIN,
+    CALLER,
+    TEST_KEY,
+    call_object,
+    event,
+    function,
+    post,
+)
 from tests.serving import asgi_server
 
 pytestmark = [
@@ -215,3 +227,35 @@ def test_an_admin_move_reaches_the_subscriber(server, client):
     assert event["data"]["appointment_id"] == appointment.pk
     assert event["data"]["staff_id"] == world.ben.pk
     assert event["data"]["previous"]["staff_id"] == world.anna.pk
+
+
+def test_a_booking_by_the_phone_agent_reaches_the_subscriber(server, client, settings):
+    settings.RETELL_API_KEY = TEST_KEY
+    seed_demo()
+    tenant = Company.objects.get(slug=DEMO_SLUG)
+    branch = PhoneNumber.objects.for_tenant(tenant).get(number=BERLIN).branch
+    _, token = ApiKeyFactory.create_with_plaintext(tenant=branch.tenant, role="owner")
+    call = call_object(
+        "call_live_1", start_timestamp=int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+    )
+
+    with subscribe(server, token, [f"branch.{branch.pk}"]) as ws:
+        receive(ws)
+        assert post(client, event("call_started", call)).status_code == 204
+        started = receive(ws)
+        booked = post(
+            client,
+            function(
+                "book_appointment",
+                {"service": "Herrenschnitt", "date": next_monday().isoformat(), "time": "10:00"},
+                call,
+            ),
+        ).json()
+        assert booked["data"]["booked"] is True, booked
+        created = receive(ws)
+
+    assert (started["event"], started["data"]["call_id"]) == ("call.started", "call_live_1")
+    assert CALLER not in json.dumps(started)
+    assert created["event"] == "booking.created"
+    assert created["data"]["confirmation_number"] == booked["data"]["confirmation_number"]
+    assert created["data"]["source"] == "phone"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,7 +15,9 @@ import httpx
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from bookings.models import Appointment
 from mcp_core.management.demo import DEMO_SLUG, seed_demo
@@ -259,3 +262,65 @@ def test_a_booking_by_the_phone_agent_reaches_the_subscriber(server, client, set
     assert created["event"] == "booking.created"
     assert created["data"]["confirmation_number"] == booked["data"]["confirmation_number"]
     assert created["data"]["source"] == "phone"
+
+
+SUBSCRIBE_BOOKINGS = "subscription($b: ID!) { bookingUpdated(branchId: $b) { id event data } }"
+
+
+@contextmanager
+def graphql_socket(base: str, token: str) -> Iterator[ClientConnection]:
+    url = base.replace("http://", "ws://") + "/graphql"
+    with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        ws.send(json.dumps(init))
+        assert receive(ws)["type"] == "connection_ack"
+        yield ws
+
+
+def test_a_graphql_subscription_receives_the_booking(server):
+    world, other = make_world(), make_world()
+    token = key_for(world)
+    with graphql_socket(server, token) as ws, graphql_socket(server, key_for(other)) as intruder:
+        intruder.send(
+            json.dumps(
+                {
+                    "id": "x",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIBE_BOOKINGS, "variables": {"b": world.branch.pk}},
+                }
+            )
+        )
+        refused = receive(intruder)
+        ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIBE_BOOKINGS, "variables": {"b": world.branch.pk}},
+                }
+            )
+        )
+        # The subscription joins its channel when its resolver starts; graphql-transport-ws
+        # sends no acknowledgement of a subscribe to wait for.
+        time.sleep(1)
+        booked = rest_booking(server, token, world, 12)
+        message = receive(ws)
+
+    # A resolver's error arrives as a result with `errors` (graphql-transport-ws `next`).
+    assert refused["type"] == "next"
+    assert refused["payload"]["data"] is None
+    assert refused["payload"]["errors"][0]["extensions"]["type"] == "RESOURCE_NOT_FOUND"
+    assert message["type"] == "next"
+    assert message["payload"].get("errors") is None, message
+    event = message["payload"]["data"]["bookingUpdated"]
+    assert event["event"] == "booking.created"
+    assert event["data"]["appointment_id"] == booked["appointment"]["id"]
+
+
+def test_a_graphql_socket_without_a_valid_key_is_refused(server):
+    url = server.replace("http://", "ws://") + "/graphql"
+    with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+        ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer x"}}))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=TIMEOUT)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403

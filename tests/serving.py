@@ -42,6 +42,7 @@ def gunicorn(
     extra_env: dict[str, str] | None = None,
     database_url: str | None = None,
     port: int | None = None,
+    ready_within: float = 30,
 ) -> Iterator[str]:
     """Serve the project with `workers` gunicorn processes (on the test database unless
     `database_url` is given; on a free port unless `port` is); yields the base URL."""
@@ -76,7 +77,7 @@ def gunicorn(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + ready_within
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/mcp/health", timeout=2):  # noqa: S310
@@ -98,7 +99,7 @@ def gunicorn(
 
 
 @contextmanager
-def asgi_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def asgi_server(extra_env: dict[str, str] | None = None, ready_within: float = 30) -> Iterator[str]:
     """Serve the ASGI application (HTTP and WebSocket) with uvicorn on the test database, as
     `make serve-realtime` does; yields the base URL (http://…)."""
     port = free_port()
@@ -132,7 +133,7 @@ def asgi_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + ready_within
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/mcp/health", timeout=2):  # noqa: S310

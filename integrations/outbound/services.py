@@ -23,11 +23,15 @@ _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 def check_url(url: str) -> None:
-    parts = urlsplit(url)
-    local = (parts.hostname or "") in _LOCAL_HOSTS
-    if parts.scheme == "https" and parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        host, parts = "", urlsplit("")
+    if parts.scheme == "https" and host and not any(c.isspace() for c in url):
         return
-    if parts.scheme == "http" and local and settings.WEBHOOKS_OUT_ALLOW_LOCAL_HTTP:
+    local_http = parts.scheme == "http" and host in _LOCAL_HOSTS
+    if local_http and settings.WEBHOOKS_OUT_ALLOW_LOCAL_HTTP:
         return
     raise ValidationFailed(
         "The webhook URL must use HTTPS.", details={"url": ["An https:// URL with a host."]}

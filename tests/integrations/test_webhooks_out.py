@@ -162,6 +162,7 @@ def test_only_asked_for_events_are_sent_and_only_to_the_tenants_own_endpoints(
     [
         ({"url": "http://example.com/hook", "events": ["booking.created"]}, "url"),
         ({"url": "ftp://example.com/hook", "events": ["booking.created"]}, "url"),
+        ({"url": "https://[::1/hook", "events": ["booking.created"]}, "url"),
         ({"url": "https://example.com/hook", "events": ["booking.exploded"]}, "events"),
         ({"url": "https://example.com/hook", "events": []}, "events"),
     ],

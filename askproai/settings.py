@@ -149,7 +149,8 @@ if REDIS_URL:
                 # redis-py's default socket timeout (5 s) equals the layer's blocking pop
                 # (5 s): a quiet subscriber's read would time out and drop its socket.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-                "prefix": "askproai:channels:",
+                # Another installation (or a benchmark) on the same Redis uses its own.
+                "prefix": env_str("CHANNEL_LAYER_PREFIX", "askproai:channels:"),
             },
         }
     }

@@ -54,6 +54,7 @@ DATABASE_URL = fresh_database_url(ARGS, PG_NAME)
 SERVER_ENV = {
     "DATABASE_URL": DATABASE_URL,
     "REDIS_URL": ARGS.redis_url,
+    "CHANNEL_LAYER_PREFIX": "askproai:bench:channels:",
     "MCP_RATE_LIMIT_PRO": str(10**9),
     "LOG_LEVEL": "WARNING",
 }

@@ -113,7 +113,7 @@ async def subscriber(url: str, key: str, channel: str, ready: asyncio.Event, got
 
 async def run(ws_url: str, rest: tuple[str, int], demo: dict[str, Any]) -> None:
     branch = demo["branches"][0]["id"]
-    service = next(s for s in demo["services"] if s["name"] == "Herrenschnitt")["id"]
+    service = next(s for s in demo["services"] if "Herren" in s["name"])["id"]
     received: list[list] = [[] for _ in range(ARGS.subscribers)]
     ready = [asyncio.Event() for _ in range(ARGS.subscribers)]
     tasks = [

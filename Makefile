@@ -7,7 +7,7 @@ WEB_CONCURRENCY ?= 2
 PIP := $(VENV)/bin/python -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: run test lint serve up migrate bench clean
+.PHONY: run test lint serve serve-realtime up migrate bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,9 @@ $(VENV)/.installed-lint: pyproject.toml | $(VENV)/bin/python
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --port $(PORT)
-	@echo "Serving on http://127.0.0.1:$(PORT)  (admin /admin/, API docs /api/docs/, MCP /mcp)"
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@echo "Serving on http://127.0.0.1:$(PORT)  (admin /admin/, API docs /api/docs/, MCP /mcp, live events ws://127.0.0.1:$(PORT)/ws/v2/events)"
+	$(PY) -m uvicorn askproai.asgi:application --host 127.0.0.1 --port $(PORT) --reload \
+		--ws websockets-sansio
 
 test: $(VENV)/.installed-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -61,6 +62,11 @@ up: $(VENV)/.installed
 	mkdir -p .run "$$WEB_METRICS_DIR"
 	env -u PROMETHEUS_MULTIPROC_DIR $(PY) manage.py migrate --noinput
 	env -u PROMETHEUS_MULTIPROC_DIR $(VENV)/bin/honcho start -f Procfile -p $(PORT)
+
+# Production, the ASGI front doors (WebSocket /ws/v2/events): behind the same proxy as `serve`.
+serve-realtime:
+	$(PY) -m uvicorn askproai.asgi:application --host 127.0.0.1 --port $(PORT) \
+		--workers $(WEB_CONCURRENCY) --ws websockets-sansio --proxy-headers --no-server-header
 
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput

@@ -158,6 +158,29 @@ else:
         }
     }
 
+# Live channels (mcp_core.realtime): Redis lets every process publish to every subscriber;
+# without it, only subscribers of the same process hear an event (`make run`, tests).
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # redis-py's default socket timeout (5 s) equals the layer's blocking pop
+                # (5 s): a quiet subscriber's read would time out and drop its socket.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                # Another installation (or a benchmark) on the same Redis uses its own.
+                "prefix": env_str("CHANNEL_LAYER_PREFIX", "askproai:channels:"),
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# How many missed events a reconnecting subscriber is sent at most (then it reloads).
+REALTIME_REPLAY_LIMIT = env_int("REALTIME_REPLAY_LIMIT", 1000)
+# Outbound webhooks go to https:// only; plain http to localhost is allowed outside production
+# (a receiver on the developer's machine, the tests).
+WEBHOOKS_OUT_ALLOW_LOCAL_HTTP = env_bool("WEBHOOKS_OUT_ALLOW_LOCAL_HTTP", not PRODUCTION)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

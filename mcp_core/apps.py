@@ -9,6 +9,7 @@ class McpCoreConfig(AppConfig):
     def ready(self) -> None:
         # Every app's `tools.py` registers its operations with the orchestrator.
         autodiscover_modules("tools")
-        from mcp_core import observability
+        # webhooks_out registers the outbox handler of outbound webhooks.
+        from mcp_core import observability, webhooks_out  # noqa: F401
 
         observability.configure()

@@ -12,7 +12,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from encrypted_fields.fields import EncryptedTextField
+from encrypted_fields.fields import EncryptedCharField, EncryptedTextField
 
 from common.scoping import TenantOwnedModel
 from mcp_core.permissions import Role
@@ -239,3 +239,57 @@ class Upstream(models.Model):
     def __str__(self) -> str:
         scope = "global" if self.tenant_id is None else f"tenant {self.tenant_id}"
         return f"{self.slug} ({self.transport}, {scope})"
+
+
+class DomainEvent(TenantOwnedModel):
+    """One state change, as subscribers see it: written in the change's transaction
+    (`mcp_core.events.emit`), so its id is the cursor a reconnecting client resumes from."""
+
+    tenant = models.ForeignKey(
+        "tenants.Company", on_delete=models.CASCADE, related_name="domain_events", db_index=False
+    )
+    event = models.CharField(max_length=60)
+    version = models.PositiveSmallIntegerField(default=1)
+    # The live channels the event goes to (`branch.<id>`, `customer.<id>`, `call.<id>`).
+    branch_id = models.BigIntegerField(null=True, blank=True)
+    customer_id = models.BigIntegerField(null=True, blank=True)
+    call_id = models.CharField(max_length=100, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["tenant", "branch_id", "id"], name="event_branch_idx"),
+            models.Index(fields=["tenant", "customer_id", "id"], name="event_customer_idx"),
+            models.Index(fields=["tenant", "id"], name="event_tenant_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.pk}"
+
+
+class WebhookEndpoint(TenantOwnedModel):
+    """A tenant's HTTPS receiver of domain events; each delivery is signed with `secret`
+    (shown once, when the endpoint is created) and leaves through the outbox."""
+
+    tenant = models.ForeignKey(
+        "tenants.Company", on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(max_length=500)
+    # Event names, or ["*"] for every event.
+    events = models.JSONField(default=list)
+    # Encrypted at rest (FIELD_ENCRYPTION_KEYS); the signing key, shown once at creation.
+    secret = EncryptedCharField(max_length=80)
+    description = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def wants(self, event: str) -> bool:
+        return "*" in self.events or event in self.events

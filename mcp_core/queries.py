@@ -11,7 +11,7 @@ from django.apps import apps
 from django.db import connection
 
 from common import rows
-from mcp_core.models import AuditLog, OutboxMessage, SagaRun
+from mcp_core.models import AuditLog, DomainEvent, OutboxMessage, SagaRun
 
 
 def audit_row_insert(**fields: Any) -> None:
@@ -116,3 +116,8 @@ def reporting_access_drop(*, role: str, schema: str) -> None:
         if cursor.fetchone():
             cursor.execute(f"DROP OWNED BY {quote(role)}")
             cursor.execute(f"DROP ROLE {quote(role)}")
+
+
+def domain_event_insert(**fields: Any) -> int:
+    """The new event's id (its cursor)."""
+    return int(rows.insert(DomainEvent, **fields))

@@ -1,6 +1,8 @@
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 
 from mcp_core import rest, transport, views
+from mcp_core.realtime.graphql_views import graphql_http
 
 urlpatterns = [
     path("mcp", transport.mcp_endpoint, name="mcp"),
@@ -18,4 +20,5 @@ urlpatterns = [
         name="oauth-protected-resource-mcp",
     ),
     path("api/v2/mcp/", include(rest.urlpatterns())),
+    path("graphql", csrf_exempt(graphql_http), name="graphql"),
 ]

@@ -13,11 +13,14 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from bookings.models import Appointment, Customer
 from common.phone import InvalidPhoneNumber, normalize_phone
+from mcp_core.events import emit
 from routing.enums import CallOutcome, CallStatus
 from routing.models import CallLog
+from routing.queue_events import emit_queue_positions
 from tenants.models import Branch, Company
 
 # Ended and error are both final: whichever came first stays.
@@ -39,6 +42,12 @@ _EVENT_STATUS = {
     "call_started": CallStatus.ONGOING,
     "call_ended": CallStatus.ENDED,
     "call_analyzed": CallStatus.ENDED,
+}
+# Retell's webhook events and the domain events they are.
+_CALL_EVENTS = {
+    "call_started": "call.started",
+    "call_ended": "call.ended",
+    "call_analyzed": "call.analyzed",
 }
 _FINAL_OUTCOMES = {CallOutcome.BOOKED, CallOutcome.RESCHEDULED, CallOutcome.CANCELLED}
 
@@ -121,7 +130,34 @@ def call_log_record(
     if event in ("call_ended", "call_analyzed") and log.outcome == CallOutcome.UNKNOWN:
         log.outcome = _outcome_after_end(log, log.disconnection_reason)
     log.save()
+    if event in _CALL_EVENTS:
+        _emit_call_event(tenant, _CALL_EVENTS[event], log)
+    if event in ("call_started", "call_ended") and log.branch is not None:
+        emit_queue_positions(tenant, log.branch, timezone.now())
     return log
+
+
+def _emit_call_event(tenant: Company, name: str, log: CallLog) -> None:
+    # No numbers, transcript or analysis: a subscriber reads those through the API.
+    emit(
+        tenant=tenant,
+        event=name,
+        data={
+            "call_id": log.call_id,
+            "status": log.status,
+            "direction": log.direction,
+            "branch_id": log.branch_id,
+            "customer_id": log.customer_id,
+            "started_at": log.started_at.isoformat() if log.started_at else None,
+            "ended_at": log.ended_at.isoformat() if log.ended_at else None,
+            "duration_seconds": log.duration_seconds,
+            "outcome": log.outcome,
+            "appointment_id": log.appointment_id,
+        },
+        branch_id=log.branch_id,
+        customer_id=log.customer_id,
+        call_id=log.call_id,
+    )
 
 
 def _customer(tenant: Company, number: str) -> Customer | None:

@@ -31,6 +31,7 @@ from staff.models import Service, Staff, StaffService, TimeBlock, WorkingHours
 from staff.schedule import break_errors
 from staff.schedule_version import schedule_version_bump
 from staff.selectors import Period, WeekSchedule, normalised_breaks
+from staff.status_events import emit_staff_status_changed
 from tenants.enums import WEEKDAYS
 from tenants.hours import parse_hh_mm
 from tenants.models import Company
@@ -104,6 +105,9 @@ def staff_schedule_update(
             action="staff.schedule_updated",
             obj=staff,
             changes={"schedule": [old.as_json(), week.as_json()]},
+        )
+        emit_staff_status_changed(
+            tenant, staff_id=staff.pk, branch_id=staff.branch_id, change="schedule"
         )
         # bulk_create sends no post_save signal: drop the cached schedules here.
         schedule_version_bump(tenant_id=tenant.pk)
@@ -378,5 +382,14 @@ def staff_time_block(
             "end_time": end.isoformat(),
             "kind": kind,
         },
+    )
+    emit_staff_status_changed(
+        tenant,
+        staff_id=staff.pk,
+        branch_id=staff.branch_id,
+        change="time_blocked",
+        kind=kind,
+        start_time=start.isoformat(),
+        end_time=end.isoformat(),
     )
     return BlockResult(time_block=block)

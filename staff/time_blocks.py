@@ -6,6 +6,7 @@ from django.db import transaction
 
 from mcp_core.audit import audit_record
 from staff.models import TimeBlock
+from staff.status_events import emit_staff_status_changed
 from tenants.models import Company
 
 
@@ -25,5 +26,13 @@ def staff_time_unblock(
             action="staff.time_unblocked",
             obj=time_block,
             changes={"staff_id": time_block.staff_id, **(reference or {})},
+        )
+        emit_staff_status_changed(
+            tenant,
+            staff_id=time_block.staff_id,
+            branch_id=time_block.staff.branch_id,
+            change="time_unblocked",
+            start_time=time_block.start_time.isoformat(),
+            end_time=time_block.end_time.isoformat(),
         )
         time_block.delete()

@@ -117,6 +117,7 @@ def _clean_cache() -> Iterator[None]:
     """Each test starts with an empty cache, no rate-limit counts, closed breakers and no
     remembered API keys."""
     from mcp_core.breakers import reset_breakers
+    from mcp_core.events import forget_endpoints
     from mcp_core.ratelimit import reset_local_counts
     from tenants.authentication import forget_checked_keys
 
@@ -124,6 +125,7 @@ def _clean_cache() -> Iterator[None]:
     reset_local_counts()
     reset_breakers()
     forget_checked_keys()
+    forget_endpoints()
     yield
     cache.clear()
     reset_local_counts()

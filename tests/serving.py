@@ -43,6 +43,7 @@ def gunicorn(
     database_url: str | None = None,
     port: int | None = None,
     ready_path: str = "/mcp/health",
+    ready_within: float = 90,
 ) -> Iterator[str]:
     """Serve the project with `workers` gunicorn processes (on the test database unless
     `database_url` is given; on a free port unless `port` is); yields the base URL once
@@ -86,8 +87,8 @@ def gunicorn(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        # Generous: the machine running the suite may be busy with other work.
-        deadline = time.monotonic() + 90
+        # Generous by default: the machine running the suite may be busy with other work.
+        deadline = time.monotonic() + ready_within
         while True:
             try:
                 with urllib.request.urlopen(f"{base}{ready_path}", timeout=2):  # noqa: S310
@@ -97,6 +98,62 @@ def gunicorn(
                     log.seek(0)
                     errors = log.read().decode(errors="replace")
                     raise RuntimeError(f"gunicorn did not start: {errors[-2000:]}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@contextmanager
+def asgi_server(extra_env: dict[str, str] | None = None, ready_within: float = 90) -> Iterator[str]:
+    """Serve the ASGI application (HTTP and WebSocket) with uvicorn on the test database, as
+    `make serve-realtime` does; yields the base URL (http://…)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "DJANGO_SETTINGS_MODULE": "askproai.settings",
+        **({"REDIS_URL": settings.REDIS_URL} if settings.REDIS_URL else {}),
+        **(extra_env or {}),
+    }
+    log = tempfile.TemporaryFile()  # noqa: SIM115 — closed in the finally below
+    process = subprocess.Popen(  # noqa: S603 — our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "askproai.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--ws",
+            "websockets-sansio",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + ready_within
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/mcp/health", timeout=2):  # noqa: S310
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    errors = log.read().decode(errors="replace")
+                    raise RuntimeError(f"uvicorn did not start: {errors[-2000:]}") from None
                 time.sleep(0.2)
         yield base
     finally:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from bookings.enums import ACTIVE_STATUSES, AppointmentStatus
 from bookings.errors import AppointmentNotFound, IllegalStatusTransition, SlotNotBookable
+from bookings.events import emit_booking_event
 from bookings.models import Appointment, Customer
 from bookings.selectors import booking_get
 from bookings.services.conflicts import check_slot, overlap_at_lock, slot_taken, violation
@@ -79,6 +80,7 @@ def booking_cancel(
         obj=appointment,
         changes={"status": [previous, AppointmentStatus.CANCELLED], "reason": reason},
     )
+    emit_booking_event(tenant, "booking.cancelled", appointment)
     return appointment
 
 
@@ -104,6 +106,7 @@ def booking_confirm(*, tenant: Company, actor: str, appointment_id: int) -> Appo
         obj=appointment,
         changes={"status": [previous, AppointmentStatus.CONFIRMED]},
     )
+    emit_booking_event(tenant, "booking.confirmed", appointment)
     return appointment
 
 
@@ -208,6 +211,7 @@ def booking_reschedule(
                 obj=locked,
                 changes={key: [before[key], after[key]] for key in before},
             )
+            emit_booking_event(tenant, "booking.rescheduled", locked, previous=before)
     except IntegrityError as exc:
         if violation(exc) != "overlap":
             raise
@@ -300,6 +304,9 @@ def booking_update(
                     obj=locked,
                     changes={**diff, **customer_diff},
                 )
+                # Which fields changed, not their values: the customer's name stays out.
+                changed = sorted({*diff, *customer_diff})
+                emit_booking_event(tenant, "booking.updated", locked, changed=changed)
     except IntegrityError as exc:
         if violation(exc) != "overlap":
             raise

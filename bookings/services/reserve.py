@@ -25,6 +25,7 @@ from django.db import transaction
 
 from bookings.confirmation import new_confirmation_number
 from bookings.enums import AppointmentStatus, SyncStatus
+from bookings.events import booking_payload
 from bookings.models import Appointment
 from bookings.queries import appointment_insert_unless_conflict
 from bookings.selectors import bookings_created_this_month
@@ -32,6 +33,7 @@ from bookings.services.conflicts import overlap_at_lock, slot_taken
 from bookings.services.side_effects import calendar_message, notification_message
 from common.errors import Conflict, QuotaExceeded
 from mcp_core.audit import Ref, audit_record
+from mcp_core.events import emit
 from staff.models import Service
 from tenants.models import Branch, Company
 from tenants.plans import UNLIMITED, effective_plan, plan_limits
@@ -250,6 +252,25 @@ def _reserved(
             "source": request.source,
             "saga_run_id": saga_run_id,
         },
+    )
+    data = booking_payload(
+        appointment_id=appointment_id,
+        confirmation_number=confirmation_number,
+        status=AppointmentStatus.CONFIRMED.value,
+        start=request.start,
+        end=request.end,
+        branch_id=request.branch_id,
+        service_id=request.service_id,
+        staff_id=staff_id,
+        customer_id=request.customer_id,
+        source=request.source,
+    )
+    emit(
+        tenant=tenant,
+        event="booking.created",
+        data=data,
+        branch_id=request.branch_id,
+        customer_id=request.customer_id,
     )
     # Claimed for the saga's next steps, which deliver them right after the commit.
     sync_message = None

@@ -30,6 +30,7 @@ from django.db import transaction
 from bookings import calendar, notifications
 from bookings.calendar import CalendarError
 from bookings.enums import SyncStatus
+from bookings.events import emit_booking_event
 from bookings.models import Appointment
 from mcp_core import outbox
 from mcp_core.audit import Ref, audit_record
@@ -204,6 +205,8 @@ def booking_calendar_sync_gave_up(
             obj=Ref(Appointment, appointment_id),
             changes={"error": error[:500]},
         )
+        appointment = Appointment.objects.for_tenant(tenant).get(pk=appointment_id)
+        emit_booking_event(tenant, "booking.sync_failed", appointment)
     logger.error(
         "calendar sync of appointment %s (tenant %s) failed for good: %s; the appointment "
         "stands, its calendar copy needs an operator",

@@ -1,4 +1,4 @@
 """The integration.* operations (docs/contract.md), one module per integration; importing
 this package registers them (mcp_core autodiscovers `tools`)."""
 
-from . import billing, calendar_sync, messaging, retell  # noqa: F401
+from . import billing, calendar_sync, messaging, retell, webhooks  # noqa: F401

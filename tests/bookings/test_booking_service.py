@@ -1129,7 +1129,7 @@ def test_roles_are_held_to_their_permissions(world, role, allowed):
     ("plan", "budget"),
     # A plan with a monthly quota adds its check: counted before any work, then again inside
     # the reservation with the tenant row locked.
-    [(Plan.ENTERPRISE, 15), (Plan.PROFESSIONAL, 18)],
+    [(Plan.ENTERPRISE, 16), (Plan.PROFESSIONAL, 19)],
 )
 def test_a_booking_spends_a_fixed_budget_of_statements(plan, budget):
     """The booking path's round trips, counted as bench/booking.py counts them: a regression
@@ -1146,10 +1146,11 @@ def test_a_booking_spends_a_fixed_budget_of_statements(plan, budget):
     with connection.execute_wrapper(count):
         book(world, start_time=f"{MONDAY}T11:00:00")
 
-    # The availability check, the customer; the reservation (appointment, audit row, outbox
-    # message, saga run; SQLite adds its overlap query, PostgreSQL the WAL setting) in a
-    # transaction (a savepoint here, inside the test's); the confirmation (details with the
-    # template, SMS claimed and sent, audit row, message delivered); the run completed.
+    # The availability check, the customer; the reservation (appointment, audit row, domain
+    # event, outbox message, saga run; SQLite adds its overlap query, PostgreSQL the WAL
+    # setting) in a transaction (a savepoint here, inside the test's); the confirmation
+    # (details with the template, SMS claimed and sent, audit row, message delivered); the
+    # run completed.
     # PostgreSQL also sets the call's statement_timeout and resets it (docs/architecture.md,
     # "The time budget bounds the work").
     budget += 2 if connection.vendor == "postgresql" else 0

@@ -1,0 +1,131 @@
+"""GraphQL at /graphql (docs/contract.md): queries and mutations run as operations through the
+orchestrator, so errors carry the REST codes in `extensions`; limits refuse costly queries."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from mcp_core.models import DomainEvent
+from tests.bookings.test_booking_api import Api
+from tests.bookings.test_booking_service import (  # noqa: F401 — autouse fixtures
+    _fresh_calendar,
+    _frozen_time,
+    booking_args,
+    make_world,
+    outbox,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    return make_world()
+
+
+@pytest.fixture
+def api(client, world) -> Api:
+    return Api(client, world)
+
+
+def graphql(api: Api | None, client, query: str, variables: dict[str, Any] | None = None):
+    headers = api.auth if api is not None else {}
+    response = client.post(
+        "/graphql",
+        json.dumps({"query": query, "variables": variables or {}}),
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+CREATE = "mutation Create($args: JSON!) { createBooking(args: $args) }"
+
+
+def test_create_booking_runs_the_operation_and_emits_its_event(api, world, client):
+    body = graphql(api, client, CREATE, {"args": booking_args(world)})
+
+    created = body["data"]["createBooking"]
+    assert created["appointment"]["start_time"] == "2027-03-08T10:00:00+01:00"
+    [event] = DomainEvent.objects.for_tenant(world.tenant)
+    assert event.data["appointment_id"] == created["appointment"]["id"]
+
+
+def test_queries_answer_for_the_callers_tenant(api, world, client):
+    graphql(api, client, CREATE, {"args": booking_args(world)})
+    body = graphql(
+        api,
+        client,
+        "{ tenant branches bookings staff"
+        f' availability(args: {{service_id: {world.service.pk}, date: "2027-03-08"}}) }}',
+    )
+
+    assert "errors" not in body, body
+    data = body["data"]
+    assert data["tenant"]["tenant"]["name"] == "Salon Sonnenschein"
+    assert [b["id"] for b in data["branches"]["branches"]] == [world.branch.pk]
+    assert len(data["bookings"]["bookings"]) == 1
+    assert {s["name"] for s in data["staff"]["staff"]} == {"Anna", "Ben"}
+    assert data["availability"]["available"] is True
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"service_id": 999_999},  # another tenant's or no service: 404
+        {"start_time": "gestern"},  # not a time: 400
+    ],
+)
+def test_a_mutations_error_carries_the_same_code_as_rest(api, world, client, overrides):
+    args = booking_args(world, **overrides)
+    rest = api.post("bookings", args).json()["error"]
+
+    [error] = graphql(api, client, CREATE, {"args": args})["errors"]
+
+    assert error["extensions"]["code"] == rest["code"]
+    assert error["extensions"]["type"] == rest["type"]
+    assert error["extensions"]["correlation_id"]
+    assert not DomainEvent.objects.for_tenant(world.tenant).exists()
+
+
+def test_another_tenants_booking_cannot_be_cancelled(api, world, client):
+    created = graphql(api, client, CREATE, {"args": booking_args(world)})["data"]["createBooking"]
+    other = Api(client, make_world())
+
+    [error] = graphql(
+        other,
+        client,
+        "mutation C($args: JSON!) { cancelBooking(args: $args) }",
+        {"args": {"appointment_id": created["appointment"]["id"]}},
+    )["errors"]
+
+    assert error["extensions"]["type"] == "RESOURCE_NOT_FOUND"
+
+
+def test_without_a_key_every_field_is_refused(client):
+    [error] = graphql(None, client, "{ tenant }")["errors"]
+
+    assert (error["extensions"]["code"], error["extensions"]["type"]) == (
+        1009,
+        "AUTHENTICATION_FAILED",
+    )
+
+
+def test_a_readonly_key_cannot_mutate(client, world):
+    readonly = Api(client, world, role="readonly")
+
+    [error] = graphql(readonly, client, CREATE, {"args": booking_args(world)})["errors"]
+
+    assert error["extensions"]["type"] == "PERMISSION_DENIED"
+
+
+def test_long_or_aliased_queries_are_refused_before_they_run(api, world, client):
+    long = "{ " + "tenant " * 2100 + "}"
+    assert "token" in graphql(api, client, long)["errors"][0]["message"].lower()
+    aliases = "{ " + " ".join(f"t{i}: tenant" for i in range(20)) + " }"
+    assert "aliases" in graphql(api, client, aliases)["errors"][0]["message"]
+    assert not DomainEvent.objects.for_tenant(world.tenant).exists()

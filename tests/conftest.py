@@ -69,6 +69,8 @@ def _clean_cache() -> Iterator[None]:
     """Each test starts with an empty cache, no rate-limit counts, closed breakers and no
     remembered API keys."""
     from mcp_core.breakers import reset_breakers
+    from mcp_core.flags import forget_flags
+    from mcp_core.load import reset_load
     from mcp_core.ratelimit import reset_local_counts
     from tenants.authentication import forget_checked_keys
 
@@ -76,10 +78,14 @@ def _clean_cache() -> Iterator[None]:
     reset_local_counts()
     reset_breakers()
     forget_checked_keys()
+    forget_flags()
+    reset_load()
     yield
     cache.clear()
     reset_local_counts()
     forget_checked_keys()
+    forget_flags()
+    reset_load()
 
 
 @pytest.fixture

@@ -272,6 +272,9 @@ FEATURE_FLAG_CHECK_SECONDS = env_float("FEATURE_FLAG_CHECK_SECONDS", 1.0)
 LOAD_SHED_SLOTS = env_json("LOAD_SHED_SLOTS", {"phone": 64, "admin": 8, "api": 16})
 LOAD_SHED_LATENCY_TARGET = env_float("LOAD_SHED_LATENCY_TARGET", 0.25)
 LOAD_SHED_RETRY_AFTER = env_int("LOAD_SHED_RETRY_AFTER", 2)
+# Seconds a worker answers a REST key refused for its plan's rate limit without any other work
+# (never past the window; 0: every call takes the full path).
+LOAD_SHED_REFUSAL_MEMORY = env_float("LOAD_SHED_REFUSAL_MEMORY", 5.0)
 
 # Integrations: one with no key configured reports "not_configured" and is skipped.
 CALCOM_API_URL = env_str("CALCOM_API_URL", "https://api.cal.com")

@@ -8,7 +8,8 @@ loads the demo tenant on plan basic (100 API calls per window) and serves the pr
 gunicorn (as `make serve`). In one run it measures `check_availability` as Retell sends it
 (`POST /webhooks/retell/functions`, signed) twice: quiet, then while --flooders API clients
 call `GET /api/v2/mcp/tenant` with the tenant's key as fast as they can, far past its limit.
-`--adaptive` turns the flag `adaptive_load_shedding` on for every tenant first. JSON lines:
+`--adaptive` turns the flag `adaptive_load_shedding` on for every tenant first;
+`--refusal-memory 0` makes every refused API call take the full path. JSON lines:
 
 - `retell_quiet` / `retell_during_flood`: p50, p99, max, refused (any answer not 200 with
   slots, or the spoken "ausgelastet");
@@ -21,9 +22,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import statistics
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -44,9 +45,14 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--requests", "-n", type=int, default=200, help="function calls per phase")
     p.add_argument("--warmup", type=int, default=20)
-    p.add_argument("--flooders", type=int, default=4, help="concurrent API clients flooding")
+    p.add_argument("--flooders", type=int, default=1, help="API clients flooding (processes)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (make serve: 2)")
     p.add_argument("--adaptive", action="store_true", help="flag adaptive_load_shedding on")
+    p.add_argument(
+        "--refusal-memory",
+        default="5",
+        help="LOAD_SHED_REFUSAL_MEMORY of the server (0: every refusal takes the full path)",
+    )
     p.add_argument("--target-ratio", type=float, default=1.5)
     add_database_arguments(p)
     return p.parse_args()
@@ -54,7 +60,12 @@ def parse_args() -> argparse.Namespace:
 
 ARGS = parse_args()
 DATABASE_URL = fresh_database_url(ARGS, PG_NAME)
-SERVER_ENV = {"DATABASE_URL": DATABASE_URL, "RETELL_API_KEY": SIGNING_KEY, "LOG_LEVEL": "WARNING"}
+SERVER_ENV = {
+    "DATABASE_URL": DATABASE_URL,
+    "RETELL_API_KEY": SIGNING_KEY,
+    "LOG_LEVEL": "WARNING",
+    "LOAD_SHED_REFUSAL_MEMORY": ARGS.refusal_memory,
+}
 start_django(SERVER_ENV)
 
 from django.core.management import call_command  # noqa: E402
@@ -126,7 +137,9 @@ def phone_phase(host: str, port: int, first: int) -> dict[str, Any]:
     }
 
 
-def flood(host: str, port: int, token: str, stop: threading.Event, tally: Counter[str]) -> None:
+def flood(host: str, port: int, token: str, stop: Any, tally: Any) -> None:
+    """One API client in a process of its own (so it takes no time from the measuring one),
+    calling back to back until `stop`; its answers by status and refusal scope go to `tally`."""
     conn = http.client.HTTPConnection(host, port, timeout=60)
     mine: Counter[str] = Counter()
     while not stop.is_set():
@@ -138,7 +151,7 @@ def flood(host: str, port: int, token: str, stop: threading.Event, tally: Counte
             scope = ":" + str(json.loads(raw)["error"]["details"].get("scope", "?"))
         mine[f"{response.status}{scope}"] += 1
     conn.close()
-    tally.update(mine)
+    tally.put(dict(mine))
 
 
 def main() -> None:
@@ -156,20 +169,30 @@ def main() -> None:
         quiet = phone_phase(host, int(port), 0)
         emit("retell_quiet", workers=ARGS.workers, **quiet)
 
-        stop, tally = threading.Event(), Counter[str]()
+        context = multiprocessing.get_context("fork")
+        stop, results = context.Event(), context.Queue()
         flooders = [
-            threading.Thread(target=flood, args=(host, int(port), demo["api_key"], stop, tally))
+            context.Process(target=flood, args=(host, int(port), demo["api_key"], stop, results))
             for _ in range(ARGS.flooders)
         ]
-        for thread in flooders:
-            thread.start()
+        for process in flooders:
+            process.start()
         time.sleep(1.0)  # the flood is past the plan's 100 calls before the phone is measured
         loaded = phone_phase(host, int(port), 1_000_000)
         stop.set()
-        for thread in flooders:
-            thread.join()
+        tally: Counter[str] = Counter()
+        for _ in flooders:
+            tally.update(results.get(timeout=60))
+        for process in flooders:
+            process.join()
     emit("retell_during_flood", workers=ARGS.workers, flooders=ARGS.flooders, **loaded)
-    emit("api_flood", flooders=ARGS.flooders, answers=dict(tally), adaptive=ARGS.adaptive)
+    emit(
+        "api_flood",
+        flooders=ARGS.flooders,
+        answers=dict(tally),
+        adaptive=ARGS.adaptive,
+        refusal_memory=ARGS.refusal_memory,
+    )
     ratio = round(loaded["p99_ms"] / quiet["p99_ms"], 2)
     emit(
         "verdict",

@@ -20,14 +20,15 @@ from prometheus_client import Counter, Gauge
 
 PHONE, ADMIN, API = "phone", "admin", "api"
 KINDS = (PHONE, ADMIN, API)
-REASON_BUDGET, REASON_LATENCY = "budget", "latency"
+REASON_BUDGET, REASON_LATENCY, REASON_OVER_LIMIT = "budget", "latency", "over_limit"
 _ALPHA = 0.2  # weight of the newest latency in the average
 _HALF_LIFE_SECONDS = 2.0  # with no request ending, the average halves this often
 
 SHED_TOTAL = Counter(
     "mcp_requests_shed_total",
-    "Requests refused with 429 before any work, by kind of caller and reason "
-    "('budget': the kind's requests in flight; 'latency': shed for load).",
+    "Requests refused with 429 before any work, by kind of caller and reason ('budget': the "
+    "kind's requests in flight; 'latency': shed for load; 'over_limit': a REST key refused "
+    "for its plan's rate limit moments ago).",
     ["caller", "reason"],
 )
 LOAD_PRESSURE = Gauge(

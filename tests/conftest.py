@@ -72,6 +72,7 @@ def _clean_cache() -> Iterator[None]:
     from mcp_core.flags import forget_flags
     from mcp_core.load import reset_load
     from mcp_core.ratelimit import reset_local_counts
+    from mcp_core.shedding import refused_keys
     from tenants.authentication import forget_checked_keys
 
     cache.clear()
@@ -80,6 +81,7 @@ def _clean_cache() -> Iterator[None]:
     forget_checked_keys()
     forget_flags()
     reset_load()
+    refused_keys.clear()
     yield
     cache.clear()
     reset_local_counts()

@@ -14,6 +14,7 @@ from mcp_core import flags
 from mcp_core.load import monitor
 from mcp_core.management.demo import seed_demo
 from mcp_core.models import FeatureFlag, FlagState
+from mcp_core.ratelimit import rate_limit_usage
 from mcp_core.shedding import caller_kind
 from tests.factories import ApiKeyFactory, CompanyFactory, UserFactory
 from tests.integrations.retell_helpers import TEST_KEY, call_object, function, post
@@ -140,3 +141,43 @@ def test_the_phone_line_is_answered_while_api_clients_are_shed(client, demo):
     assert answer.status_code == 200
     assert "ausgelastet" not in answer.json()["result"]
     assert "error" not in answer.json().get("data", {})
+
+
+@pytest.mark.django_db
+def test_a_key_over_its_plans_limit_is_refused_at_once_with_the_same_envelope(client, settings):
+    settings.MCP_RATE_LIMIT_PRO = 2
+    tenant = CompanyFactory()
+    _, token = ApiKeyFactory.create_with_plaintext(tenant=tenant, role="owner")
+    _, other_token = ApiKeyFactory.create_with_plaintext(tenant=CompanyFactory(), role="owner")
+    assert [api_get(client, token).status_code for _ in range(2)] == [200, 200]
+    full = api_get(client, token)  # the orchestrator refuses and counts it
+    assert full.status_code == 429
+
+    remembered = api_get(client, token)  # answered by the middleware: not counted again
+    assert remembered.status_code == 429
+    assert rate_limit_usage(tenant_id=tenant.pk) == 3
+    for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
+        assert remembered.headers[name] == full.headers[name]
+    assert int(remembered.headers["Retry-After"]) >= 1
+    first, second = full.json()["error"], remembered.json()["error"]
+    assert (second["type"], second["code"]) == ("RATE_LIMIT_EXCEEDED", 1004)
+    assert {k: v for k, v in second["details"].items() if k != "retry_after"} == {
+        "limit": 2,
+        "window_seconds": settings.MCP_RATE_LIMIT_WINDOW,
+        "scope": "tenant",
+    }
+    assert set(first["details"]) == set(second["details"])
+    assert api_get(client, other_token).status_code == 200  # another tenant's key is served
+    metrics = client.get("/metrics").content.decode()
+    assert 'mcp_requests_shed_total{caller="api",reason="over_limit"}' in metrics
+
+
+@pytest.mark.django_db
+def test_a_per_service_refusal_is_not_remembered_for_the_key(client, settings):
+    settings.MCP_SERVICE_RATE_LIMITS = {"tenant": 1}
+    tenant = CompanyFactory()
+    _, token = ApiKeyFactory.create_with_plaintext(tenant=tenant, role="owner")
+    assert api_get(client, token).status_code == 200
+    assert api_get(client, token).status_code == 429
+    assert api_get(client, token).status_code == 429
+    assert rate_limit_usage(tenant_id=tenant.pk) == 3  # each went the full path

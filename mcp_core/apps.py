@@ -9,6 +9,7 @@ class McpCoreConfig(AppConfig):
     def ready(self) -> None:
         # Every app's `tools.py` registers its operations with the orchestrator.
         autodiscover_modules("tools")
-        from mcp_core import observability
+        from mcp_core import flag_provider, observability
 
         observability.configure()
+        flag_provider.install()

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from common.errors import ApplicationError, RateLimitExceeded
-from mcp_core.flags import flag_enabled
+from mcp_core.flag_provider import flag_value
 from mcp_core.load import ADMIN, API, PHONE, REASON_OVER_LIMIT, SHED_TOTAL, Admission, monitor
 from mcp_core.middleware import correlation_id_of
 from tenants.authentication import authenticate_request
@@ -170,9 +170,9 @@ def _adaptive_for(request: HttpRequest) -> bool:
     without a valid key is judged by the flag's global state."""
     header = request.headers.get("Authorization")
     if not header:
-        return flag_enabled(ADAPTIVE_FLAG, tenant_id=None)
+        return flag_value(ADAPTIVE_FLAG, tenant_id=None)
     try:
         tenant = authenticate_request(header).tenant
     except ApplicationError:
-        return flag_enabled(ADAPTIVE_FLAG, tenant_id=None)
-    return flag_enabled(ADAPTIVE_FLAG, tenant_id=tenant.pk, plan=effective_plan(tenant))
+        return flag_value(ADAPTIVE_FLAG, tenant_id=None)
+    return flag_value(ADAPTIVE_FLAG, tenant_id=tenant.pk, plan=effective_plan(tenant))

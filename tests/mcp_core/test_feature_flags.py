@@ -8,8 +8,13 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from openfeature import api
+from openfeature.evaluation_context import EvaluationContext
+from openfeature.exception import ErrorCode
+from openfeature.flag_evaluation import Reason
 
 from mcp_core import flags
+from mcp_core.flag_provider import DOMAIN, flag_value
 from mcp_core.flags import FlagRule, bucket, flag_enabled
 from mcp_core.models import FeatureFlag, FeatureFlagChange, FlagState
 from tenants.enums import Plan, SubscriptionStatus
@@ -212,3 +217,27 @@ def test_a_tenants_operator_cannot_open_the_flags(client):
     profile = OperatorProfileFactory()
     client.force_login(profile.user)
     assert client.get(reverse("admin:mcp_core_featureflag_changelist")).status_code == 403
+
+
+# ------------------------------------------------------------------------ OpenFeature provider
+
+
+@pytest.mark.django_db
+def test_any_openfeature_client_reads_our_flags_with_the_tenant_as_targeting_key():
+    listed, other = CompanyFactory(), CompanyFactory()
+    make_flag(state=FlagState.TARGETED, tenants=[listed])
+    client = api.get_client(DOMAIN)
+
+    def details(tenant_id: int, name: str = "new_booking_path") -> Any:
+        context = EvaluationContext(targeting_key=str(tenant_id), attributes={"plan": "basic"})
+        return client.get_boolean_details(name, False, context)
+
+    mine = details(listed.pk)
+    assert (mine.value, mine.reason, mine.variant) == (True, Reason.TARGETING_MATCH, "on")
+    theirs = details(other.pk)
+    assert (theirs.value, theirs.reason) == (False, Reason.SPLIT)
+    unknown = details(listed.pk, "no_such_flag")
+    assert (unknown.value, unknown.error_code) == (False, ErrorCode.FLAG_NOT_FOUND)
+    assert client.get_string_value("new_booking_path", "x", None) == "x"  # booleans only
+    assert flag_value("new_booking_path", tenant_id=listed.pk) is True
+    assert flag_value("new_booking_path", tenant_id=None) is False

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FEATURE_ADDONS",
     "FEATURE_REQUIRED_PLAN",
+    "LAPSED_STATUSES",
     "UNLIMITED",
     "PlanLimits",
     "effective_plan",

@@ -14,6 +14,7 @@ from tenants.errors import PlanFeatureMissing, PlanLimitReached
 from tenants.plans import (
     FEATURE_ADDONS,
     FEATURE_REQUIRED_PLAN,
+    LAPSED_STATUSES,
     UNLIMITED,
     effective_plan,
     plan_features,
@@ -49,9 +50,13 @@ def limit_check(tenant: Company, name: str, *, used: int) -> None:
 
 
 def features_of(tenant: Company) -> dict[str, bool]:
-    """Every plan feature and whether the tenant has it now (plan in force plus add-ons)."""
+    """Every plan feature and whether the tenant has it now: the plan in force plus the
+    subscription's add-ons, which lapse with it (basic's features, nothing bought on)."""
     subscription = getattr(tenant, "subscription", None)
-    return plan_features(effective_plan(tenant), subscription.features if subscription else {})
+    addons: dict[str, bool] = {}
+    if subscription is not None and subscription.status not in LAPSED_STATUSES:
+        addons = subscription.features or {}
+    return plan_features(effective_plan(tenant), addons)
 
 
 def feature_allowed(tenant: Company, feature: str) -> bool:

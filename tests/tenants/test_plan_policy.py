@@ -113,8 +113,11 @@ def test_sms_is_sent_for_a_plan_or_add_on_that_includes_it(client, name, subscri
     assert SmsMessage.objects.for_tenant(tenant).get().body == "Hallo"
 
 
-def test_a_lapsed_professional_subscription_loses_sms_but_keeps_its_data(client):
-    tenant = plan(CompanyFactory(), Plan.PROFESSIONAL, status=SubscriptionStatus.PAST_DUE)
+@pytest.mark.parametrize("features", [{}, {"sms": True}], ids=["plan", "plan-and-add-on"])
+def test_a_lapsed_professional_subscription_loses_sms_but_keeps_its_data(client, features):
+    tenant = plan(
+        CompanyFactory(), Plan.PROFESSIONAL, status=SubscriptionStatus.PAST_DUE, features=features
+    )
     customer = CustomerFactory(tenant=tenant, phone="+49301234567")
 
     response = rest(

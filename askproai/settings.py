@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "mcp_core.middleware.CorrelationIdMiddleware",
     "mcp_core.middleware.RequestGuardMiddleware",
+    "mcp_core.shedding.LoadSheddingMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -315,6 +316,18 @@ MCP_SAGA_STALE_AFTER = env_int("MCP_SAGA_STALE_AFTER", 120)
 # Seconds a worker trusts a checked API key before asking the database again (0: every call).
 # A revoked key or deactivated tenant is refused by every worker within this time.
 MCP_AUTH_CACHE_TTL = env_int("MCP_AUTH_CACHE_TTL", 10)
+# Seconds a worker trusts its copy of the feature flags before comparing the cache's version
+# (a change made in this worker shows at once).
+FEATURE_FLAG_CHECK_SECONDS = env_float("FEATURE_FLAG_CHECK_SECONDS", 1.0)
+# Load shedding (mcp_core.load): requests in flight per worker and kind of caller; under load
+# (the latency average over LOAD_SHED_LATENCY_TARGET seconds) API clients' share shrinks first,
+# the admin's next, the phone line's never.
+LOAD_SHED_SLOTS = env_json("LOAD_SHED_SLOTS", {"phone": 64, "admin": 8, "api": 16})
+LOAD_SHED_LATENCY_TARGET = env_float("LOAD_SHED_LATENCY_TARGET", 0.25)
+LOAD_SHED_RETRY_AFTER = env_int("LOAD_SHED_RETRY_AFTER", 2)
+# Seconds a worker answers a REST key refused for its plan's rate limit without any other work
+# (never past the window; 0: every call takes the full path).
+LOAD_SHED_REFUSAL_MEMORY = env_float("LOAD_SHED_REFUSAL_MEMORY", 5.0)
 
 # Integrations: one with no key configured reports "not_configured" and is skipped.
 CALCOM_API_URL = env_str("CALCOM_API_URL", "https://api.cal.com")

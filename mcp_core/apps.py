@@ -10,6 +10,7 @@ class McpCoreConfig(AppConfig):
         # Every app's `tools.py` registers its operations with the orchestrator.
         autodiscover_modules("tools")
         # webhooks_out registers the outbox handler of outbound webhooks.
-        from mcp_core import observability, webhooks_out  # noqa: F401
+        from mcp_core import flag_provider, observability, webhooks_out  # noqa: F401
 
         observability.configure()
+        flag_provider.install()

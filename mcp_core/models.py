@@ -293,3 +293,61 @@ class WebhookEndpoint(TenantOwnedModel):
 
     def wants(self, event: str) -> bool:
         return "*" in self.events or event in self.events
+
+
+class FlagState(models.TextChoices):
+    OFF = "off", "Off"
+    ON = "on", "On for every tenant"
+    TARGETED = "targeted", "On for the listed tenants, plans and percentage"
+
+
+class FeatureFlag(models.Model):
+    """A feature flag, global (not tenant-owned): off, on, or on for listed tenants, plans and a
+    stable percentage of tenants (`mcp_core.flags`). `killed` turns it off for everyone."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    state = models.CharField(max_length=10, choices=FlagState.choices, default=FlagState.OFF)
+    tenants = models.ManyToManyField(
+        "tenants.Company", blank=True, related_name="+", help_text="On for these tenants."
+    )
+    plans = models.JSONField(
+        default=list, blank=True, help_text='On for these plans, e.g. ["enterprise"].'
+    )
+    percentage = models.PositiveSmallIntegerField(
+        default=0, help_text="On for this share of tenants (0–100); raising it only adds tenants."
+    )
+    killed = models.BooleanField(
+        default=False, help_text="Kill switch: off for every tenant, whatever else is set."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=FlagState.values), name="featureflag_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(percentage__lte=100), name="featureflag_percentage_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FeatureFlagChange(models.Model):
+    """The audit trail of a flag (flags span tenants, so not the tenant-owned AuditLog)."""
+
+    flag = models.ForeignKey(FeatureFlag, on_delete=models.CASCADE, related_name="changes")
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=50)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.flag_id}"

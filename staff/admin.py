@@ -1,7 +1,12 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 
 from staff.models import Service, Staff, StaffService, TimeBlock, WorkingHours
+from staff.services import staff_branch_room_check
 from tenants.admin_scoping import TenantScopedAdmin, TenantScopedInline
+from tenants.errors import PlanLimitReached
 
 
 @admin.register(Service)
@@ -35,8 +40,30 @@ class TimeBlockInline(TenantScopedInline, admin.TabularInline):
     fields = ("kind", "start_time", "end_time", "reason")
 
 
+class StaffForm(forms.ModelForm):
+    """An active member new at a branch (added, moved, made active) needs room under the plan's
+    staff per branch; the admin's save runs in the transaction that holds the branch lock."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        branch, active = cleaned.get("branch"), cleaned.get("is_active")
+        if branch is None or not active:
+            return cleaned
+        staff = self.instance
+        was_active = self.initial.get("is_active", True)
+        if staff.pk is None or staff.branch_id != branch.pk or not was_active:
+            try:
+                staff_branch_room_check(
+                    tenant=branch.tenant, branch_id=branch.pk, staff_id=staff.pk
+                )
+            except PlanLimitReached as exc:
+                raise forms.ValidationError({"branch": exc.message}) from exc
+        return cleaned
+
+
 @admin.register(Staff)
 class StaffAdmin(TenantScopedAdmin):
+    form = StaffForm
     list_display = ("name", "branch", "email", "phone", "rating", "is_active")
     list_filter = ("is_active", "branch")
     search_fields = ("name", "email", "phone")

@@ -32,9 +32,10 @@ from staff.schedule import break_errors
 from staff.schedule_version import schedule_version_bump
 from staff.selectors import Period, WeekSchedule, normalised_breaks
 from staff.status_events import emit_staff_status_changed
+from tenants import policy
 from tenants.enums import WEEKDAYS
 from tenants.hours import parse_hh_mm
-from tenants.models import Company
+from tenants.models import Branch, Company
 
 Errors = dict[str, list[str]]
 
@@ -54,6 +55,19 @@ def _locked_staff(tenant: Company, staff_id: int) -> Staff:
     if staff is None:
         raise StaffNotFound(details={"staff_id": staff_id})
     return staff
+
+
+def staff_branch_room_check(*, tenant: Company, branch_id: int, staff_id: int | None) -> None:
+    """Call inside the transaction that saves an active staff member at `branch_id` (new, moved
+    there or made active again): locks the branch row, so two saves count one after another, and
+    raises PlanLimitReached (TENANT_QUOTA_EXCEEDED) when the branch already has the plan's
+    staff per branch, the member itself (`staff_id`) not counted."""
+    branch = Branch.objects.for_tenant(tenant).select_for_update().filter(pk=branch_id)
+    branch.values_list("pk", flat=True).first()  # takes the lock
+    others = Staff.objects.for_tenant(tenant).filter(branch_id=branch_id, is_active=True)
+    if staff_id is not None:
+        others = others.exclude(pk=staff_id)
+    policy.limit_check(tenant, "staff_per_branch", used=others.count())
 
 
 # ---------------------------------------------------------------------------------- schedule

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -19,6 +20,7 @@ from tenants.admin_scoping import (
     actor_for,
     operator_tenant,
 )
+from tenants.errors import PlanLimitReached
 from tenants.models import ApiKey, Branch, Company, OperatorProfile, Subscription
 
 
@@ -53,6 +55,27 @@ class BranchInline(TenantScopedInline, admin.TabularInline):
     fields = ("name", "city", "time_zone", "is_active")
     show_change_link = True
 
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Branches are added on their own page, where the plan's branch limit is checked.
+        return False
+
+
+class BranchForm(forms.ModelForm):
+    """A new branch needs room under the plan's branch limit; the admin's save runs in the
+    transaction that holds the tenant lock. The request's tenant is set by BranchAdmin."""
+
+    request_tenant: Company | None = None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        tenant = cleaned.get("tenant") or self.request_tenant
+        if self.instance.pk is None and tenant is not None:
+            try:
+                services.branch_room_check(tenant=tenant)
+            except PlanLimitReached as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return cleaned
+
 
 @admin.register(Company)
 class CompanyAdmin(TenantScopedAdmin):
@@ -85,6 +108,13 @@ class BranchAdmin(TenantScopedAdmin):
     readonly_fields = ("uuid", "created_at", "updated_at")
     list_select_related = ("tenant",)
     actions = ("activate_branches", "deactivate_branches")
+    form = BranchForm
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"request_tenant": operator_tenant(request)})
 
     def _set_active(
         self, request: HttpRequest, queryset: models.QuerySet[Branch], active: bool

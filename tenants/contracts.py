@@ -402,6 +402,12 @@ class TenantSettingsOutput(OperationOutput):
     settings: JsonObject
 
 
+class FeatureFlagsOutput(OperationOutput):
+    flags: dict[str, bool] = Field(
+        description="Every feature flag and whether it is on for the caller's company now."
+    )
+
+
 class StaffInBranch(OperationOutput):
     branch_id: int
     staff: int = Field(description="Active staff members of the branch.")

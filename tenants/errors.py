@@ -1,4 +1,4 @@
-from common.errors import Conflict, NotFound, QuotaExceeded, ValidationFailed
+from common.errors import Conflict, NotFound, PermissionDenied, QuotaExceeded, ValidationFailed
 
 
 class TenantNotFound(NotFound):
@@ -9,8 +9,12 @@ class BranchNotFound(NotFound):
     default_message = "Branch not found."
 
 
-class BranchLimitReached(QuotaExceeded):
-    default_message = "The plan's branch limit is reached."
+class PlanLimitReached(QuotaExceeded):
+    default_message = "A limit of the tenant's plan is reached."
+
+
+class PlanFeatureMissing(PermissionDenied):
+    default_message = "The tenant's plan does not include this feature."
 
 
 class BranchNameTaken(Conflict):

@@ -13,7 +13,16 @@ from tenants.enums import Plan, SubscriptionStatus
 if TYPE_CHECKING:
     from tenants.models import Company
 
-__all__ = ["UNLIMITED", "PlanLimits", "effective_plan", "plan_features", "plan_limits"]
+__all__ = [
+    "FEATURE_ADDONS",
+    "FEATURE_REQUIRED_PLAN",
+    "LAPSED_STATUSES",
+    "UNLIMITED",
+    "PlanLimits",
+    "effective_plan",
+    "plan_features",
+    "plan_limits",
+]
 
 
 @dataclass(frozen=True)
@@ -33,15 +42,28 @@ def plan_limits(plan: str) -> PlanLimits:
     return PlanLimits(1, 5, 500, settings.MCP_RATE_LIMIT_BASIC)
 
 
+# The lowest plan that includes each feature; `tenants.policy` refuses it below.
+FEATURE_REQUIRED_PLAN: dict[str, str] = {
+    "multi_branch": Plan.PROFESSIONAL,
+    "advanced_analytics": Plan.PROFESSIONAL,
+    "custom_branding": Plan.ENTERPRISE,
+    "api_access": Plan.PROFESSIONAL,
+    "sms_notifications": Plan.PROFESSIONAL,
+    "whatsapp_integration": Plan.ENTERPRISE,
+}
+# Features a lower plan may buy on: the subscription's `features` flag that grants it.
+FEATURE_ADDONS: dict[str, str] = {"sms_notifications": "sms", "whatsapp_integration": "whatsapp"}
+_PLAN_RANK: dict[str, int] = {Plan.BASIC: 0, Plan.PROFESSIONAL: 1, Plan.ENTERPRISE: 2}
+
+
 def plan_features(plan: str, flags: dict[str, bool]) -> dict[str, bool]:
-    """Features of a plan plus the subscription's own flags (sms, whatsapp)."""
+    """Features of a plan plus the subscription's add-ons (`sms`, `whatsapp`); an unknown plan
+    ranks as basic."""
+    rank = _PLAN_RANK.get(plan, 0)
     return {
-        "multi_branch": plan != Plan.BASIC,
-        "advanced_analytics": plan in (Plan.PROFESSIONAL, Plan.ENTERPRISE),
-        "custom_branding": plan == Plan.ENTERPRISE,
-        "api_access": plan != Plan.BASIC,
-        "sms_notifications": bool(flags.get("sms", False)),
-        "whatsapp_integration": bool(flags.get("whatsapp", False)),
+        feature: rank >= _PLAN_RANK[required]
+        or bool(flags.get(FEATURE_ADDONS.get(feature, ""), False))
+        for feature, required in FEATURE_REQUIRED_PLAN.items()
     }
 
 

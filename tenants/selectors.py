@@ -12,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from common.pagination import Page, paginate
+from tenants import policy
 from tenants.contracts import (
     BranchesSummary,
     BranchSummary,
@@ -22,7 +23,7 @@ from tenants.contracts import (
 )
 from tenants.errors import BranchNotFound, TenantNotFound
 from tenants.models import Branch, Company
-from tenants.plans import effective_plan, plan_features, plan_limits
+from tenants.plans import effective_plan, plan_limits
 
 TENANT_CACHE_TTL = 300  # seconds; every tenant, branch and settings write clears it
 
@@ -75,7 +76,7 @@ def _build_overview(company: Company) -> TenantOverview:
                 if subscription and subscription.current_period_end
                 else None
             ),
-            features=plan_features(plan, subscription.features if subscription else {}),
+            features=policy.features_of(company),
         ),
         limits=PlanLimitsOut(**asdict(limits)),
         branches=BranchesSummary(

@@ -24,11 +24,11 @@ from common.phone import InvalidPhoneNumber, normalize_phone
 from common.text import strip_blanks
 from mcp_core.audit import audit_record
 from mcp_core.permissions import Role
+from tenants import policy
 from tenants.api_keys import GeneratedKey, generate_key
 from tenants.enums import Plan, SubscriptionStatus
 from tenants.errors import (
     ApiKeyAlreadyRevoked,
-    BranchLimitReached,
     BranchNameTaken,
     BranchNotFound,
     InvalidBranchInput,
@@ -37,7 +37,6 @@ from tenants.errors import (
 )
 from tenants.hours import business_hours_errors, default_business_hours, parse_business_hours
 from tenants.models import ApiKey, Branch, Company, Subscription
-from tenants.plans import UNLIMITED, effective_plan, plan_limits
 from tenants.selectors import tenant_cache_key
 from tenants.settings_limits import (
     BRANCH_DEFAULT_SETTINGS,
@@ -258,10 +257,10 @@ def branch_create(
 
     `time_zone` defaults to the tenant's, `business_hours` to Mon–Fri 09–18 and Sat 09–14;
     `settings` are merged over BRANCH_DEFAULT_SETTINGS (a key set to None drops a default).
-    Raises InvalidBranchInput (details: field → messages), BranchLimitReached (details: limit,
-    current) when the plan's branch limit is used up, BranchNameTaken when the tenant already
-    has a branch of that name in any case. Writes a `branch.created` audit row and clears the
-    tenant cache on commit.
+    Raises InvalidBranchInput (details: field → messages), PlanLimitReached (details: quota,
+    plan, limit, used) when the plan's branch limit is used up, BranchNameTaken when the tenant
+    already has a branch of that name in any case. Writes a `branch.created` audit row and
+    clears the tenant cache on commit.
     """
     fields: BranchChanges = {
         "name": name,
@@ -280,16 +279,7 @@ def branch_create(
         "settings": settings or {},
     }
     cleaned = _clean_branch_changes(fields, current_settings=BRANCH_DEFAULT_SETTINGS)
-    # Lock the tenant row so two concurrent creates cannot both see room for one more branch.
-    if Company.objects.select_for_update().filter(pk=tenant.pk).first() is None:
-        raise TenantNotFound(details={"tenant_id": tenant.pk})
-    limit = plan_limits(effective_plan(tenant)).branches
-    current = Branch.objects.for_tenant(tenant).count()
-    if limit != UNLIMITED and current >= limit:
-        raise BranchLimitReached(
-            f"The plan allows {limit} branch(es); the tenant has {current}.",
-            details={"limit": limit, "current": current},
-        )
+    branch_room_check(tenant=tenant)
     _ensure_name_free(tenant, cleaned["name"], exclude_pk=None)
     branch = Branch(tenant=tenant, is_active=False, **cleaned)
     _save_branch(tenant, branch, update_fields=None)
@@ -302,6 +292,15 @@ def branch_create(
     )
     tenant_cache_clear_on_commit(tenant_id=tenant.pk)
     return branch
+
+
+def branch_room_check(*, tenant: Company) -> None:
+    """Call inside the transaction that adds a branch: locks the tenant row, so two concurrent
+    adds cannot both see room for one more, and raises PlanLimitReached when the plan's branch
+    limit is used up (TenantNotFound for a tenant gone)."""
+    if Company.objects.select_for_update().filter(pk=tenant.pk).first() is None:
+        raise TenantNotFound(details={"tenant_id": tenant.pk})
+    policy.limit_check(tenant, "branches", used=Branch.objects.for_tenant(tenant).count())
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import cast
 
+from mcp_core.flags import flags_for
 from mcp_core.operations import CallContext, EmptyInput, operation
 from mcp_core.permissions import ROLE_PERMISSIONS, Permission
 from mcp_core.ratelimit import rate_limit_usage
@@ -19,6 +20,7 @@ from tenants.contracts import (
     BranchOut,
     BranchOutput,
     CreateBranchInput,
+    FeatureFlagsOutput,
     ListBranchesInput,
     PlanLimitsOut,
     QuotaUsage,
@@ -272,6 +274,24 @@ def get_tenant_quota(ctx: CallContext, args: EmptyInput) -> TenantQuotaOutput:
             bookings_this_month=usage.bookings_this_month,
             api_calls_this_hour=rate_limit_usage(tenant_id=ctx.tenant.pk),
         ),
+    )
+
+
+@operation(
+    "tenant.getFeatureFlags",
+    input=EmptyInput,
+    output=FeatureFlagsOutput,
+    permission=Permission.ACCESS_MCP,
+    read_only=True,
+    title="Get feature flags",
+    description=(
+        "Every feature flag and whether it is on for the caller's company. A company's answer "
+        "is stable between calls; it changes only when an operator changes the flag."
+    ),
+)
+def get_feature_flags(ctx: CallContext, args: EmptyInput) -> FeatureFlagsOutput:
+    return FeatureFlagsOutput(
+        flags=flags_for(tenant_id=ctx.tenant.pk, plan=effective_plan(ctx.tenant))
     )
 
 

@@ -118,7 +118,10 @@ def _clean_cache() -> Iterator[None]:
     remembered API keys."""
     from mcp_core.breakers import reset_breakers
     from mcp_core.events import forget_endpoints
+    from mcp_core.flags import forget_flags
+    from mcp_core.load import reset_load
     from mcp_core.ratelimit import reset_local_counts
+    from mcp_core.shedding import refused_keys
     from tenants.authentication import forget_checked_keys
 
     cache.clear()
@@ -126,10 +129,15 @@ def _clean_cache() -> Iterator[None]:
     reset_breakers()
     forget_checked_keys()
     forget_endpoints()
+    forget_flags()
+    reset_load()
+    refused_keys.clear()
     yield
     cache.clear()
     reset_local_counts()
     forget_checked_keys()
+    forget_flags()
+    reset_load()
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from common.errors import (
 )
 from common.phone import InvalidPhoneNumber, normalize_phone
 from mcp_core.audit import audit_record
+from tenants import policy
 from tenants.models import Company
 
 _AUDIT_ACTION: dict[str, str] = {
@@ -71,10 +72,13 @@ def sms_notification_send(
     `kind` "custom" sends `message`; the other kinds render the tenant's template about
     `appointment_id`. The recipient is `customer_id`, else `phone`, else the appointment's
     customer. Returns the record with status `not_configured` when no SMS provider is set up.
-    Raises ValidationFailed, NotFound (also for another tenant's ids), Conflict (a reminder for an
-    appointment already reminded, by beat or by hand), ServiceUnavailable (breaker
-    open, provider down or timed out) and IntegrationError (provider refused); a failure is
-    recorded before it is raised. Writes an `sms.sent` audit row."""
+    Raises PlanFeatureMissing (PERMISSION_DENIED, the plan lacks `sms_notifications`) before
+    anything is read or written, ValidationFailed, NotFound (also for another tenant's ids),
+    Conflict (a reminder for an appointment already reminded, by beat or by hand),
+    ServiceUnavailable (breaker open, provider down or timed out) and IntegrationError
+    (provider refused); a failure is recorded before it is raised. Writes an `sms.sent` audit
+    row."""
+    policy.feature_require(tenant, "sms_notifications")
     appointment = (
         booking_get(tenant=tenant, appointment_id=appointment_id)
         if appointment_id is not None

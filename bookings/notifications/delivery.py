@@ -21,6 +21,7 @@ from bookings.notifications.sms import SMS, NotificationError, SmsNotConfigured,
 from bookings.notifications.texts import BookingConfirmation, booking_email, render_booking_message
 from bookings.queries import booking_message_details
 from common import deadline
+from tenants import policy
 from tenants.models import Company
 
 logger = logging.getLogger("askproai.notifications")
@@ -63,7 +64,8 @@ def deliver_booking_confirmation(
     """Confirm a booking to the customer. The primary channel is e-mail when the customer gave
     an address, SMS otherwise; a failed e-mail falls back to SMS. With `tenant` the SMS uses
     the tenant's template (`template` when the caller read it already, "" for none) and is
-    recorded. Raises nothing: failures are in the report for the caller to record."""
+    recorded; a tenant whose plan lacks SMS gets no SMS. Raises nothing: failures are in the
+    report for the caller to record."""
     return _deliver(
         SmsKind.CONFIRMATION,
         confirmation,
@@ -119,6 +121,9 @@ def _deliver(
             logger.warning("booking %s e-mail failed, falling back to SMS: %s", kind, exc)
             failed.append(Failure(EMAIL, str(exc), fallback=SMS))
     if not sent and booking.customer_phone:
+        if tenant is not None and not policy.feature_allowed(tenant, "sms_notifications"):
+            logger.info("booking %s SMS skipped: the plan does not include SMS", kind)
+            return DeliveryReport(sent=sent, failed=failed)
         try:
             send_sms(
                 booking.customer_phone,

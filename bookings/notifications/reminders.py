@@ -30,6 +30,7 @@ from bookings.notifications import sms
 from bookings.notifications.texts import booking_confirmation_of, render_booking_message
 from mcp_core import outbox
 from mcp_core.models import OutboxMessage
+from tenants import policy
 
 logger = logging.getLogger("askproai.reminders")
 
@@ -76,14 +77,15 @@ def reminders_due(*, now: dt.datetime) -> list[int]:
 
 def reminder_send(*, appointment_id: int, now: dt.datetime) -> SmsMessage | None:
     """Claim and send the reminder of one appointment; None when it is not due any more or
-    another run claimed it first. A failed send is recorded on the returned message."""
+    another run claimed it first, or when the tenant's plan no longer includes SMS. A failed
+    send is recorded on the returned message."""
     appointment = (
         _due(now)
         .filter(pk=appointment_id)
         .select_related("tenant", "branch", "service", "staff", "customer")
         .first()
     )
-    if appointment is None:
+    if appointment is None or not policy.feature_allowed(appointment.tenant, "sms_notifications"):
         return None
     customer = appointment.customer
     context = booking_confirmation_of(appointment)
@@ -115,11 +117,21 @@ def reminder_send(*, appointment_id: int, now: dt.datetime) -> SmsMessage | None
 
 def reminders_enqueue_due(*, now: dt.datetime) -> list[int]:
     """Write the outbox message of every reminder due at `now` (once per appointment: the key
-    dedupes); returns the appointment ids. Delivery follows each commit."""
+    dedupes) whose tenant's plan includes SMS; returns those appointment ids. Delivery follows
+    each commit."""
     due = reminders_due(now=now)
     # all_tenants: the due appointments of every tenant, found by reminders_due.
-    appointments = Appointment.objects.all_tenants().filter(pk__in=due).select_related("tenant")
+    appointments = (
+        Appointment.objects.all_tenants()
+        .filter(pk__in=due)
+        .select_related("tenant__subscription")
+        .order_by("start_time")
+    )
+    enqueued: list[int] = []
     for appointment in appointments:
+        if not policy.feature_allowed(appointment.tenant, "sms_notifications"):
+            continue
+        enqueued.append(appointment.pk)
         with transaction.atomic():
             outbox.enqueue(
                 tenant=appointment.tenant,
@@ -127,7 +139,7 @@ def reminders_enqueue_due(*, now: dt.datetime) -> list[int]:
                 payload={"appointment_id": appointment.pk},
                 key=f"{REMINDER_TOPIC}:{appointment.pk}",
             )
-    return due
+    return enqueued
 
 
 @outbox.handler(REMINDER_TOPIC)

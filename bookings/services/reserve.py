@@ -31,12 +31,13 @@ from bookings.queries import appointment_insert_unless_conflict
 from bookings.selectors import bookings_created_this_month
 from bookings.services.conflicts import overlap_at_lock, slot_taken
 from bookings.services.side_effects import calendar_message, notification_message
-from common.errors import Conflict, QuotaExceeded
+from common.errors import Conflict
 from mcp_core.audit import Ref, audit_record
 from mcp_core.events import emit
 from staff.models import Service
+from tenants import policy
 from tenants.models import Branch, Company
-from tenants.plans import UNLIMITED, effective_plan, plan_limits
+from tenants.plans import UNLIMITED
 
 CONFIRMATION_NUMBER_ATTEMPTS = 5
 
@@ -122,23 +123,17 @@ def key_reused(key: str) -> Conflict:
 
 
 def check_quota(tenant: Company, *, lock: bool) -> None:
-    """Raises QuotaExceeded when the plan's monthly bookings are used up. With `lock` (inside
-    the reserving transaction) the tenant row is locked first, so concurrent bookings of one
-    tenant count one after another and the limit is exact; unlimited plans take no lock.
+    """Raises PlanLimitReached (`tenants.policy`) when the plan's monthly bookings are used up.
+    With `lock` (inside the reserving transaction) the tenant row is locked first, so concurrent
+    bookings of one tenant count one after another and the limit is exact; unlimited plans take
+    no lock.
     NO KEY UPDATE: inserts of other rows referring to the tenant (their key share) go on."""
-    plan = effective_plan(tenant)
-    limit = plan_limits(plan).monthly_bookings
-    if limit == UNLIMITED:
+    if policy.limit_of(tenant, "monthly_bookings") == UNLIMITED:
         return
     if lock:
         tenant_row = Company.objects.select_for_update(no_key=True).filter(pk=tenant.pk)
         tenant_row.values_list("pk", flat=True).first()  # takes the lock
-    used = bookings_created_this_month(tenant=tenant)
-    if used >= limit:
-        raise QuotaExceeded(
-            f"The {plan} plan allows {limit} bookings a month; they are used up.",
-            details={"plan": plan, "monthly_bookings": limit, "used": used},
-        )
+    policy.limit_check(tenant, "monthly_bookings", used=bookings_created_this_month(tenant=tenant))
 
 
 def booking_reserve(

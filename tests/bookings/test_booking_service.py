@@ -447,7 +447,7 @@ def test_monthly_quota_of_the_basic_plan_is_enforced_before_anything_is_written(
 
     assert (error_type, details) == (
         "TENANT_QUOTA_EXCEEDED",
-        {"plan": "basic", "monthly_bookings": 500, "used": 500},
+        {"quota": "monthly_bookings", "plan": "basic", "limit": 500, "used": 500},
     )
     assert Appointment.objects.all_tenants().count() == 500
     assert not Appointment.objects.all_tenants().filter(staff=world.anna).exists()

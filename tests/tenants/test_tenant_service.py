@@ -23,7 +23,7 @@ from mcp_core.permissions import Role
 from mcp_core.ratelimit import rate_limit_usage
 from tenants import services
 from tenants.enums import Plan, SubscriptionStatus
-from tenants.errors import BranchLimitReached
+from tenants.errors import PlanLimitReached
 from tenants.hours import default_business_hours
 from tenants.models import Branch, Company
 from tenants.selectors import tenant_get
@@ -50,6 +50,7 @@ TENANT_OPERATIONS = {
     "tenant.updateTenantSettings": "manage-company",
     "tenant.getTenantQuota": "access-mcp",
     "tenant.validateTenantAccess": "access-mcp",
+    "tenant.getFeatureFlags": "access-mcp",
 }
 
 
@@ -120,7 +121,7 @@ def on_commit(django_capture_on_commit_callbacks: Any) -> Any:
 # ---------------------------------------------------------------------------------- registry
 
 
-def test_the_registry_holds_exactly_the_twelve_tenant_operations():
+def test_the_registry_holds_exactly_the_thirteen_tenant_operations():
     tenant_ops = {op.name: op for op in registry if op.service == "tenant"}
     assert {name: str(op.permission) for name, op in tenant_ops.items()} == TENANT_OPERATIONS
     for op in tenant_ops.values():
@@ -137,6 +138,7 @@ def test_the_registry_holds_exactly_the_twelve_tenant_operations():
         "tenant.getTenantSettings",
         "tenant.getTenantQuota",
         "tenant.validateTenantAccess",
+        "tenant.getFeatureFlags",
     }
 
 
@@ -671,7 +673,10 @@ def test_basic_plan_allows_one_branch(tenant):
 
     error_type, details = failed(owner, "tenant.createBranch", {"name": "Hamburg"})
 
-    assert (error_type, details) == ("TENANT_QUOTA_EXCEEDED", {"limit": 1, "current": 1})
+    assert (error_type, details) == (
+        "TENANT_QUOTA_EXCEEDED",
+        {"quota": "branches", "plan": "basic", "limit": 1, "used": 1},
+    )
     assert list(Branch.objects.for_tenant(tenant).values_list("name", flat=True)) == ["Berlin"]
     assert audit_rows(tenant) == []
 
@@ -681,7 +686,10 @@ def test_a_lapsed_professional_plan_falls_back_to_one_branch(tenant):
     tenant.subscription.save()
     BranchFactory(tenant=tenant)
     error_type, details = failed(principal_for(tenant), "tenant.createBranch", {"name": "Zwei"})
-    assert (error_type, details) == ("TENANT_QUOTA_EXCEEDED", {"limit": 1, "current": 1})
+    assert (error_type, details) == (
+        "TENANT_QUOTA_EXCEEDED",
+        {"quota": "branches", "plan": "basic", "limit": 1, "used": 1},
+    )
 
 
 def test_inactive_branches_count_towards_the_limit_and_enterprise_is_unlimited(tenant):
@@ -689,7 +697,7 @@ def test_inactive_branches_count_towards_the_limit_and_enterprise_is_unlimited(t
     owner = principal_for(tenant)
     assert failed(owner, "tenant.createBranch", {"name": "Sechs"}) == (
         "TENANT_QUOTA_EXCEEDED",
-        {"limit": 5, "current": 5},
+        {"quota": "branches", "plan": "professional", "limit": 5, "used": 5},
     )
     tenant.subscription.plan = Plan.ENTERPRISE
     tenant.subscription.save()
@@ -1072,7 +1080,7 @@ def test_concurrent_creates_cannot_both_take_the_last_branch_slot(monkeypatch):
         try:
             services.branch_create(tenant=tenant, actor="test", name=name)
             outcomes[name] = "created"
-        except BranchLimitReached:
+        except PlanLimitReached:
             outcomes[name] = "limit"
         finally:
             connection.close()

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from common.errors import ApplicationError
 from common.jsonbody import JsonBodyError, parse_json
 from mcp_core.auth import Principal
+from mcp_core.oauth.scopes import authorization_server_issuer, service_scopes
 from mcp_core.observability import new_correlation_id
 from mcp_core.operations import Operation, registry
 from mcp_core.orchestrator import execute
@@ -73,11 +74,13 @@ def resource_metadata_url(request: HttpRequest) -> str:
 
 
 def protected_resource_metadata(request: HttpRequest) -> JsonResponse:
-    """RFC 9728: what this resource is and how to present a token (an API key, as Bearer)."""
+    """RFC 9728: what this resource is, who issues its tokens and how to present one (an
+    OAuth access token or an API key, as Bearer)."""
     return JsonResponse(
         {
             "resource": request.build_absolute_uri("/mcp"),
-            "authorization_servers": [],
+            "authorization_servers": [authorization_server_issuer(request)],
+            "scopes_supported": service_scopes(),
             "bearer_methods_supported": ["header"],
             "resource_name": "AskProAI MCP",
             "resource_documentation": request.build_absolute_uri("/api/docs/"),
@@ -248,7 +251,11 @@ def tool_definition(op: Operation, version: str) -> dict[str, Any]:
 
 def _tools_list(version: str, params: dict[str, Any], principal: Principal) -> dict[str, Any]:
     # A key sees the tools its role may call: an assistant should not plan with the others.
-    tools = [op for op in registry if role_allows(principal.role, op.permission)]
+    tools = [
+        op
+        for op in registry
+        if role_allows(principal.role, op.permission) and principal.may_use(op.service)
+    ]
     offset = 0
     cursor = params.get("cursor")
     if cursor is not None:

@@ -17,4 +17,5 @@ urlpatterns = [
         name="oauth-protected-resource-mcp",
     ),
     path("api/v2/mcp/", include(rest.urlpatterns())),
+    path("", include("mcp_core.oauth.urls")),
 ]

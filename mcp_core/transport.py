@@ -20,6 +20,15 @@ from django.views.decorators.csrf import csrf_exempt
 from common.errors import ApplicationError
 from common.jsonbody import JsonBodyError, parse_json
 from mcp_core.auth import Principal
+from mcp_core.mcp_schemas import lean_schema
+from mcp_core.mcp_toolsets import (
+    ALL_TOOLSETS,
+    TOOLSETS_HEADER,
+    TOOLSETS_PARAMETER,
+    UnknownToolsets,
+    available_toolsets,
+    selected_toolsets,
+)
 from mcp_core.oauth.scopes import authorization_server_issuer, service_scopes
 from mcp_core.observability import new_correlation_id
 from mcp_core.operations import Operation, registry
@@ -148,10 +157,14 @@ def _handle(request: HttpRequest, correlation_id: str) -> HttpResponse:
         return _rpc_error(request_id, INVALID_REQUEST, "Invalid request.", status=400)
     try:
         version = _request_version(request, method, params)
-        result, headers = _dispatch(version, method, params, principal, correlation_id)
+        toolsets = _toolsets(request, principal)
+        result, headers = _dispatch(version, method, params, principal, correlation_id, toolsets)
     except JsonRpcError as exc:
         return _rpc_error(request_id, exc.code, exc.message, exc.status, exc.data)
-    response = JsonResponse({"jsonrpc": "2.0", "id": request_id, "result": result})
+    response = JsonResponse(
+        {"jsonrpc": "2.0", "id": request_id, "result": result},
+        json_dumps_params={"separators": (",", ":")},  # a tool list is read by the byte
+    )
     for key, value in headers.items():
         response[key] = value
     return response
@@ -184,8 +197,26 @@ def _request_version(request: HttpRequest, method: str, params: dict[str, Any]) 
     return header
 
 
+def _toolsets(request: HttpRequest, principal: Principal) -> frozenset[str]:
+    requested = request.GET.get(TOOLSETS_PARAMETER) or request.headers.get(TOOLSETS_HEADER)
+    try:
+        return selected_toolsets(requested, principal)
+    except UnknownToolsets as exc:
+        raise JsonRpcError(
+            INVALID_PARAMS,
+            f"Unknown toolsets: {exc}.",
+            status=400,
+            data={"unknown": exc.unknown, "available": [*available_toolsets(), ALL_TOOLSETS]},
+        ) from exc
+
+
 def _dispatch(
-    version: str, method: str, params: dict[str, Any], principal: Principal, correlation_id: str
+    version: str,
+    method: str,
+    params: dict[str, Any],
+    principal: Principal,
+    correlation_id: str,
+    toolsets: frozenset[str],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     modern = version == MODERN_VERSION
     if method == "initialize" and not modern:
@@ -195,7 +226,7 @@ def _dispatch(
     if method == "ping" and not modern:
         return {}, {}
     if method == "tools/list":
-        return _tools_list(version, params, principal), {}
+        return _tools_list(version, params, principal, toolsets), {}
     if method == "tools/call":
         return _tools_call(version, params, principal, correlation_id)
     raise JsonRpcError(
@@ -245,16 +276,20 @@ def tool_definition(op: Operation, version: str) -> dict[str, Any]:
     }
     if version != "2025-03-26":  # title and outputSchema arrived with 2025-06-18
         tool["title"] = op.title or op.name
-        tool["outputSchema"] = op.output_schema()
+        tool["outputSchema"] = lean_schema(op.output_schema(), descriptions=False)
     return tool
 
 
-def _tools_list(version: str, params: dict[str, Any], principal: Principal) -> dict[str, Any]:
+def _tools_list(
+    version: str, params: dict[str, Any], principal: Principal, toolsets: frozenset[str]
+) -> dict[str, Any]:
     # A key sees the tools its role may call: an assistant should not plan with the others.
     tools = [
         op
         for op in registry
-        if role_allows(principal.role, op.permission) and principal.may_use(op.service)
+        if op.service in toolsets
+        and role_allows(principal.role, op.permission)
+        and principal.may_use(op.service)
     ]
     offset = 0
     cursor = params.get("cursor")

@@ -36,7 +36,7 @@ def _inspector(binary: str, url: str, token: str, *args: str) -> subprocess.Comp
 def test_inspector_lists_and_calls_tools(live_server, mcp_inspector):
     api_key, token = ApiKeyFactory.create_with_plaintext(role="owner")
     BranchFactory(tenant=api_key.tenant)
-    url = f"{live_server.url}/mcp"
+    url = f"{live_server.url}/mcp?toolsets=all"
 
     listed = _inspector(mcp_inspector, url, token, "--method", "tools/list")
     assert listed.returncode == 0, listed.stderr

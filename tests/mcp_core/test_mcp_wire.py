@@ -171,7 +171,7 @@ def test_tools_list_paginates_with_opaque_cursors(client, key):
             key[1],
             "tools/list",
             {"cursor": cursor} if cursor else None,
-            headers={"MCP-Protocol-Version": "2025-11-25"},
+            headers={"MCP-Protocol-Version": "2025-11-25", "MCP-Toolsets": "all"},
         ).json()["result"]
         seen += [tool["name"] for tool in result["tools"]]
         pages += 1
@@ -189,7 +189,11 @@ def all_tools(client, token, version):
     while True:
         params = {"cursor": cursor} if cursor else None
         result = rpc(
-            client, token, "tools/list", params, headers={"MCP-Protocol-Version": version}
+            client,
+            token,
+            "tools/list",
+            params,
+            headers={"MCP-Protocol-Version": version, "MCP-Toolsets": "all"},
         ).json()["result"]
         tools += result["tools"]
         cursor = result.get("nextCursor")

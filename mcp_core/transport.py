@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core import signing
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import validate_host
 from django.views.decorators.csrf import csrf_exempt
@@ -20,6 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 from common.errors import ApplicationError
 from common.jsonbody import JsonBodyError, parse_json
 from mcp_core.auth import Principal
+from mcp_core.mcp_calls import McpCallError
+from mcp_core.mcp_context import CONTEXT_METHODS, context_result, paginate
 from mcp_core.mcp_schemas import lean_schema
 from mcp_core.mcp_toolsets import (
     ALL_TOOLSETS,
@@ -43,8 +44,6 @@ SUPPORTED_VERSIONS = (MODERN_VERSION, *HANDSHAKE_VERSIONS)
 DEFAULT_HEADER_VERSION = "2025-03-26"
 PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
 SERVER_INFO_META_KEY = "io.modelcontextprotocol/serverInfo"
-PAGE_SIZE = 25
-CURSOR_SALT = "askproai.mcp.tools-cursor"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 PARSE_ERROR = -32700
@@ -229,13 +228,30 @@ def _dispatch(
         return _tools_list(version, params, principal, toolsets), {}
     if method == "tools/call":
         return _tools_call(version, params, principal, correlation_id)
+    if method in CONTEXT_METHODS:
+        try:
+            result = context_result(method, params, principal, correlation_id)
+        except McpCallError as exc:
+            raise JsonRpcError(exc.code, exc.message, data=exc.data) from exc
+        if modern:
+            result["resultType"] = "complete"
+            if method.endswith("/list"):
+                result.update({"cacheScope": "private", "ttlMs": 60_000})
+        return result, {}
     raise JsonRpcError(
         METHOD_NOT_FOUND, f"Method not found: {method}", status=404 if modern else 200
     )
 
 
 def _capabilities() -> dict[str, Any]:
-    return {"tools": {"listChanged": False}}
+    # Stateless: no stream to announce list changes on, so clients re-list (toolsets are
+    # chosen per request instead).
+    return {
+        "tools": {"listChanged": False},
+        "resources": {"listChanged": False, "subscribe": False},
+        "prompts": {"listChanged": False},
+        "completions": {},
+    }
 
 
 def _initialize(params: dict[str, Any]) -> dict[str, Any]:
@@ -291,17 +307,11 @@ def _tools_list(
         and role_allows(principal.role, op.permission)
         and principal.may_use(op.service)
     ]
-    offset = 0
-    cursor = params.get("cursor")
-    if cursor is not None:
-        try:
-            offset = int(signing.loads(cursor, salt=CURSOR_SALT))
-        except (signing.BadSignature, TypeError, ValueError) as exc:
-            raise JsonRpcError(INVALID_PARAMS, "Invalid cursor.") from exc
-    page = tools[offset : offset + PAGE_SIZE]
-    result: dict[str, Any] = {"tools": [tool_definition(op, version) for op in page]}
-    if offset + PAGE_SIZE < len(tools):
-        result["nextCursor"] = signing.dumps(offset + PAGE_SIZE, salt=CURSOR_SALT)
+    try:
+        page, result = paginate(tools, params)
+    except McpCallError as exc:
+        raise JsonRpcError(exc.code, exc.message) from exc
+    result["tools"] = [tool_definition(op, version) for op in page]
     if version == MODERN_VERSION:
         result.update({"resultType": "complete", "cacheScope": "private", "ttlMs": 60_000})
     return result

@@ -353,3 +353,27 @@ def test_consent_refuses_an_admin_without_a_tenant(client):
     assert page.status_code == 403
     assert "keinem Betrieb zugeordnet" in page.content.decode()
     assert not AccessToken.objects.exclude(scope=REGISTRATION_SCOPE).exists()
+
+
+def test_admin_revokes_a_token_and_it_is_refused_at_once(live_server, client):
+    profile = _operator("owner")
+    base = live_server.url
+    issued = _code_flow(base, profile.user.username, "staff")
+    assert _mcp_call(base, issued["access_token"], "tenant_getTenant", {}).status_code == 200
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    token = AccessToken.objects.exclude(scope=REGISTRATION_SCOPE).get()
+    answer = client.post(
+        "/admin/oauth2_provider/accesstoken/",
+        {"action": "revoke_tokens", "_selected_action": [token.pk]},
+    )
+    assert answer.status_code == 302
+    assert _mcp_call(base, issued["access_token"], "tenant_getTenant", {}).status_code == 401
+    refreshed = _post(
+        f"{base}/oauth/token/",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": issued["refresh_token"],
+            "client_id": issued["client_id"],
+        },
+    )
+    assert refreshed.status_code == 400

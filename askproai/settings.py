@@ -316,6 +316,7 @@ LOGIN_URL = "/admin/login/"
 OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "mcp_core.oauth.scopes.ServiceScopes",
     "PKCE_REQUIRED": True,
+    # http stays for native clients' loopback callbacks (RFC 8252), which assistants use.
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_ACCESS_TOKEN_SECONDS", 3600),
     "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600),
@@ -326,6 +327,8 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,  # the header only
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,  # RFC 9207 `iss` on the redirect
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token", "client_credentials"],
     "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
@@ -380,3 +383,6 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# django-oauth-toolkit warns about http redirect URIs; loopback callbacks need them (above).
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]

@@ -106,7 +106,9 @@ def _sign_in(base: str, username: str, role: str, work, services=None):
 
     async def callback_handler() -> AuthorizationCodeResult:
         query = parse_qs(urlsplit(seen["location"]).query)
-        return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0])
+        return AuthorizationCodeResult(
+            code=query["code"][0], state=query["state"][0], iss=query["iss"][0]
+        )
 
     provider = OAuthClientProvider(
         server_url=f"{base}/mcp",

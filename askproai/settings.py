@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "oauth2_provider",
     "tenants",
     "staff",
     "bookings",
@@ -374,6 +375,38 @@ INTEGRATION_HTTP_TIMEOUT = env_float("INTEGRATION_HTTP_TIMEOUT", 2.5)
 # SMS and billing (issue 5). The public URL Twilio and Stripe call us at, as they see it (behind
 # a proxy the Host we receive differs): Twilio signs it, and status callbacks are sent to it.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "")
+
+# OAuth 2.1 for MCP clients (django-oauth-toolkit; docs/architecture.md, "Signing in with
+# OAuth"). The consent page sits behind the admin's login.
+LOGIN_URL = "/admin/login/"
+OAUTH2_PROVIDER = {
+    "SCOPES_BACKEND_CLASS": "mcp_core.oauth.scopes.ServiceScopes",
+    "PKCE_REQUIRED": True,
+    # http stays for native clients' loopback callbacks (RFC 8252), which assistants use.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_ACCESS_TOKEN_SECONDS", 3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600),
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Only a SHA-256 of each access and refresh token is stored (RFC 9700 §4.14).
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,  # the header only
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,  # RFC 9207 `iss` on the redirect
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token", "client_credentials"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "none",
+        "client_secret_post",
+        "client_secret_basic",
+    ],
+    # Assistants register themselves (RFC 7591) or name a client-id metadata document.
+    "DCR_ENABLED": True,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    "CIMD_ENABLED": True,
+}
 # Plan → Stripe price id, e.g. '{"basic": "price_1", "professional": "price_2", ...}'.
 STRIPE_PRICE_IDS = env_json("STRIPE_PRICE_IDS", {})
 STRIPE_CURRENCY = env_str("STRIPE_CURRENCY", "eur")
@@ -426,3 +459,6 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# django-oauth-toolkit warns about http redirect URIs; loopback callbacks need them (above).
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]

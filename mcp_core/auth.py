@@ -1,8 +1,8 @@
 """Who calls: the principal (tenant and role) every operation runs as.
 
-Front doors build it: from an API key (`tenants.authentication`) or, for a caller without a
-key, with `Principal.system`. The tenant comes from the key alone, never from a request body
-or URL.
+Front doors build it: from an API key or an OAuth access token (`tenants.authentication`)
+or, for a caller without a key, with `Principal.system`. The tenant comes from the key or
+token alone, never from a request body or URL.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ class Principal:
     role: str
     api_key_id: int
     key_prefix: str
+    # An OAuth token names the services its scopes grant; an API key (None) reaches them all.
+    services: frozenset[str] | None = None
+    kind: str = "api_key"  # or "oauth"
 
     @classmethod
     def system(cls, tenant: Company, source: str, role: str) -> Principal:
@@ -31,8 +34,21 @@ class Principal:
         tenant must come from a verified source (a signed payload, the operator's argument)."""
         return cls(tenant=tenant, role=role, api_key_id=0, key_prefix=source)
 
+    @classmethod
+    def oauth(cls, tenant: Company, role: str, services: frozenset[str], who: str) -> Principal:
+        """A caller with an OAuth access token; `who` is the consenting user or, for the
+        client-credentials grant, the client."""
+        return cls(
+            tenant=tenant, role=role, api_key_id=0, key_prefix=who, services=services, kind="oauth"
+        )
+
+    def may_use(self, service: str) -> bool:
+        return self.services is None or service in self.services
+
     @property
     def actor(self) -> str:
+        if self.kind == "oauth":
+            return f"oauth:{self.key_prefix}"
         if self.api_key_id == 0:
             return f"system:{self.key_prefix}"
         return f"api_key:{self.key_prefix}"

@@ -194,6 +194,11 @@ def _run(
             f"The role '{principal.role}' may not call {op.name}.",
             details={"required_permission": str(op.permission), "role": principal.role},
         )
+    if not principal.may_use(op.service):
+        raise PermissionDenied(
+            f"The token's scopes do not include the service '{op.service}'.",
+            details={"required_scope": op.service},
+        )
     ctx = CallContext(
         tenant=principal.tenant,
         role=principal.role,

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core import signing
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import validate_host
 from django.views.decorators.csrf import csrf_exempt
@@ -21,6 +20,18 @@ from common.errors import ApplicationError
 from common.jsonbody import JsonBodyError, parse_json
 from mcp_core.auth import Principal
 from mcp_core.federation.calls import federated_call, federated_tools
+from mcp_core.mcp_calls import McpCallError
+from mcp_core.mcp_context import CONTEXT_METHODS, context_result, paginate
+from mcp_core.mcp_schemas import lean_schema
+from mcp_core.mcp_toolsets import (
+    ALL_TOOLSETS,
+    TOOLSETS_HEADER,
+    TOOLSETS_PARAMETER,
+    UnknownToolsets,
+    available_toolsets,
+    selected_toolsets,
+)
+from mcp_core.oauth.scopes import authorization_server_issuer, service_scopes
 from mcp_core.observability import new_correlation_id
 from mcp_core.operations import Operation, registry
 from mcp_core.orchestrator import execute
@@ -34,8 +45,6 @@ SUPPORTED_VERSIONS = (MODERN_VERSION, *HANDSHAKE_VERSIONS)
 DEFAULT_HEADER_VERSION = "2025-03-26"
 PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
 SERVER_INFO_META_KEY = "io.modelcontextprotocol/serverInfo"
-PAGE_SIZE = 25
-CURSOR_SALT = "askproai.mcp.tools-cursor"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 PARSE_ERROR = -32700
@@ -74,11 +83,13 @@ def resource_metadata_url(request: HttpRequest) -> str:
 
 
 def protected_resource_metadata(request: HttpRequest) -> JsonResponse:
-    """RFC 9728: what this resource is and how to present a token (an API key, as Bearer)."""
+    """RFC 9728: what this resource is, who issues its tokens and how to present one (an
+    OAuth access token or an API key, as Bearer)."""
     return JsonResponse(
         {
             "resource": request.build_absolute_uri("/mcp"),
-            "authorization_servers": [],
+            "authorization_servers": [authorization_server_issuer(request)],
+            "scopes_supported": service_scopes(),
             "bearer_methods_supported": ["header"],
             "resource_name": "AskProAI MCP",
             "resource_documentation": request.build_absolute_uri("/api/docs/"),
@@ -146,10 +157,14 @@ def _handle(request: HttpRequest, correlation_id: str) -> HttpResponse:
         return _rpc_error(request_id, INVALID_REQUEST, "Invalid request.", status=400)
     try:
         version = _request_version(request, method, params)
-        result, headers = _dispatch(version, method, params, principal, correlation_id)
+        toolsets = _toolsets(request, principal)
+        result, headers = _dispatch(version, method, params, principal, correlation_id, toolsets)
     except JsonRpcError as exc:
         return _rpc_error(request_id, exc.code, exc.message, exc.status, exc.data)
-    response = JsonResponse({"jsonrpc": "2.0", "id": request_id, "result": result})
+    response = JsonResponse(
+        {"jsonrpc": "2.0", "id": request_id, "result": result},
+        json_dumps_params={"separators": (",", ":")},  # a tool list is read by the byte
+    )
     for key, value in headers.items():
         response[key] = value
     return response
@@ -182,8 +197,26 @@ def _request_version(request: HttpRequest, method: str, params: dict[str, Any]) 
     return header
 
 
+def _toolsets(request: HttpRequest, principal: Principal) -> frozenset[str]:
+    requested = request.GET.get(TOOLSETS_PARAMETER) or request.headers.get(TOOLSETS_HEADER)
+    try:
+        return selected_toolsets(requested, principal)
+    except UnknownToolsets as exc:
+        raise JsonRpcError(
+            INVALID_PARAMS,
+            f"Unknown toolsets: {exc}.",
+            status=400,
+            data={"unknown": exc.unknown, "available": [*available_toolsets(), ALL_TOOLSETS]},
+        ) from exc
+
+
 def _dispatch(
-    version: str, method: str, params: dict[str, Any], principal: Principal, correlation_id: str
+    version: str,
+    method: str,
+    params: dict[str, Any],
+    principal: Principal,
+    correlation_id: str,
+    toolsets: frozenset[str],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     modern = version == MODERN_VERSION
     if method == "initialize" and not modern:
@@ -193,16 +226,33 @@ def _dispatch(
     if method == "ping" and not modern:
         return {}, {}
     if method == "tools/list":
-        return _tools_list(version, params, principal), {}
+        return _tools_list(version, params, principal, toolsets), {}
     if method == "tools/call":
         return _tools_call(version, params, principal, correlation_id)
+    if method in CONTEXT_METHODS:
+        try:
+            result = context_result(method, params, principal, correlation_id)
+        except McpCallError as exc:
+            raise JsonRpcError(exc.code, exc.message, data=exc.data) from exc
+        if modern:
+            result["resultType"] = "complete"
+            if method.endswith("/list"):
+                result.update({"cacheScope": "private", "ttlMs": 60_000})
+        return result, {}
     raise JsonRpcError(
         METHOD_NOT_FOUND, f"Method not found: {method}", status=404 if modern else 200
     )
 
 
 def _capabilities() -> dict[str, Any]:
-    return {"tools": {"listChanged": False}}
+    # Stateless: no stream to announce list changes on, so clients re-list (toolsets are
+    # chosen per request instead).
+    return {
+        "tools": {"listChanged": False},
+        "resources": {"listChanged": False, "subscribe": False},
+        "prompts": {"listChanged": False},
+        "completions": {},
+    }
 
 
 def _initialize(params: dict[str, Any]) -> dict[str, Any]:
@@ -243,28 +293,29 @@ def tool_definition(op: Operation, version: str) -> dict[str, Any]:
     }
     if version != "2025-03-26":  # title and outputSchema arrived with 2025-06-18
         tool["title"] = op.title or op.name
-        tool["outputSchema"] = op.output_schema()
+        tool["outputSchema"] = lean_schema(op.output_schema(), descriptions=False)
     return tool
 
 
-def _tools_list(version: str, params: dict[str, Any], principal: Principal) -> dict[str, Any]:
+def _tools_list(
+    version: str, params: dict[str, Any], principal: Principal, toolsets: frozenset[str]
+) -> dict[str, Any]:
     # A key sees the tools its role may call: an assistant should not plan with the others.
     tools = [
         tool_definition(op, version)
         for op in registry
-        if role_allows(principal.role, op.permission)
-    ] + federated_tools(principal, version)
-    offset = 0
-    cursor = params.get("cursor")
-    if cursor is not None:
-        try:
-            offset = int(signing.loads(cursor, salt=CURSOR_SALT))
-        except (signing.BadSignature, TypeError, ValueError) as exc:
-            raise JsonRpcError(INVALID_PARAMS, "Invalid cursor.") from exc
-    page = tools[offset : offset + PAGE_SIZE]
-    result: dict[str, Any] = {"tools": page}
-    if offset + PAGE_SIZE < len(tools):
-        result["nextCursor"] = signing.dumps(offset + PAGE_SIZE, salt=CURSOR_SALT)
+        if op.service in toolsets
+        and role_allows(principal.role, op.permission)
+        and principal.may_use(op.service)
+    ]
+    # Upstream servers a tenant registered are offered in every selection of toolsets: the
+    # registration is the choice (docs/architecture.md).
+    tools += federated_tools(principal, version)
+    try:
+        page, result = paginate(tools, params)
+    except McpCallError as exc:
+        raise JsonRpcError(exc.code, exc.message) from exc
+    result["tools"] = page
     if version == MODERN_VERSION:
         result.update({"resultType": "complete", "cacheScope": "private", "ttlMs": 60_000})
     return result

@@ -21,4 +21,5 @@ urlpatterns = [
     ),
     path("api/v2/mcp/", include(rest.urlpatterns())),
     path("graphql", csrf_exempt(graphql_http), name="graphql"),
+    path("", include("mcp_core.oauth.urls")),
 ]

@@ -1,4 +1,4 @@
-"""API-key authentication: `Authorization: Bearer apk_…` → the principal (tenant and role).
+"""Bearer authentication: an API key (`apk_…`) or an OAuth access token → the principal.
 
 The tenant comes from the key alone, never from a request body or URL.
 """
@@ -19,6 +19,7 @@ from common.errors import AuthenticationFailed, ServiceUnavailable
 from mcp_core.auth import Principal, bearer_token
 from tenants.api_keys import matches, split_prefix
 from tenants.models import ApiKey, Company
+from tenants.oauth_tokens import principal_for_access_token
 
 # last_used_at is written at most this often per key, so authentication is not a write per call.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -95,12 +96,20 @@ def authenticate_api_key(plaintext: str | None) -> Principal:
 
 
 def authenticate_request(authorization_header: str | None) -> Principal:
-    """The principal for an `Authorization` header.
+    """The principal for an `Authorization` header: an OAuth token first (API keys have
+    their own shape), then an API key.
 
     Raises AuthenticationFailed, or ServiceUnavailable when the database cannot be reached
     (a key cannot be checked then, and that is not the caller's fault).
     """
+    token = bearer_token(authorization_header)
     try:
-        return authenticate_api_key(bearer_token(authorization_header))
+        if (
+            token
+            and split_prefix(token) is None
+            and (principal := principal_for_access_token(token))
+        ):
+            return principal
+        return authenticate_api_key(token)
     except DatabaseError as exc:
         raise ServiceUnavailable("The database is unavailable; try again shortly.") from exc

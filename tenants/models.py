@@ -156,6 +156,8 @@ class OperatorProfile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator_profile"
     )
     tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="operators")
+    # The highest role this operator may hand to an OAuth client at consent.
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.READONLY)
 
     def __str__(self) -> str:
         return f"{self.user} → {self.tenant}"

@@ -36,7 +36,7 @@ def _inspector(binary: str, url: str, token: str, *args: str) -> subprocess.Comp
 def test_inspector_lists_and_calls_tools(live_server, mcp_inspector):
     api_key, token = ApiKeyFactory.create_with_plaintext(role="owner")
     BranchFactory(tenant=api_key.tenant)
-    url = f"{live_server.url}/mcp"
+    url = f"{live_server.url}/mcp?toolsets=all"
 
     listed = _inspector(mcp_inspector, url, token, "--method", "tools/list")
     assert listed.returncode == 0, listed.stderr
@@ -70,3 +70,49 @@ def test_inspector_without_key_is_refused(live_server, mcp_inspector):
         mcp_inspector, f"{live_server.url}/mcp", "apk_00000000_wrong", "--method", "tools/list"
     )
     assert listed.returncode != 0
+
+
+def test_inspector_lists_tools_per_toolset_reads_a_resource_gets_a_prompt(
+    live_server, mcp_inspector
+):
+    api_key, token = ApiKeyFactory.create_with_plaintext(role="owner")
+    branch = BranchFactory(tenant=api_key.tenant, name="Berlin Mitte")
+    url = f"{live_server.url}/mcp"
+
+    default = _inspector(mcp_inspector, url, token, "--method", "tools/list")
+    assert default.returncode == 0, default.stderr
+    assert {t["name"].split("_")[0] for t in json.loads(default.stdout)["tools"]} == {
+        "booking",
+        "customer",
+    }
+    routing = _inspector(mcp_inspector, f"{url}?toolsets=routing", token, "--method", "tools/list")
+    assert routing.returncode == 0, routing.stderr
+    assert {t["name"].split("_")[0] for t in json.loads(routing.stdout)["tools"]} == {"routing"}
+
+    read = _inspector(
+        mcp_inspector,
+        url,
+        token,
+        "--method",
+        "resources/read",
+        "--uri",
+        f"askproai://branches/{branch.pk}/opening-hours",
+    )
+    assert read.returncode == 0, read.stdout + read.stderr
+    hours = json.loads(json.loads(read.stdout)["contents"][0]["text"])
+    assert hours["name"] == "Berlin Mitte"
+
+    prompt = _inspector(
+        mcp_inspector,
+        url,
+        token,
+        "--method",
+        "prompts/get",
+        "--prompt-name",
+        "move_appointment",
+        "--prompt-args",
+        "customer=+4930123456",
+    )
+    assert prompt.returncode == 0, prompt.stdout + prompt.stderr
+    message = json.loads(prompt.stdout)["messages"][0]["content"]["text"]
+    assert "+4930123456" in message

@@ -45,7 +45,7 @@ def tenant_key():
 )
 def test_sdk_client_lists_and_calls_tools(live_server, tenant_key, mode, expected_version):
     api_key, token = tenant_key
-    url = f"{live_server.url}/mcp"
+    url = f"{live_server.url}/mcp?toolsets=all"
 
     async def work(client):
         tools = await _list_all(client)

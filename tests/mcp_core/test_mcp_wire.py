@@ -18,6 +18,14 @@ def key():
     return api_key, plaintext
 
 
+CAPABILITIES = {
+    "tools": {"listChanged": False},
+    "resources": {"listChanged": False, "subscribe": False},
+    "prompts": {"listChanged": False},
+    "completions": {},
+}
+
+
 def rpc(client, token, method, params=None, *, id=1, headers=None, raw=None):
     body = (
         raw
@@ -59,7 +67,7 @@ def test_initialize_echoes_each_handshake_revision(client, key, version):
     result = response.json()["result"]
     assert response.status_code == 200
     assert result["protocolVersion"] == version
-    assert result["capabilities"] == {"tools": {"listChanged": False}}
+    assert result["capabilities"] == CAPABILITIES
     assert result["serverInfo"]["name"] == "askproai"
     assert "Mcp-Session-Id" not in response.headers
 
@@ -81,7 +89,7 @@ def test_notifications_get_202_without_body(client, key):
 
 def test_ping_and_unknown_method(client, key):
     assert rpc(client, key[1], "ping").json() == {"jsonrpc": "2.0", "id": 1, "result": {}}
-    error = rpc(client, key[1], "resources/list").json()["error"]
+    error = rpc(client, key[1], "sampling/createMessage").json()["error"]
     assert error["code"] == -32601
 
 
@@ -146,7 +154,7 @@ def test_server_discover_in_the_stateless_revision(client, key):
     result = rpc(client, key[1], "server/discover", params, headers=headers).json()["result"]
     assert result["resultType"] == "complete"
     assert result["supportedVersions"] == [MODERN, "2025-11-25", "2025-06-18", "2025-03-26"]
-    assert result["capabilities"] == {"tools": {"listChanged": False}}
+    assert result["capabilities"] == CAPABILITIES
     # Without the modern header it is an unknown method, so handshake clients fall back.
     assert rpc(client, key[1], "server/discover").json()["error"]["code"] == -32601
 
@@ -171,7 +179,7 @@ def test_tools_list_paginates_with_opaque_cursors(client, key):
             key[1],
             "tools/list",
             {"cursor": cursor} if cursor else None,
-            headers={"MCP-Protocol-Version": "2025-11-25"},
+            headers={"MCP-Protocol-Version": "2025-11-25", "MCP-Toolsets": "all"},
         ).json()["result"]
         seen += [tool["name"] for tool in result["tools"]]
         pages += 1
@@ -189,7 +197,11 @@ def all_tools(client, token, version):
     while True:
         params = {"cursor": cursor} if cursor else None
         result = rpc(
-            client, token, "tools/list", params, headers={"MCP-Protocol-Version": version}
+            client,
+            token,
+            "tools/list",
+            params,
+            headers={"MCP-Protocol-Version": version, "MCP-Toolsets": "all"},
         ).json()["result"]
         tools += result["tools"]
         cursor = result.get("nextCursor")

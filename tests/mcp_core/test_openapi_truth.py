@@ -60,7 +60,7 @@ def test_every_operation_body_is_the_mcp_input_schema(client, schema):
             "params": {"cursor": cursor} if cursor else {},
         }
         page = client.post(
-            "/mcp",
+            "/mcp?toolsets=all",
             json.dumps(body),
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {token}",

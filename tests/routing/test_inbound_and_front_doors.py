@@ -178,7 +178,7 @@ def test_rest_invalid_rules_are_a_400_envelope(client, auth, berlin):
 
 def rpc(client, auth, method, params):
     return client.post(
-        "/mcp",
+        "/mcp?toolsets=all",
         json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}),
         content_type="application/json",
         **auth,

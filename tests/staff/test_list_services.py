@@ -167,7 +167,7 @@ def test_mcp_tool_list_offers_it_to_a_readonly_key_with_its_schema(client, catal
     while True:
         params = {"cursor": cursor} if cursor else {}
         page = client.post(
-            "/mcp",
+            "/mcp?toolsets=staff",
             json.dumps({**body, "params": params}),
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {catalogue['token']}",

@@ -108,7 +108,7 @@ def _add_peer(live_server, peer_token, tenant_id, *extra):
         "add",
         "peer",
         "--url",
-        f"{live_server.url}/mcp",
+        f"{live_server.url}/mcp?toolsets=all",
         "--header",
         f"Authorization=Bearer {peer_token}",
         "--tenant",
@@ -125,7 +125,7 @@ def test_an_http_upstream_lists_and_answers_with_its_own_credentials(live_server
     # Our /mcp answers the SDK's GET stream with 405: that is no failure.
     assert (row["status"], row["consecutive_failures"]) == ("healthy", 0)
     assert "peer_tenant_getTenant" in row["tools"]
-    url = f"{live_server.url}/mcp"
+    url = f"{live_server.url}/mcp?toolsets=all"
 
     async def work(client):
         tools = await list_all(client)

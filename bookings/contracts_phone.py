@@ -29,9 +29,19 @@ class ProcessPhoneBookingInput(OperationInput):
     )
     service_id: Id | None = Field(default=None, description="The service, when known by id.")
     staff: str | None = Field(
-        default=None, max_length=200, description="A staff member named by the caller ('Anna')."
+        default=None,
+        max_length=200,
+        description="The staff member the caller wishes ('Anna', 'bei Frau Schmidt'); 'egal', "
+        "'egal wer' or 'irgendwer' mean anyone. A wished member who is not free gets their "
+        "own free times first among the alternatives.",
     )
     staff_id: Id | None = Field(default=None, description="The staff member, when known by id.")
+    notes: str = Field(
+        default="",
+        max_length=1000,
+        description="What the caller said about the appointment ('bringe meinen Hund mit'); "
+        "kept on the appointment.",
+    )
     customer_name: CustomerName = Field(
         default="", description="The caller's name; fills in one not yet known."
     )
@@ -62,7 +72,11 @@ class ProcessPhoneBookingOutput(OperationOutput):
     )
     service: NamedRef = Field(description="The service the caller's words were matched to.")
     staff: NamedRef | None = Field(description="Who the appointment is with, when booked.")
+    wished_staff: NamedRef | None = Field(
+        default=None, description="The staff member the caller asked for, when they named one."
+    )
     refusal: str | None = Field(description="Why the wished time could not be booked.")
     alternatives: list[SlotOut] = Field(
-        description="When not booked: the free times nearest the wished one, earliest first."
+        description="When not booked: the free times nearest the wished one, earliest first; "
+        "with a wished staff member, theirs first, then a colleague's."
     )

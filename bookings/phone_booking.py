@@ -10,6 +10,7 @@ SMS); when the wished time cannot be booked, the nearest free times of that day 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -21,19 +22,35 @@ from bookings.errors import SlotNotBookable, SlotTaken
 from bookings.services import CreatedBooking, booking_create
 from common.errors import ValidationFailed
 from common.phone import InvalidPhoneNumber, normalize_phone
-from staff.models import Service
+from staff.models import Service, Staff
 from staff.selectors import service_get, staff_get
-from staff.spoken import service_match, staff_match
+from staff.spoken import service_match, spoken_key, staff_match
 from tenants.models import Company
 from tenants.selectors import branch_get
 
 ALTERNATIVES_DEFAULT = 3
+# What a caller says for "whoever is free" when asked for a staff member.
+_ANYONE = {
+    "egal",
+    "egal wer",
+    "ist egal",
+    "irgendwer",
+    "irgendjemand",
+    "jemand",
+    "wer frei ist",
+    "keine praeferenz",
+    "keine vorliebe",
+    "beliebig",
+    "mir egal",
+    "ganz egal",
+}
 
 
 @dataclass(frozen=True)
 class PhoneBooking:
     service: Service
     booked: CreatedBooking | None
+    wished_staff: Staff | None = None
     refusal: str = ""  # why the wished time could not be booked
     alternatives: list[availability.Slot] = field(default_factory=list)
 
@@ -49,6 +66,7 @@ def phone_booking_process(
     service_id: int | None = None,
     staff: str | None = None,
     staff_id: int | None = None,
+    notes: str = "",
     customer_name: str = "",
     call_id: str = "",
     idempotency_key: str | None = None,
@@ -76,12 +94,12 @@ def phone_booking_process(
         raise ValidationFailed(
             "Say which service to book.", details={"service": ["Give service or service_id."]}
         )
+    wished: Staff | None = None
     if staff_id is not None:
-        member_id: int | None = staff_get(tenant=tenant, staff_id=staff_id).pk
-    elif staff:
-        member_id = staff_match(tenant=tenant, said=staff, branch_id=branch.pk).pk
-    else:
-        member_id = None
+        wished = staff_get(tenant=tenant, staff_id=staff_id)
+    elif staff and not _anyone(staff):
+        wished = staff_match(tenant=tenant, said=staff, branch_id=branch.pk)
+    member_id = wished.pk if wished is not None else None
     try:
         created = booking_create(
             tenant=tenant,
@@ -93,26 +111,39 @@ def phone_booking_process(
             staff_id=member_id,
             customer_phone=phone,
             customer_name=customer_name.strip(),
+            notes=notes.strip(),
             idempotency_key=idempotency_key,
             call_id=call_id,
         )
     except (SlotTaken, SlotNotBookable) as refusal:
         zone = ZoneInfo(branch.time_zone)
-        wished = start_time if timezone.is_aware(start_time) else start_time.replace(tzinfo=zone)
+        start = start_time if timezone.is_aware(start_time) else start_time.replace(tzinfo=zone)
+        near = functools.partial(
+            nearest_slots,
+            tenant=tenant,
+            service=chosen,
+            branch_id=branch.pk,
+            wished=start.astimezone(zone),
+            limit=alternatives,
+        )
+        offered = near(staff_id=member_id)
+        if wished is not None:
+            # The wished person's own times first, then a colleague's at times they lack.
+            theirs = {slot.start for slot in offered}
+            room = max(alternatives - len(offered), 1)
+            offered += [slot for slot in near() if slot.start not in theirs][:room]
         return PhoneBooking(
             service=chosen,
             booked=None,
+            wished_staff=wished,
             refusal=refusal.message,
-            alternatives=nearest_slots(
-                tenant=tenant,
-                service=chosen,
-                branch_id=branch.pk,
-                wished=wished.astimezone(zone),
-                staff_id=member_id,
-                limit=alternatives,
-            ),
+            alternatives=offered,
         )
     return PhoneBooking(service=chosen, booked=created)
+
+
+def _anyone(said: str) -> bool:
+    return spoken_key(said) in _ANYONE
 
 
 def nearest_slots(

@@ -197,3 +197,22 @@ def call_log_link(
                 setattr(log, field, _text(call.get(field), 100 if field == "agent_id" else 20))
         log.save()
         return log
+
+
+def call_log_transfer(
+    *, tenant: Company, branch: Branch | None, call: dict[str, Any], number: str, reason: str
+) -> CallLog:
+    """Record that the agent hands the caller to `number` (why, when). The outcome becomes
+    transferred unless the call already booked, moved or cancelled something."""
+    with transaction.atomic():
+        log = _locked_log(tenant, str(call["call_id"]), branch)
+        log.transfer_number = number[:20]
+        log.transfer_reason = reason[:200]
+        log.transferred_at = timezone.now()
+        if log.outcome not in _FINAL_OUTCOMES:
+            log.outcome = CallOutcome.TRANSFERRED
+        for field in ("from_number", "to_number", "agent_id"):
+            if not getattr(log, field):
+                setattr(log, field, _text(call.get(field), 100 if field == "agent_id" else 20))
+        log.save()
+        return log

@@ -93,6 +93,11 @@ class CallLog(TenantOwnedModel):
     transcript = models.TextField(blank=True)
     analysis = models.JSONField(default=dict, blank=True)
     disconnection_reason = models.CharField(max_length=100, blank=True)
+    transfer_number = models.CharField(
+        max_length=20, blank=True, help_text="The number the agent handed the caller to."
+    )
+    transfer_reason = models.CharField(max_length=200, blank=True)
+    transferred_at = models.DateTimeField(null=True, blank=True)
     customer = models.ForeignKey(
         Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="call_logs"
     )

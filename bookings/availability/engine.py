@@ -23,6 +23,7 @@ from bookings.availability.schedules import Period, Week, _minute, _schedules
 from bookings.enums import ACTIVE_STATUSES
 from bookings.models import Appointment
 from staff.models import Service, Staff, StaffService, TimeBlock
+from staff.schedule_version import schedule_version
 from tenants.hours import WeekHours, parse_business_hours
 from tenants.models import Branch, Company
 
@@ -373,6 +374,14 @@ class _Engine:
 # ------------------------------------------------------------------------------ loading
 
 
+# Staff rules this process built lately, keyed by the tenant's schedule version, which every
+# write to a branch, service, staff member, skill or working hours bumps (`staff.signals`), as
+# `booking_subjects` keeps its subjects: a booking without a staff member then spends no query
+# on who could do it. Callers only read them.
+_rules_seen: dict[tuple[Any, ...], list[_StaffRules]] = {}
+_RULES_SEEN_LIMIT = 256
+
+
 def _load_staff(
     *,
     tenant: Company,
@@ -381,9 +390,29 @@ def _load_staff(
     staff_id: int | None,
 ) -> list[_StaffRules]:
     """Active, qualified staff of the active branches offering the service: two queries, plus
-    one for working hours not in the cache."""
+    one for working hours not in the cache; none while the schedule version stays."""
     if service.tenant_id != tenant.pk or not service.is_active:
         return []
+    version = schedule_version(tenant.pk)
+    wanted = None if branch_ids is None else tuple(sorted(set(branch_ids)))
+    key = (tenant.pk, version, service.pk, wanted, staff_id)
+    if version is not None and key in _rules_seen:
+        return list(_rules_seen[key])
+    rules = _staff_rules(tenant=tenant, service=service, branch_ids=branch_ids, staff_id=staff_id)
+    if version is not None:
+        if len(_rules_seen) >= _RULES_SEEN_LIMIT:
+            _rules_seen.clear()
+        _rules_seen[key] = list(rules)
+    return rules
+
+
+def _staff_rules(
+    *,
+    tenant: Company,
+    service: Service,
+    branch_ids: Sequence[int] | None,
+    staff_id: int | None,
+) -> list[_StaffRules]:
     through = Service.branches.through
     rows = list(
         Branch.objects.for_tenant(tenant).annotate(

@@ -22,10 +22,12 @@ from mcp_core.permissions import Permission
     description=(
         "Book what a caller asked for on the phone: the customer by the caller's number "
         "(found or created), the service by what they said (name or synonym, case and umlaut "
-        "insensitive), optionally a staff member by name. Booked like booking.createBooking "
+        "insensitive), optionally a staff member by name ('egal wer': anyone), with the "
+        "caller's notes. Booked like booking.createBooking "
         "(confirmation by SMS, linked to the call by call_id). When the time is taken or "
         "cannot be booked nothing is written and booked is false: alternatives lists the "
-        "nearest free times that day (else the next days). Errors: RESOURCE_NOT_FOUND when no "
+        "nearest free times that day (else the next days), a wished staff member's first. "
+        "Errors: RESOURCE_NOT_FOUND when no "
         "service or staff member fits (details.available / candidates name them, also when "
         "several fit), VALIDATION_FAILED for a bad number, TENANT_QUOTA_EXCEEDED."
     ),
@@ -57,6 +59,11 @@ def process_phone_booking(
             notifications_sent=[],
             service=service,
             staff=None,
+            wished_staff=(
+                NamedRef(id=result.wished_staff.pk, name=result.wished_staff.name)
+                if result.wished_staff is not None
+                else None
+            ),
             refusal=result.refusal,
             alternatives=[SlotOut.from_slot(slot) for slot in result.alternatives],
         )

@@ -21,8 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Appointment
+from bookings.spoken_time import UnclearDate, UnclearTime, parse_date, parse_time
 from integrations.models import WebhookEvent
-from integrations.retell.dates import UnclearDate, UnclearTime, parse_date, parse_time
 from integrations.retell.lines import Line
 from integrations.webhooks import first_delivery
 from mcp_core.auth import Principal

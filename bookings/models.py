@@ -1,5 +1,9 @@
+from zoneinfo import ZoneInfo
+
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from bookings.enums import (
     ACTIVE_STATUSES,
@@ -34,6 +38,8 @@ class Customer(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         ordering = ["tenant_id", "name"]
         constraints = [
             models.UniqueConstraint(
@@ -96,6 +102,8 @@ class Appointment(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
         ordering = ["start_time"]
         constraints = [
             models.UniqueConstraint(
@@ -141,7 +149,9 @@ class Appointment(TenantOwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.confirmation_number} · {self.start_time:%Y-%m-%d %H:%M}"
+        # Named in the branch's wall-clock time, the time the customer's SMS states.
+        local = timezone.localtime(self.start_time, ZoneInfo(self.branch.time_zone))
+        return f"{self.confirmation_number} · {local:%d.%m.%Y %H:%M}"
 
     @property
     def is_active(self) -> bool:
@@ -164,6 +174,8 @@ class SmsTemplate(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("SMS template")
+        verbose_name_plural = _("SMS templates")
         db_table = "integrations_smstemplate"
         constraints = [
             models.UniqueConstraint(fields=["tenant", "kind"], name="sms_template_once_per_kind"),
@@ -208,6 +220,8 @@ class SmsMessage(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("SMS")
+        verbose_name_plural = _("SMS")
         db_table = "integrations_smsmessage"
         ordering = ["-created_at"]
         constraints = [

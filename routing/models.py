@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Appointment, Customer
 from common.phone import validate_e164
@@ -20,6 +21,8 @@ class PhoneNumber(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
         ordering = ["number"]
 
     def __str__(self) -> str:
@@ -57,6 +60,8 @@ class RoutingRule(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
         ordering = ["tenant_id", "priority", "id"]
         constraints = [
             models.CheckConstraint(
@@ -103,6 +108,8 @@ class CallLog(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
         ordering = ["-started_at", "-created_at"]
         indexes = [
             models.Index(fields=["tenant", "started_at"], name="calllog_tenant_started_idx"),

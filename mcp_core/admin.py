@@ -18,11 +18,11 @@ from django.utils.safestring import mark_safe
 
 from mcp_core import outbox
 from mcp_core.models import OutboxMessage, SagaRun
-from tenants.admin_scoping import ReadOnlyTenantAdmin, actor_for
+from tenants.admin_scoping import ReadOnlyTenantAdmin, SuperuserOnlyMixin, actor_for
 
 
 @admin.register(SagaRun)
-class SagaRunAdmin(ReadOnlyTenantAdmin):
+class SagaRunAdmin(SuperuserOnlyMixin, ReadOnlyTenantAdmin):
     list_display = ("created_at", "name", "status", "current_step", "attempts", "updated_at")
     list_filter = ("status", "name", ("created_at", admin.DateFieldListFilter))
     search_fields = ("name", "idempotency_key")
@@ -80,7 +80,7 @@ class SagaRunAdmin(ReadOnlyTenantAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyTenantAdmin):
+class OutboxMessageAdmin(SuperuserOnlyMixin, ReadOnlyTenantAdmin):
     """The side effects waiting, delivered and dead-lettered. Filter status "dead" for what
     needs an operator; "Deliver again" puts messages back through `mcp_core.outbox.retry`
     (the same path as integration.retryFailedSync), audited as the operator."""

@@ -14,32 +14,13 @@ from mcp_core.models import AuditLog
 from tenants import services
 from tenants.admin_scoping import (
     ReadOnlyTenantAdmin,
+    SuperuserOnlyMixin,
     TenantScopedAdmin,
     TenantScopedInline,
     actor_for,
     operator_tenant,
 )
 from tenants.models import ApiKey, Branch, Company, OperatorProfile, Subscription
-
-
-class SuperuserOnlyMixin:
-    """Users, groups and operator bindings span tenants: only a superuser opens them, whatever
-    permissions a tenant's operator was granted."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_superuser)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_superuser)
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return bool(request.user.is_superuser)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_superuser)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_superuser)
 
 
 class SubscriptionInline(TenantScopedInline, admin.StackedInline):

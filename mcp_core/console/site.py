@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +22,7 @@ class ConsoleAdminSite(admin.AdminSite):
         own = [
             path("heute/", self.admin_view(self.today), name="console_today"),
             path("bereiche/", self.admin_view(self.all_areas), name="console_areas"),
+            path("probleme/", self.admin_view(self.problems), name="console_problems"),
         ]
         return own + super().get_urls()
 
@@ -31,6 +32,9 @@ class ConsoleAdminSite(admin.AdminSite):
 
     def today(self, request: HttpRequest) -> TemplateResponse:
         return views.today(self, request)
+
+    def problems(self, request: HttpRequest) -> HttpResponse:
+        return views.problems(self, request)
 
     def all_areas(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

@@ -1,16 +1,20 @@
-"""The console's own pages: the start page "Heute" (and its fragment, polled by the page)."""
+"""The console's own pages: the start page "Heute" (and its fragment, polled by the page) and
+the inbox "Probleme"."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.admin import AdminSite
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
+from mcp_core.console.problems import messages_retry, problems_list, sync_retry
 from mcp_core.console.today import today_page
-from tenants.admin_scoping import is_superuser, operator_tenant
+from tenants.admin_scoping import actor_for, is_superuser, operator_tenant
 from tenants.models import Branch, Company
 
 REFRESH_SECONDS = 30
@@ -51,3 +55,30 @@ def today(site: AdminSite, request: HttpRequest) -> TemplateResponse:
     }
     template = "admin/console/today_body.html" if "partial" in request.GET else None
     return TemplateResponse(request, template or "admin/console/today.html", context)
+
+
+def problems(site: AdminSite, request: HttpRequest) -> HttpResponse:
+    """GET: the inbox. POST `retry_message=<id>` or `retry_sync=<appointment id>`: deliver
+    again through the outbox, audited as the operator, then back to the inbox."""
+    tenant = console_tenant(request)
+    if request.method == "POST" and tenant is not None:
+        actor = actor_for(request)
+        message_id = _int(request.POST.get("retry_message"))
+        appointment_id = _int(request.POST.get("retry_sync"))
+        if message_id is not None:
+            done = messages_retry(tenant=tenant, actor=actor, message_ids=[message_id])
+        elif appointment_id is not None:
+            done = sync_retry(tenant=tenant, actor=actor, appointment_id=appointment_id)
+        else:
+            done = []
+        if done:
+            messages.success(request, _("Queued for delivery again."))
+        else:
+            messages.warning(
+                request, _("Nothing to deliver again: already delivered or not found.")
+            )
+        return redirect(request.get_full_path())
+    context: dict[str, Any] = {**site.each_context(request), "title": _("Problems")}
+    if tenant is not None:
+        context |= {"tenant": tenant, "problems": problems_list(tenant=tenant)}
+    return TemplateResponse(request, "admin/console/problems.html", context)

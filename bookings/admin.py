@@ -207,7 +207,7 @@ class AppointmentAdmin(TenantScopedAdmin):
                 self.message_user(request, f"{appointment}: {exc.message}", messages.WARNING)
         return done
 
-    @admin.action(description=_("Confirm"))
+    @admin.action(description=_("Confirm"), permissions=["change"])
     def confirm_appointments(
         self, request: HttpRequest, queryset: models.QuerySet[Appointment]
     ) -> None:
@@ -221,7 +221,7 @@ class AppointmentAdmin(TenantScopedAdmin):
         text = ngettext("%(n)d appointment confirmed.", "%(n)d appointments confirmed.", done)
         self.message_user(request, text % {"n": done}, messages.SUCCESS)
 
-    @admin.action(description=_("Not shown up"))
+    @admin.action(description=_("Not shown up"), permissions=["change"])
     def mark_no_show(self, request: HttpRequest, queryset: models.QuerySet[Appointment]) -> None:
         done = self._each(
             request,
@@ -237,7 +237,7 @@ class AppointmentAdmin(TenantScopedAdmin):
         )
         self.message_user(request, text % {"n": done}, messages.SUCCESS)
 
-    @admin.action(description=_("Cancel …"))
+    @admin.action(description=_("Cancel …"), permissions=["change"])
     def cancel_appointments(
         self, request: HttpRequest, queryset: models.QuerySet[Appointment]
     ) -> TemplateResponse | None:

@@ -184,6 +184,10 @@ class AppointmentAdmin(TenantScopedAdmin):
         # Bookings are made through the booking service (availability, quota, sync), not a raw form.
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # An appointment is cancelled (audited, slot freed, customer told), never deleted.
+        return False
+
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:

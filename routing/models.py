@@ -78,34 +78,59 @@ class CallLog(TenantOwnedModel):
 
     tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="call_logs")
     branch = models.ForeignKey(
-        Branch, on_delete=models.SET_NULL, null=True, blank=True, related_name="call_logs"
+        Branch,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="call_logs",
+        verbose_name=_("branch"),
     )
     call_id = models.CharField(max_length=100, unique=True, help_text="Retell call_id")
     agent_id = models.CharField(max_length=100, blank=True)
-    from_number = models.CharField(max_length=20, blank=True)
-    to_number = models.CharField(max_length=20, blank=True)
-    direction = models.CharField(max_length=10, default="inbound")
+    from_number = models.CharField(max_length=20, blank=True, verbose_name=_("caller number"))
+    to_number = models.CharField(max_length=20, blank=True, verbose_name=_("called number"))
+    direction = models.CharField(max_length=10, default="inbound", verbose_name=_("direction"))
     status = models.CharField(
-        max_length=20, choices=CallStatus.choices, default=CallStatus.REGISTERED
+        max_length=20,
+        choices=CallStatus.choices,
+        default=CallStatus.REGISTERED,
+        verbose_name=_("status"),
     )
     outcome = models.CharField(
-        max_length=20, choices=CallOutcome.choices, default=CallOutcome.UNKNOWN
+        max_length=20,
+        choices=CallOutcome.choices,
+        default=CallOutcome.UNKNOWN,
+        verbose_name=_("outcome"),
     )
-    language = models.CharField(max_length=8, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
-    transcript = models.TextField(blank=True)
-    analysis = models.JSONField(default=dict, blank=True)
-    disconnection_reason = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=8, blank=True, verbose_name=_("language"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
+    duration_seconds = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("duration (seconds)")
+    )
+    transcript = models.TextField(blank=True, verbose_name=_("transcript"))
+    analysis = models.JSONField(default=dict, blank=True, verbose_name=_("analysis"))
+    disconnection_reason = models.CharField(
+        max_length=100, blank=True, verbose_name=_("disconnection reason")
+    )
     customer = models.ForeignKey(
-        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="call_logs"
+        Customer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="call_logs",
+        verbose_name=_("customer"),
     )
     appointment = models.ForeignKey(
-        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="call_logs"
+        Appointment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="call_logs",
+        verbose_name=_("appointment"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("call")

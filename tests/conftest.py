@@ -37,6 +37,10 @@ def chromium_binary() -> str | None:
     return configured or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def chromedriver_binary() -> str | None:
+    return os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
+
+
 def _missing(marker: str) -> str | None:
     if marker == "postgres" and connection.vendor != "postgresql":
         return "needs PostgreSQL: set DATABASE_URL=postgres://…"
@@ -46,12 +50,14 @@ def _missing(marker: str) -> str | None:
         return "needs Node and MCP Inspector: .ci/run installs it, or set MCP_INSPECTOR"
     if marker == "chromium" and chromium_binary() is None:
         return "needs headless Chromium: .ci/run installs Debian's chromium, or set CHROMIUM"
+    if marker == "webdriver" and (chromium_binary() is None or chromedriver_binary() is None):
+        return "needs Chromium and chromedriver: .ci/run installs Debian's chromium-driver"
     return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        for marker in ("postgres", "redis", "inspector", "chromium"):
+        for marker in ("postgres", "redis", "inspector", "chromium", "webdriver"):
             if item.get_closest_marker(marker) is None:
                 continue
             reason = _missing(marker)

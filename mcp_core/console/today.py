@@ -7,11 +7,12 @@ A fixed number of queries, whatever the number of appointments or calls (bench/c
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count
-from django.db.models.functions import ExtractHour, TruncDate
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 from bookings.enums import SmsStatus, SyncStatus
 from bookings.models import Appointment, SmsMessage
 from mcp_core.console.charts import Bar, bar_chart
+from mcp_core.console.timeline import timeline_html
 from mcp_core.models import OutboxMessage, OutboxStatus
 from routing.enums import CallOutcome
 from routing.models import CallLog
@@ -63,8 +65,7 @@ class TodayPage:
     branch: Branch
     day: dt.date
     now: dt.datetime  # branch time
-    hours: list[int]
-    lanes: list[Lane]
+    timeline: SafeString
     calls: list[CallLog]
     attention: Attention
     bookings_chart: SafeString
@@ -100,35 +101,52 @@ def _lanes(
     return list(range(first, last)), list(lanes.values())
 
 
+def _counts_per_range(rows: QuerySet[Any], field: str, edges: list[dt.datetime]) -> list[int]:
+    """How many of `rows` have `field` in each [edges[i], edges[i + 1]), in one query. Plain
+    range comparisons, not a time-zone function per row: the ranges carry the zone (a DST day
+    is 23 or 25 hours), and the database reads the index range once."""
+    counts = rows.aggregate(
+        **{
+            f"n{index}": Count("id", filter=Q(**{f"{field}__gte": low, f"{field}__lt": high}))
+            for index, (low, high) in enumerate(itertools.pairwise(edges))
+        }
+    )
+    return [counts[f"n{index}"] for index in range(len(edges) - 1)]
+
+
 def _bookings_chart(tenant: Company, branch: Branch, day: dt.date, zone: ZoneInfo) -> SafeString:
     days = [day - dt.timedelta(days=back) for back in range(CHART_DAYS - 1, -1, -1)]
-    counts = dict(
-        Appointment.objects.for_tenant(tenant)
-        .filter(branch=branch, created_at__gte=_midnight(days[0], zone))
-        .annotate(day=TruncDate("created_at", tzinfo=zone))
-        .values("day")
-        .annotate(n=Count("id"))
-        .values_list("day", "n")
+    edges = [_midnight(d, zone) for d in [*days, day + dt.timedelta(days=1)]]
+    rows = Appointment.objects.for_tenant(tenant).filter(
+        branch=branch, created_at__gte=edges[0], created_at__lt=edges[-1]
     )
+    counts = _counts_per_range(rows, "created_at", edges)
     bars = [
         Bar(
             label=f"{d:%d.}" if d.day % 5 == 0 else "",
-            title=_("%(day)s: %(n)d bookings") % {"day": f"{d:%d.%m.}", "n": counts.get(d, 0)},
-            value=counts.get(d, 0),
+            title=_("%(day)s: %(n)d bookings") % {"day": f"{d:%d.%m.}", "n": n},
+            value=n,
         )
-        for d in days
+        for d, n in zip(days, counts, strict=True)
     ]
     return bar_chart(bars, caption=_("Bookings per day, last 30 days"))
 
 
-def _calls_chart(calls_today: dict[int, int]) -> SafeString:
+def _calls_chart(calls_today: QuerySet[Any], day: dt.date, zone: ZoneInfo) -> SafeString:
+    # Wall-clock hours; on a DST day one of them is missing or lasts two hours.
+    midnight = _midnight(day, zone)
+    edges = [
+        (midnight.replace(tzinfo=None) + dt.timedelta(hours=hour)).replace(tzinfo=zone)
+        for hour in range(24)
+    ] + [_midnight(day + dt.timedelta(days=1), zone)]
+    counts = _counts_per_range(calls_today, "started_at", edges)
     bars = [
         Bar(
             label=f"{hour}" if hour % 3 == 0 else "",
-            title=_("%(hour)d:00: %(n)d calls") % {"hour": hour, "n": calls_today.get(hour, 0)},
-            value=calls_today.get(hour, 0),
+            title=_("%(hour)d:00: %(n)d calls") % {"hour": hour, "n": n},
+            value=n,
         )
-        for hour in range(24)
+        for hour, n in enumerate(counts)
     ]
     return bar_chart(bars, caption=_("Calls per hour, today"))
 
@@ -153,12 +171,10 @@ def today_page(*, tenant: Company, branch: Branch, now: dt.datetime | None = Non
     calls_today = CallLog.objects.for_tenant(tenant).filter(
         branch=branch, started_at__gte=begin, started_at__lt=end
     )
-    calls = list(calls_today.select_related("customer", "appointment").order_by("-started_at")[:50])
-    per_hour = dict(
-        calls_today.annotate(hour=ExtractHour("started_at", tzinfo=zone))
-        .values("hour")
-        .annotate(n=Count("id"))
-        .values_list("hour", "n")
+    calls = list(
+        calls_today.select_related("customer", "appointment")
+        .defer("transcript", "analysis", "customer__notes", "appointment__notes")
+        .order_by("-started_at")[:50]
     )
     attention = Attention(
         failed_syncs=Appointment.objects.for_tenant(tenant)
@@ -183,10 +199,9 @@ def today_page(*, tenant: Company, branch: Branch, now: dt.datetime | None = Non
         branch=branch,
         day=day,
         now=local_now,
-        hours=hours,
-        lanes=lanes,
+        timeline=timeline_html(hours, lanes),
         calls=calls,
         attention=attention,
         bookings_chart=_bookings_chart(tenant, branch, day, zone),
-        calls_chart=_calls_chart(per_hour),
+        calls_chart=_calls_chart(calls_today, day, zone),
     )

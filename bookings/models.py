@@ -101,7 +101,7 @@ class Appointment(TenantOwnedModel):
     )
     call_id = models.CharField(max_length=100, blank=True, verbose_name=_("call id"))
     # NULL, not "", for "no key": the partial unique constraint must ignore keyless bookings.
-    idempotency_key = models.CharField(
+    idempotency_key = models.CharField(  # noqa: DJ001
         max_length=255, null=True, blank=True, verbose_name=_("idempotency key")
     )
     request_fingerprint = models.CharField(

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.forms import PasswordInput
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from bookings.notifications.texts import (
     DEFAULT_TEMPLATES,
@@ -169,7 +170,7 @@ class CalcomAccountAdmin(TenantScopedAdmin):
             obj.api_key = CalcomAccount.objects.for_tenant(obj.tenant_id).get(pk=obj.pk).api_key
         super().save_model(request, obj, form, change)
 
-    @admin.display(boolean=True, description="own key")
+    @admin.display(boolean=True, description=_("own key"))
     def has_own_key(self, obj: CalcomAccount) -> bool:
         return bool(obj.api_key)
 

@@ -15,6 +15,8 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from mcp_core import outbox
 from mcp_core.models import OutboxMessage, SagaRun
@@ -44,7 +46,7 @@ class SagaRunAdmin(SuperuserOnlyMixin, ReadOnlyTenantAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="Steps")
+    @admin.display(description=_("Steps"))
     def step_table(self, run: SagaRun) -> str:
         rows = format_html_join(
             "",
@@ -106,11 +108,16 @@ class OutboxMessageAdmin(SuperuserOnlyMixin, ReadOnlyTenantAdmin):
     readonly_fields = fields
     actions = ("deliver_again",)
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def short_error(self, obj: OutboxMessage) -> str:
         return obj.last_error[:120]
 
-    @admin.action(description="Deliver again (dead or pending messages)")
+    @admin.action(description=_("Deliver again (dead or pending messages)"))
     def deliver_again(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         requeued = outbox.retry(queryset, actor=actor_for(request))
-        self.message_user(request, f"{len(requeued)} message(s) queued for delivery.")
+        text = ngettext(
+            "%(n)d message queued for delivery.",
+            "%(n)d messages queued for delivery.",
+            len(requeued),
+        )
+        self.message_user(request, text % {"n": len(requeued)})

@@ -8,6 +8,8 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from common.errors import ApplicationError
 from mcp_core.models import AuditLog
@@ -45,7 +47,7 @@ class CompanyAdmin(TenantScopedAdmin):
     inlines = (SubscriptionInline, BranchInline)
     list_select_related = ("subscription",)
 
-    @admin.display(description="plan", ordering="subscription__plan")
+    @admin.display(description=_("plan"), ordering="subscription__plan")
     def plan(self, obj: Company) -> str:
         subscription = getattr(obj, "subscription", None)
         return subscription.plan if subscription else "—"
@@ -76,14 +78,17 @@ class BranchAdmin(TenantScopedAdmin):
                 tenant=branch.tenant, actor=actor_for(request), branch=branch, is_active=active
             )
             changed += 1
-        state = "activated" if active else "deactivated"
-        self.message_user(request, f"{changed} branch(es) {state}.", messages.SUCCESS)
+        if active:
+            text = ngettext("%(n)d branch activated.", "%(n)d branches activated.", changed)
+        else:
+            text = ngettext("%(n)d branch deactivated.", "%(n)d branches deactivated.", changed)
+        self.message_user(request, text % {"n": changed}, messages.SUCCESS)
 
-    @admin.action(description="Activate selected branches")
+    @admin.action(description=_("Activate selected branches"))
     def activate_branches(self, request: HttpRequest, queryset: models.QuerySet[Branch]) -> None:
         self._set_active(request, queryset, True)
 
-    @admin.action(description="Deactivate selected branches")
+    @admin.action(description=_("Deactivate selected branches"))
     def deactivate_branches(self, request: HttpRequest, queryset: models.QuerySet[Branch]) -> None:
         self._set_active(request, queryset, False)
 
@@ -128,7 +133,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
             messages.WARNING,
         )
 
-    @admin.action(description="Revoke selected API keys")
+    @admin.action(description=_("Revoke selected API keys"))
     def revoke_keys(self, request: HttpRequest, queryset: models.QuerySet[ApiKey]) -> None:
         revoked = 0
         for key in queryset.select_related("tenant"):
@@ -137,7 +142,8 @@ class ApiKeyAdmin(TenantScopedAdmin):
                 revoked += 1
             except ApplicationError as exc:
                 self.message_user(request, f"{key}: {exc.message}", messages.WARNING)
-        self.message_user(request, f"{revoked} key(s) revoked.", messages.SUCCESS)
+        text = ngettext("%(n)d key revoked.", "%(n)d keys revoked.", revoked)
+        self.message_user(request, text % {"n": revoked}, messages.SUCCESS)
 
 
 @admin.register(AuditLog)

@@ -44,7 +44,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the operations console's site (start page "Heute").
+    "mcp_core.console.apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "mcp_core.shedding.LoadSheddingMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "mcp_core.console.language.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -195,6 +197,7 @@ LANGUAGES = [("de", "Deutsch"), ("en", "English")]
 # Stored in UTC; the admin shows Berlin time. Each branch has its own IANA zone for scheduling.
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -8,13 +8,10 @@ from drf_spectacular.views import (
 
 from mcp_core import admin_login
 
-admin.site.site_header = "AskProAI Operations"
-admin.site.site_title = "AskProAI"
-admin.site.index_title = "Tenants, bookings and calls"
-
 urlpatterns = [
     path("admin/login/", admin_login.login, name="admin-login"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path(

@@ -1,12 +1,13 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AppointmentStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    CONFIRMED = "confirmed", "Confirmed"
-    CANCELLED = "cancelled", "Cancelled"
-    COMPLETED = "completed", "Completed"
-    NO_SHOW = "no_show", "No-show"
+    PENDING = "pending", _("Pending")
+    CONFIRMED = "confirmed", _("Confirmed")
+    CANCELLED = "cancelled", _("Cancelled")
+    COMPLETED = "completed", _("Completed")
+    NO_SHOW = "no_show", _("No-show")
 
 
 # Appointments in these states hold their staff member's time; the database refuses overlaps.
@@ -14,39 +15,39 @@ ACTIVE_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)
 
 
 class AppointmentSource(models.TextChoices):
-    PHONE = "phone", "Phone (Retell)"
-    API = "api", "REST API"
-    MCP = "mcp", "MCP"
-    ADMIN = "admin", "Admin"
+    PHONE = "phone", _("Phone (Retell)")
+    API = "api", _("REST API")
+    MCP = "mcp", _("MCP")
+    ADMIN = "admin", _("Admin")
 
 
 class SyncStatus(models.TextChoices):
-    NOT_REQUIRED = "not_required", "Not required"
-    PENDING = "pending", "Pending"
-    SYNCED = "synced", "Synced"
-    FAILED = "failed", "Failed"
+    NOT_REQUIRED = "not_required", _("Not required")
+    PENDING = "pending", _("Pending")
+    SYNCED = "synced", _("Synced")
+    FAILED = "failed", _("Failed")
 
 
 class SmsKind(models.TextChoices):
-    CONFIRMATION = "confirmation", "Booking confirmation"
-    REMINDER = "reminder", "Reminder"
-    CANCELLATION = "cancellation", "Cancellation"
-    RESCHEDULE = "reschedule", "Reschedule"
-    CUSTOM = "custom", "Free text"
+    CONFIRMATION = "confirmation", _("Booking confirmation")
+    REMINDER = "reminder", _("Reminder")
+    CANCELLATION = "cancellation", _("Cancellation")
+    RESCHEDULE = "reschedule", _("Reschedule")
+    CUSTOM = "custom", _("Free text")
 
 
 class SmsStatus(models.TextChoices):
     """Our own states (`claimed`, `not_configured`) plus Twilio's message statuses."""
 
-    CLAIMED = "claimed", "Claimed, not yet handed over"
-    NOT_CONFIGURED = "not_configured", "Not sent: no SMS provider configured"
-    ACCEPTED = "accepted", "Accepted"
-    SCHEDULED = "scheduled", "Scheduled"
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    DELIVERED = "delivered", "Delivered"
-    UNDELIVERED = "undelivered", "Undelivered"
-    FAILED = "failed", "Failed"
-    READ = "read", "Read"
-    CANCELED = "canceled", "Canceled"
+    CLAIMED = "claimed", _("Claimed, not yet handed over")
+    NOT_CONFIGURED = "not_configured", _("Not sent: no SMS provider configured")
+    ACCEPTED = "accepted", _("Accepted")
+    SCHEDULED = "scheduled", _("Scheduled")
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    UNDELIVERED = "undelivered", _("Undelivered")
+    FAILED = "failed", _("Failed")
+    READ = "read", _("Read")
+    CANCELED = "canceled", _("Canceled")

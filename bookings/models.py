@@ -1,5 +1,9 @@
+from zoneinfo import ZoneInfo
+
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from bookings.enums import (
     ACTIVE_STATUSES,
@@ -19,21 +23,28 @@ class Customer(TenantOwnedModel):
     """A caller or client of the tenant, identified by phone number (E.164, unique per tenant)."""
 
     tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="customers")
-    phone = models.CharField(max_length=20, validators=[validate_e164])
-    name = models.CharField(max_length=200, blank=True)
-    email = models.EmailField(blank=True)
-    language = models.CharField(max_length=8, default="de")
-    sms_consent = models.BooleanField(default=False)
-    marketing_consent = models.BooleanField(default=False)
-    consent_updated_at = models.DateTimeField(null=True, blank=True)
-    notes = models.TextField(blank=True)
-    erased_at = models.DateTimeField(
-        null=True, blank=True, help_text="Set when personal data was anonymised (GDPR)."
+    phone = models.CharField(max_length=20, validators=[validate_e164], verbose_name=_("phone"))
+    name = models.CharField(max_length=200, blank=True, verbose_name=_("name"))
+    email = models.EmailField(blank=True, verbose_name=_("e-mail"))
+    language = models.CharField(max_length=8, default="de", verbose_name=_("language"))
+    sms_consent = models.BooleanField(default=False, verbose_name=_("SMS consent"))
+    marketing_consent = models.BooleanField(default=False, verbose_name=_("marketing consent"))
+    consent_updated_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("consent changed at")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    notes = models.TextField(blank=True, verbose_name=_("notes"))
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when personal data was anonymised (GDPR).",
+        verbose_name=_("erased at"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         ordering = ["tenant_id", "name"]
         constraints = [
             models.UniqueConstraint(
@@ -59,24 +70,40 @@ class Appointment(TenantOwnedModel):
     tenant = models.ForeignKey(
         Company, on_delete=models.CASCADE, related_name="appointments", db_index=False
     )
-    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="appointments")
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
-    staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="appointments")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="appointments")
-    start_time = models.DateTimeField()
-    end_time = models.DateTimeField()
+    branch = models.ForeignKey(
+        Branch, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("branch")
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("service")
+    )
+    staff = models.ForeignKey(
+        Staff, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("staff member")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("customer")
+    )
+    start_time = models.DateTimeField(verbose_name=_("start"))
+    end_time = models.DateTimeField(verbose_name=_("end"))
     occupied_start = models.DateTimeField(editable=False)
     occupied_end = models.DateTimeField(editable=False)
     status = models.CharField(
-        max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.CONFIRMED
+        max_length=20,
+        choices=AppointmentStatus.choices,
+        default=AppointmentStatus.CONFIRMED,
+        verbose_name=_("status"),
     )
-    confirmation_number = models.CharField(max_length=12)
+    confirmation_number = models.CharField(max_length=12, verbose_name=_("confirmation number"))
     source = models.CharField(
-        max_length=10, choices=AppointmentSource.choices, default=AppointmentSource.API
+        max_length=10,
+        choices=AppointmentSource.choices,
+        default=AppointmentSource.API,
+        verbose_name=_("booked through"),
     )
-    call_id = models.CharField(max_length=100, blank=True)
+    call_id = models.CharField(max_length=100, blank=True, verbose_name=_("call id"))
     # NULL, not "", for "no key": the partial unique constraint must ignore keyless bookings.
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    idempotency_key = models.CharField(  # noqa: DJ001
+        max_length=255, null=True, blank=True, verbose_name=_("idempotency key")
+    )
     request_fingerprint = models.CharField(
         max_length=64,
         blank=True,
@@ -84,18 +111,29 @@ class Appointment(TenantOwnedModel):
         help_text="Hash of the createBooking arguments, to refuse a key reused with others.",
     )
     sync_status = models.CharField(
-        max_length=20, choices=SyncStatus.choices, default=SyncStatus.NOT_REQUIRED
+        max_length=20,
+        choices=SyncStatus.choices,
+        default=SyncStatus.NOT_REQUIRED,
+        verbose_name=_("calendar sync"),
     )
-    external_calendar_id = models.CharField(max_length=100, blank=True)
-    price = models.DecimalField(max_digits=8, decimal_places=2, help_text="EUR, gross")
-    notes = models.TextField(blank=True)
-    cancellation_reason = models.CharField(max_length=255, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    external_calendar_id = models.CharField(
+        max_length=100, blank=True, verbose_name=_("calendar event id")
+    )
+    price = models.DecimalField(
+        max_digits=8, decimal_places=2, help_text="EUR, gross", verbose_name=_("price")
+    )
+    notes = models.TextField(blank=True, verbose_name=_("notes"))
+    cancellation_reason = models.CharField(
+        max_length=255, blank=True, verbose_name=_("cancellation reason")
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))
+    confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("confirmed at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
         ordering = ["start_time"]
         constraints = [
             models.UniqueConstraint(
@@ -141,7 +179,9 @@ class Appointment(TenantOwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.confirmation_number} · {self.start_time:%Y-%m-%d %H:%M}"
+        # Named in the branch's wall-clock time, the time the customer's SMS states.
+        local = timezone.localtime(self.start_time, ZoneInfo(self.branch.time_zone))
+        return f"{self.confirmation_number} · {local:%d.%m.%Y %H:%M}"
 
     @property
     def is_active(self) -> bool:
@@ -164,6 +204,8 @@ class SmsTemplate(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("SMS template")
+        verbose_name_plural = _("SMS templates")
         db_table = "integrations_smstemplate"
         constraints = [
             models.UniqueConstraint(fields=["tenant", "kind"], name="sms_template_once_per_kind"),
@@ -194,20 +236,30 @@ class SmsMessage(TenantOwnedModel):
         null=True,
         blank=True,
         related_name="sms_messages",
+        verbose_name=_("appointment"),
     )
-    kind = models.CharField(max_length=20, choices=SmsKind.choices)
-    to = models.CharField(max_length=20)
-    body = models.TextField()
-    provider = models.CharField(max_length=20, help_text="The SMS backend, e.g. twilio, console")
+    kind = models.CharField(max_length=20, choices=SmsKind.choices, verbose_name=_("kind"))
+    to = models.CharField(max_length=20, verbose_name=_("to"))
+    body = models.TextField(verbose_name=_("text"))
+    provider = models.CharField(
+        max_length=20, help_text="The SMS backend, e.g. twilio, console", verbose_name=_("provider")
+    )
     # NULL, not "", while there is no id: the unique constraint must ignore unsent messages.
     provider_sid = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
-    status = models.CharField(max_length=20, choices=SmsStatus.choices, default=SmsStatus.CLAIMED)
-    error_code = models.CharField(max_length=20, blank=True)
-    error_message = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    status = models.CharField(
+        max_length=20,
+        choices=SmsStatus.choices,
+        default=SmsStatus.CLAIMED,
+        verbose_name=_("status"),
+    )
+    error_code = models.CharField(max_length=20, blank=True, verbose_name=_("error code"))
+    error_message = models.CharField(max_length=500, blank=True, verbose_name=_("error message"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("SMS")
+        verbose_name_plural = _("SMS")
         db_table = "integrations_smsmessage"
         ordering = ["-created_at"]
         constraints = [

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.forms import PasswordInput
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from bookings.notifications.texts import (
     DEFAULT_TEMPLATES,
@@ -23,6 +24,7 @@ from integrations.models import (
 )
 from tenants.admin_scoping import (
     ReadOnlyTenantAdmin,
+    SuperuserOnlyMixin,
     TenantScopedAdmin,
     actor_for,
     operator_tenant,
@@ -30,7 +32,7 @@ from tenants.admin_scoping import (
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     """Read-only, for superusers only: the record of deliveries applied, for tracing what a
     provider sent. Payloads span tenants (a delivery may name none), and a deleted row would
     let the delivery be replayed, so nobody deletes one here."""
@@ -39,12 +41,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
     list_filter = ["provider", "event_type"]
     search_fields = ["event_id"]
     readonly_fields = ["provider", "event_id", "event_type", "tenant", "payload", "received_at"]
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_superuser)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_superuser)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -174,7 +170,7 @@ class CalcomAccountAdmin(TenantScopedAdmin):
             obj.api_key = CalcomAccount.objects.for_tenant(obj.tenant_id).get(pk=obj.pk).api_key
         super().save_model(request, obj, form, change)
 
-    @admin.display(boolean=True, description="own key")
+    @admin.display(boolean=True, description=_("own key"))
     def has_own_key(self, obj: CalcomAccount) -> bool:
         return bool(obj.api_key)
 
@@ -188,7 +184,7 @@ class CalcomEventTypeAdmin(TenantScopedAdmin):
 
 
 @admin.register(CalcomBusyBlock)
-class CalcomBusyBlockAdmin(TenantScopedAdmin):
+class CalcomBusyBlockAdmin(SuperuserOnlyMixin, TenantScopedAdmin):
     """Read-only: bookings made directly in Cal.com that block our staff's time."""
 
     list_display = ["booking_uid", "time_block", "created_at"]

@@ -3,6 +3,7 @@ import secrets
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField
 
 from bookings import models as booking_models
@@ -12,10 +13,10 @@ from tenants.models import Company
 
 
 class WebhookProvider(models.TextChoices):
-    RETELL = "retell", "Retell AI"
-    CALCOM = "calcom", "Cal.com"
-    STRIPE = "stripe", "Stripe"
-    TWILIO = "twilio", "Twilio"
+    RETELL = "retell", _("Retell AI")
+    CALCOM = "calcom", _("Cal.com")
+    STRIPE = "stripe", _("Stripe")
+    TWILIO = "twilio", _("Twilio")
 
 
 class WebhookEvent(models.Model):
@@ -36,6 +37,8 @@ class WebhookEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
         ordering = ["-received_at"]
         constraints = [
             models.UniqueConstraint(
@@ -54,19 +57,23 @@ class WebhookEvent(models.Model):
 
 class SmsTemplate(booking_models.SmsTemplate):
     class Meta:
+        verbose_name = _("SMS template")
+        verbose_name_plural = _("SMS templates")
         proxy = True
 
 
 class SmsMessage(booking_models.SmsMessage):
     class Meta:
+        verbose_name = _("SMS")
+        verbose_name_plural = _("SMS")
         proxy = True
 
 
 class ChargeStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    NOT_CONFIGURED = "not_configured", "Not sent: Stripe not configured"
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    NOT_CONFIGURED = "not_configured", _("Not sent: Stripe not configured")
 
 
 class StripeCharge(TenantOwnedModel):
@@ -90,6 +97,8 @@ class StripeCharge(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("Stripe charge")
+        verbose_name_plural = _("Stripe charges")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -137,7 +146,8 @@ class CalcomAccount(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "Cal.com account"
+        verbose_name = _("Cal.com account")
+        verbose_name_plural = _("Cal.com accounts")
 
     def __str__(self) -> str:
         return f"Cal.com · {self.tenant}"
@@ -163,7 +173,8 @@ class CalcomEventType(TenantOwnedModel):
     )
 
     class Meta:
-        verbose_name = "Cal.com event type"
+        verbose_name = _("Cal.com event type")
+        verbose_name_plural = _("Cal.com event types")
 
     def __str__(self) -> str:
         return f"{self.service} → Cal.com event type {self.event_type_id}"
@@ -176,6 +187,10 @@ class CalcomBusyBlock(TenantOwnedModel):
     booking_uid = models.CharField(max_length=100, unique=True)
     time_block = models.OneToOneField(TimeBlock, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("calendar busy block")
+        verbose_name_plural = _("calendar busy blocks")
 
     def __str__(self) -> str:
         return f"Cal.com {self.booking_uid}"

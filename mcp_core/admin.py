@@ -17,6 +17,8 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from common.errors import ApplicationError
 from integrations.outbound import services as outbound
@@ -39,6 +41,7 @@ from mcp_core.models import (
 from mcp_core.webhooks_out import new_secret
 from tenants.admin_scoping import (
     ReadOnlyTenantAdmin,
+    SuperuserOnlyMixin,
     TenantScopedAdmin,
     actor_for,
     is_superuser,
@@ -49,7 +52,7 @@ from tenants.models import Company
 
 
 @admin.register(SagaRun)
-class SagaRunAdmin(ReadOnlyTenantAdmin):
+class SagaRunAdmin(SuperuserOnlyMixin, ReadOnlyTenantAdmin):
     list_display = ("created_at", "name", "status", "current_step", "attempts", "updated_at")
     list_filter = ("status", "name", ("created_at", admin.DateFieldListFilter))
     search_fields = ("name", "idempotency_key")
@@ -71,7 +74,7 @@ class SagaRunAdmin(ReadOnlyTenantAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="Steps")
+    @admin.display(description=_("Steps"))
     def step_table(self, run: SagaRun) -> str:
         rows = format_html_join(
             "",
@@ -107,7 +110,7 @@ class SagaRunAdmin(ReadOnlyTenantAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyTenantAdmin):
+class OutboxMessageAdmin(SuperuserOnlyMixin, ReadOnlyTenantAdmin):
     """The side effects waiting, delivered and dead-lettered. Filter status "dead" for what
     needs an operator; "Deliver again" puts messages back through `mcp_core.outbox.retry`
     (the same path as integration.retryFailedSync), audited as the operator."""
@@ -133,14 +136,19 @@ class OutboxMessageAdmin(ReadOnlyTenantAdmin):
     readonly_fields = fields
     actions = ("deliver_again",)
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def short_error(self, obj: OutboxMessage) -> str:
         return obj.last_error[:120]
 
-    @admin.action(description="Deliver again (dead or pending messages)")
+    @admin.action(description=_("Deliver again (dead or pending messages)"))
     def deliver_again(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         requeued = outbox.retry(queryset, actor=actor_for(request))
-        self.message_user(request, f"{len(requeued)} message(s) queued for delivery.")
+        text = ngettext(
+            "%(n)d message queued for delivery.",
+            "%(n)d messages queued for delivery.",
+            len(requeued),
+        )
+        self.message_user(request, text % {"n": len(requeued)})
 
 
 class UpstreamForm(forms.ModelForm):

@@ -1,9 +1,11 @@
 from django.apps import AppConfig
 from django.utils.module_loading import autodiscover_modules
+from django.utils.translation import gettext_lazy as _
 
 
 class McpCoreConfig(AppConfig):
     name = "mcp_core"
+    verbose_name = _("System")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

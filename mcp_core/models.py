@@ -12,6 +12,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField, EncryptedTextField
 
 from common.scoping import TenantOwnedModel
@@ -19,21 +20,21 @@ from mcp_core.permissions import Role
 
 
 class SagaStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    COMPLETED = "completed", "Completed"
-    COMPENSATING = "compensating", "Compensating"
-    COMPENSATED = "compensated", "Compensated"
+    RUNNING = "running", _("Running")
+    COMPLETED = "completed", _("Completed")
+    COMPENSATING = "compensating", _("Compensating")
+    COMPENSATED = "compensated", _("Compensated")
     # A compensation itself failed: some effects may remain, an operator has to look.
-    FAILED = "failed", "Failed"
+    FAILED = "failed", _("Failed")
 
 
 class StepStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    COMPENSATING = "compensating", "Compensating"
-    COMPENSATED = "compensated", "Compensated"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    COMPENSATING = "compensating", _("Compensating")
+    COMPENSATED = "compensated", _("Compensated")
+    FAILED = "failed", _("Failed")
 
 
 class SagaRun(TenantOwnedModel):
@@ -63,6 +64,8 @@ class SagaRun(TenantOwnedModel):
     updated_at = models.DateTimeField(default=timezone.now, help_text="Heartbeat.")
 
     class Meta:
+        verbose_name = _("saga run")
+        verbose_name_plural = _("saga runs")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -82,10 +85,10 @@ class SagaRun(TenantOwnedModel):
 
 
 class OutboxStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DELIVERED = "delivered", "Delivered"
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
     # Retries ran out (or the handler said retrying cannot help): operations were told.
-    DEAD = "dead", "Dead-lettered"
+    DEAD = "dead", _("Dead-lettered")
 
 
 class OutboxMessage(TenantOwnedModel):
@@ -115,6 +118,8 @@ class OutboxMessage(TenantOwnedModel):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["dedupe_key"], name="outbox_dedupe_key_unique"),
@@ -151,6 +156,8 @@ class AuditLog(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
         db_table = "tenants_auditlog"  # the table predates the model's move to mcp_core
         ordering = ["-created_at"]
         indexes = [

@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Appointment, Customer
 from common.phone import validate_e164
@@ -20,6 +21,8 @@ class PhoneNumber(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
         ordering = ["number"]
 
     def __str__(self) -> str:
@@ -57,6 +60,8 @@ class RoutingRule(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
         ordering = ["tenant_id", "priority", "id"]
         constraints = [
             models.CheckConstraint(
@@ -73,41 +78,79 @@ class CallLog(TenantOwnedModel):
 
     tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="call_logs")
     branch = models.ForeignKey(
-        Branch, on_delete=models.SET_NULL, null=True, blank=True, related_name="call_logs"
+        Branch,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="call_logs",
+        verbose_name=_("branch"),
     )
     call_id = models.CharField(max_length=100, unique=True, help_text="Retell call_id")
     agent_id = models.CharField(max_length=100, blank=True)
-    from_number = models.CharField(max_length=20, blank=True)
-    to_number = models.CharField(max_length=20, blank=True)
-    direction = models.CharField(max_length=10, default="inbound")
+    from_number = models.CharField(max_length=20, blank=True, verbose_name=_("caller number"))
+    to_number = models.CharField(max_length=20, blank=True, verbose_name=_("called number"))
+    direction = models.CharField(max_length=10, default="inbound", verbose_name=_("direction"))
     status = models.CharField(
-        max_length=20, choices=CallStatus.choices, default=CallStatus.REGISTERED
+        max_length=20,
+        choices=CallStatus.choices,
+        default=CallStatus.REGISTERED,
+        verbose_name=_("status"),
     )
     outcome = models.CharField(
-        max_length=20, choices=CallOutcome.choices, default=CallOutcome.UNKNOWN
+        max_length=20,
+        choices=CallOutcome.choices,
+        default=CallOutcome.UNKNOWN,
+        verbose_name=_("outcome"),
     )
-    language = models.CharField(max_length=8, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
-    transcript = models.TextField(blank=True)
-    analysis = models.JSONField(default=dict, blank=True)
-    disconnection_reason = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=8, blank=True, verbose_name=_("language"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
+    duration_seconds = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("duration (seconds)")
+    )
+    transcript = models.TextField(blank=True, verbose_name=_("transcript"))
+    analysis = models.JSONField(default=dict, blank=True, verbose_name=_("analysis"))
+    disconnection_reason = models.CharField(
+        max_length=100, blank=True, verbose_name=_("disconnection reason")
+    )
+    language = models.CharField(max_length=8, blank=True, verbose_name=_("language"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
+    duration_seconds = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("duration (seconds)")
+    )
+    transcript = models.TextField(blank=True, verbose_name=_("transcript"))
+    analysis = models.JSONField(default=dict, blank=True, verbose_name=_("analysis"))
+    disconnection_reason = models.CharField(
+        max_length=100, blank=True, verbose_name=_("disconnection reason")
+    )
     transfer_number = models.CharField(
         max_length=20, blank=True, help_text="The number the agent handed the caller to."
     )
     transfer_reason = models.CharField(max_length=200, blank=True)
     transferred_at = models.DateTimeField(null=True, blank=True)
     customer = models.ForeignKey(
-        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="call_logs"
+        Customer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="call_logs",
+        verbose_name=_("customer"),
     )
     appointment = models.ForeignKey(
-        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="call_logs"
+        Appointment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="call_logs",
+        verbose_name=_("appointment"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
         ordering = ["-started_at", "-created_at"]
         indexes = [
             models.Index(fields=["tenant", "started_at"], name="calllog_tenant_started_idx"),

@@ -78,6 +78,6 @@ class TimeBlockAdmin(TenantScopedAdmin):
     list_filter = ("kind", "staff__branch", ("start_time", admin.DateFieldListFilter))
     search_fields = ("staff__name", "reason")
     date_hierarchy = "start_time"
-    list_select_related = ("staff", "tenant")
+    list_select_related = ("staff__branch", "tenant")
     raw_id_fields = ("staff",)
     readonly_fields = ("created_at",)

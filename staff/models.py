@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from common.scoping import TenantOwnedModel
 from staff.enums import TimeBlockKind, Weekday
@@ -40,6 +43,8 @@ class Service(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
         ordering = ["tenant_id", "name"]
         constraints = [
             models.UniqueConstraint("tenant", Lower("name"), name="service_name_unique_per_tenant"),
@@ -81,7 +86,8 @@ class Staff(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "staff"
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
         ordering = ["tenant_id", "name"]
         constraints = [
             models.CheckConstraint(
@@ -105,7 +111,8 @@ class StaffService(TenantOwnedModel):
     )
 
     class Meta:
-        verbose_name = "staff skill"
+        verbose_name = _("qualification")
+        verbose_name_plural = _("qualifications")
         constraints = [
             models.UniqueConstraint(fields=["staff", "service"], name="staff_service_unique"),
             models.CheckConstraint(
@@ -131,7 +138,8 @@ class WorkingHours(TenantOwnedModel):
     breaks = models.JSONField(default=list, blank=True)
 
     class Meta:
-        verbose_name_plural = "working hours"
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
         ordering = ["staff_id", "weekday", "start_time"]
         constraints = [
             models.UniqueConstraint(
@@ -171,6 +179,8 @@ class TimeBlock(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
         ordering = ["start_time"]
         constraints = [
             models.CheckConstraint(
@@ -182,7 +192,9 @@ class TimeBlock(TenantOwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.staff}: {self.get_kind_display()} {self.start_time:%Y-%m-%d %H:%M}"
+        # The staff member's branch's wall-clock time, as the schedule is planned.
+        local = timezone.localtime(self.start_time, ZoneInfo(self.staff.branch.time_zone))
+        return f"{self.staff}: {self.get_kind_display()} {local:%d.%m.%Y %H:%M}"
 
     def clean(self) -> None:
         if self.start_time and self.end_time and self.end_time <= self.start_time:

@@ -9,12 +9,15 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from common.errors import ApplicationError
 from mcp_core.models import AuditLog
 from tenants import services
 from tenants.admin_scoping import (
     ReadOnlyTenantAdmin,
+    SuperuserOnlyMixin,
     TenantScopedAdmin,
     TenantScopedInline,
     actor_for,
@@ -22,26 +25,6 @@ from tenants.admin_scoping import (
 )
 from tenants.errors import PlanLimitReached
 from tenants.models import ApiKey, Branch, Company, OperatorProfile, Subscription
-
-
-class SuperuserOnlyMixin:
-    """Users, groups and operator bindings span tenants: only a superuser opens them, whatever
-    permissions a tenant's operator was granted."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_superuser)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_superuser)
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return bool(request.user.is_superuser)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_superuser)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_superuser)
 
 
 class SubscriptionInline(TenantScopedInline, admin.StackedInline):
@@ -87,7 +70,7 @@ class CompanyAdmin(TenantScopedAdmin):
     inlines = (SubscriptionInline, BranchInline)
     list_select_related = ("subscription",)
 
-    @admin.display(description="plan", ordering="subscription__plan")
+    @admin.display(description=_("plan"), ordering="subscription__plan")
     def plan(self, obj: Company) -> str:
         subscription = getattr(obj, "subscription", None)
         return subscription.plan if subscription else "—"
@@ -125,14 +108,17 @@ class BranchAdmin(TenantScopedAdmin):
                 tenant=branch.tenant, actor=actor_for(request), branch=branch, is_active=active
             )
             changed += 1
-        state = "activated" if active else "deactivated"
-        self.message_user(request, f"{changed} branch(es) {state}.", messages.SUCCESS)
+        if active:
+            text = ngettext("%(n)d branch activated.", "%(n)d branches activated.", changed)
+        else:
+            text = ngettext("%(n)d branch deactivated.", "%(n)d branches deactivated.", changed)
+        self.message_user(request, text % {"n": changed}, messages.SUCCESS)
 
-    @admin.action(description="Activate selected branches")
+    @admin.action(description=_("Activate selected branches"))
     def activate_branches(self, request: HttpRequest, queryset: models.QuerySet[Branch]) -> None:
         self._set_active(request, queryset, True)
 
-    @admin.action(description="Deactivate selected branches")
+    @admin.action(description=_("Deactivate selected branches"))
     def deactivate_branches(self, request: HttpRequest, queryset: models.QuerySet[Branch]) -> None:
         self._set_active(request, queryset, False)
 
@@ -177,7 +163,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
             messages.WARNING,
         )
 
-    @admin.action(description="Revoke selected API keys")
+    @admin.action(description=_("Revoke selected API keys"))
     def revoke_keys(self, request: HttpRequest, queryset: models.QuerySet[ApiKey]) -> None:
         revoked = 0
         for key in queryset.select_related("tenant"):
@@ -186,7 +172,8 @@ class ApiKeyAdmin(TenantScopedAdmin):
                 revoked += 1
             except ApplicationError as exc:
                 self.message_user(request, f"{key}: {exc.message}", messages.WARNING)
-        self.message_user(request, f"{revoked} key(s) revoked.", messages.SUCCESS)
+        text = ngettext("%(n)d key revoked.", "%(n)d keys revoked.", revoked)
+        self.message_user(request, text % {"n": revoked}, messages.SUCCESS)
 
 
 @admin.register(AuditLog)

@@ -187,3 +187,26 @@ class TenantScopedInline(TenantScopedMixin):
         if _tenant_lookup(self.model) == "tenant" and "tenant" not in exclude:
             exclude.append("tenant")
         return exclude
+
+
+class SuperuserOnlyMixin:
+    """Only a superuser sees and opens these pages, whatever permissions a tenant's operator
+    was granted: users, groups and operator bindings (they span tenants) and the technical
+    records (saga runs, the outbox, webhook events, calendar busy blocks). Put it first in the
+    bases of any admin meant for the people who run the platform, not for a salon; what the
+    admin itself allows a superuser (a read-only log stays read-only) still holds."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request) and super().has_view_permission(request, obj)  # type: ignore[misc]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return is_superuser(request) and super().has_add_permission(request, *args)  # type: ignore[misc]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request) and super().has_change_permission(request, obj)  # type: ignore[misc]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request) and super().has_delete_permission(request, obj)  # type: ignore[misc]

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from common.scoping import TenantOwnedModel
 from mcp_core.permissions import Role
@@ -30,8 +31,8 @@ class Company(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "company (tenant)"
-        verbose_name_plural = "companies (tenants)"
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -64,6 +65,8 @@ class Subscription(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         constraints = [
             models.CheckConstraint(
                 condition=Q(plan__in=Plan.values), name="subscription_plan_valid"
@@ -103,7 +106,8 @@ class Branch(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "branches"
+        verbose_name = _("branch")
+        verbose_name_plural = _("branches")
         ordering = ["tenant_id", "name"]
         constraints = [
             models.UniqueConstraint("tenant", Lower("name"), name="branch_name_unique_per_tenant"),
@@ -136,7 +140,8 @@ class ApiKey(TenantOwnedModel):
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "API key"
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
         constraints = [
             models.CheckConstraint(condition=Q(role__in=Role.values), name="apikey_role_valid"),
         ]
@@ -158,6 +163,10 @@ class OperatorProfile(models.Model):
     tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="operators")
     # The highest role this operator may hand to an OAuth client at consent.
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.READONLY)
+
+    class Meta:
+        verbose_name = _("operator binding")
+        verbose_name_plural = _("operator bindings")
 
     def __str__(self) -> str:
         return f"{self.user} → {self.tenant}"

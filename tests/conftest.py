@@ -59,6 +59,10 @@ def postgres_bin(name: str) -> str | None:
     return shutil.which(name)
 
 
+def chromedriver_binary() -> str | None:
+    return os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
+
+
 def _missing(marker: str) -> str | None:
     if marker == "postgres" and connection.vendor != "postgresql":
         return "needs PostgreSQL: set DATABASE_URL=postgres://…"
@@ -80,6 +84,8 @@ def _missing(marker: str) -> str | None:
         return "needs PostgreSQL's server binaries (initdb, pg_ctl, pg_basebackup)"
     if marker == "rabbitmq" and not os.environ.get("RABBITMQ_URL"):
         return "needs RabbitMQ: set RABBITMQ_URL=amqp://…/<own vhost>"
+    if marker == "webdriver" and (chromium_binary() is None or chromedriver_binary() is None):
+        return "needs Chromium and chromedriver: .ci/run installs Debian's chromium-driver"
     return None
 
 
@@ -94,6 +100,7 @@ MARKERS = (
     "pg_server",
     "rabbitmq",
     "mcp_servers",
+    "webdriver",
 )
 
 

@@ -7,7 +7,7 @@ callers import them from `bookings.services`:
 - `create`: `booking_create` and the booking saga it runs (its steps are declared there);
 - `reserve`: the saga's reserve step (`booking_reserve`, the appointment and its outbox
   messages in one transaction), the saga's point of no return;
-- `lifecycle`: cancel, confirm, reschedule and update an appointment;
+- `lifecycle`: cancel, confirm, mark as no-show, reschedule and update an appointment;
 - `side_effects`: the calendar copy and the customer's notices, written to the transactional
   outbox by the writes above, with the outbox handlers that deliver them;
 - `conflicts`: the answer when a staff member's time cannot be had (SlotTaken with the next
@@ -38,6 +38,7 @@ from bookings.services.lifecycle import (
     BookingChanges,
     booking_cancel,
     booking_confirm,
+    booking_mark_no_show,
     booking_reschedule,
     booking_update,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "booking_confirm",
     "booking_create",
     "booking_create_saga",
+    "booking_mark_no_show",
     "booking_notification_deliver",
     "booking_notify",
     "booking_reschedule",

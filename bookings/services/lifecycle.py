@@ -56,10 +56,12 @@ def booking_cancel(
     appointment_id: int,
     reason: str = "",
     sync_calendar: bool = True,
+    notify_customer: bool = True,
 ) -> Appointment:
-    """Cancel an appointment, freeing its slot. Writes the cancellation notice and, when there
-    is a calendar copy, its sync to the outbox; `sync_calendar=False` when the calendar is
-    where the cancellation came from (a Cal.com webhook), so it is not echoed back.
+    """Cancel an appointment, freeing its slot. Writes the cancellation notice (unless
+    `notify_customer=False`: the operator already told the customer) and, when there is a
+    calendar copy, its sync to the outbox; `sync_calendar=False` when the calendar is where
+    the cancellation came from (a Cal.com webhook), so it is not echoed back.
 
     Raises AppointmentNotFound (also for another tenant's id) and IllegalStatusTransition.
     """
@@ -72,13 +74,32 @@ def booking_cancel(
     if sync_calendar and calendar_follows(tenant, actor, appointment):
         fields.append("sync_status")
     appointment.save(update_fields=fields)
-    notification_message(tenant, actor, appointment.pk, "cancellation")
+    if notify_customer:
+        notification_message(tenant, actor, appointment.pk, "cancellation")
+    changes: dict[str, Any] = {"status": [previous, AppointmentStatus.CANCELLED], "reason": reason}
+    if not notify_customer:
+        changes["customer_notified"] = False
+    audit_record(
+        tenant=tenant, actor=actor, action="appointment.cancelled", obj=appointment, changes=changes
+    )
+    return appointment
+
+
+@transaction.atomic
+def booking_mark_no_show(*, tenant: Company, actor: str, appointment_id: int) -> Appointment:
+    """Record that the customer of a confirmed appointment did not come; nothing is sent.
+
+    Raises AppointmentNotFound and IllegalStatusTransition (anything but confirmed)."""
+    appointment = _locked(tenant, appointment_id)
+    previous = _require_transition(appointment, AppointmentStatus.NO_SHOW, "marked as no-show")
+    appointment.status = AppointmentStatus.NO_SHOW
+    appointment.save(update_fields=["status", "updated_at"])
     audit_record(
         tenant=tenant,
         actor=actor,
-        action="appointment.cancelled",
+        action="appointment.no_show",
         obj=appointment,
-        changes={"status": [previous, AppointmentStatus.CANCELLED], "reason": reason},
+        changes={"status": [previous, AppointmentStatus.NO_SHOW]},
     )
     emit_booking_event(tenant, "booking.cancelled", appointment)
     return appointment

@@ -91,3 +91,38 @@ def test_time_staff_and_price_fields_post_nothing_and_a_taken_slot_is_refused(op
     assert after == before
     assert after["price"] == Decimal("39.00")
     assert _audit(world, appointment) == []
+
+
+def test_the_slot_picker_offers_free_times_from_the_availability_engine_and_moves(operator, world):
+    appointment = existing(world, world.anna, at("10:00"))
+    existing(world, world.ben, at("11:00"))
+
+    page = operator.get(_change(appointment)).content.decode()
+    picker = page.split('name="move_slot"')[1].split("</select>")[0]
+
+    assert "Montag, 08.03." in picker  # grouped by the branch's day, in German
+    assert f'value="{at("11:00").isoformat()}|{world.anna.pk}">11:00 · Anna' in picker
+    assert f"{at('11:00').isoformat()}|{world.ben.pk}" not in picker  # Ben is booked then
+    response = operator.post(
+        _change(appointment), {"move_slot": f"{at('11:30').isoformat()}|{world.ben.pk}"}
+    )
+
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert (appointment.start_time, appointment.staff_id) == (at("11:30"), world.ben.pk)
+    assert _audit(world, appointment) == ["appointment.rescheduled"]
+
+
+def test_a_slot_not_offered_is_refused_and_nothing_moves(operator, world):
+    appointment = existing(world, world.anna, at("10:00"))
+    existing(world, world.ben, at("11:00"))
+
+    response = operator.post(
+        _change(appointment), {"move_slot": f"{at('11:00').isoformat()}|{world.ben.pk}"}
+    )
+
+    assert response.status_code == 200
+    assert "Bitte eine gültige Auswahl treffen." in response.content.decode()
+    appointment.refresh_from_db()
+    assert (appointment.start_time, appointment.staff_id) == (at("10:00"), world.anna.pk)
+    assert _audit(world, appointment) == []

@@ -360,7 +360,7 @@ def test_two_sweeps_at_once_never_attempt_the_same_message(scheduled):
     assert set(OutboxMessage.objects.all_tenants().values_list("attempts", flat=True)) == {1}
 
 
-def test_the_admin_lists_only_the_operators_tenant_and_delivers_dead_ones_again(
+def test_the_console_inbox_lists_only_the_operators_tenant_and_delivers_dead_ones_again(
     client, scheduled, django_capture_on_commit_callbacks
 ):
     from django.contrib.auth.models import Permission
@@ -376,17 +376,18 @@ def test_the_admin_lists_only_the_operators_tenant_and_delivers_dead_ones_again(
         Permission.objects.filter(content_type__model="outboxmessage")
     )
     client.force_login(profile.user)
-    url = reverse("admin:mcp_core_outboxmessage_changelist")
+    url = reverse("admin:console_problems")
 
-    listed = list(client.get(url + "?status=dead").context["cl"].queryset)
+    listed = client.get(url).context["problems"].dead_messages
+    technical = client.get(reverse("admin:mcp_core_outboxmessage_changelist"))
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            url,
-            {"action": "deliver_again", "_selected_action": [my_dead.pk, their_dead.pk]},
-        )
+        response = client.post(url, {"retry_message": my_dead.pk})
+        refused = client.post(url, {"retry_message": their_dead.pk}, follow=True)
 
     assert listed == [my_dead]
+    assert technical.status_code == 403  # the outbox table itself is for superusers
     assert response.status_code == 302
+    assert "Nichts erneut zuzustellen" in refused.content.decode()
     assert OutboxMessage.objects.all_tenants().get(pk=my_dead.pk).status == OutboxStatus.PENDING
     assert OutboxMessage.objects.all_tenants().get(pk=their_dead.pk).status == OutboxStatus.DEAD
     assert [pk for pk, _ in scheduled] == [my_dead.pk]

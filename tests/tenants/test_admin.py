@@ -73,7 +73,13 @@ def test_operator_cannot_cancel_another_tenants_appointment_through_an_action(
     mine, theirs = two_tenants
     operator_client.post(
         reverse("admin:bookings_appointment_changelist"),
-        {"action": "cancel_appointments", "_selected_action": [mine.pk, theirs.pk]},
+        {
+            "action": "cancel_appointments",
+            "_selected_action": [mine.pk, theirs.pk],
+            "confirm": "1",
+            "reason": "Kundin krank",
+            "notify_customer": "on",
+        },
     )
     mine.refresh_from_db()
     theirs.refresh_from_db()

@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -85,28 +86,10 @@ def gunicorn(
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        # Generous by default: the machine running the suite may be busy with other work.
-        deadline = time.monotonic() + ready_within
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}{ready_path}", timeout=2):  # noqa: S310
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    errors = log.read().decode(errors="replace")
-                    raise RuntimeError(f"gunicorn did not start: {errors[-2000:]}") from None
-                time.sleep(0.2)
+    with _running(
+        process, log, "gunicorn", f"http://127.0.0.1:{port}", ready_path, ready_within
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @contextmanager
@@ -142,18 +125,34 @@ def asgi_server(extra_env: dict[str, str] | None = None, ready_within: float = 9
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
-    base = f"http://127.0.0.1:{port}"
+    with _running(
+        process, log, "uvicorn", f"http://127.0.0.1:{port}", "/mcp/health", ready_within
+    ) as base:
+        yield base
+
+
+@contextmanager
+def _running(
+    process: subprocess.Popen[bytes],
+    log: Any,
+    name: str,
+    base: str,
+    ready_path: str,
+    ready_within: float,
+) -> Iterator[str]:
+    """Yields `base` once `ready_path` answers (generous: the machine running the suite may be
+    busy); stops the server and closes its log afterwards."""
     try:
         deadline = time.monotonic() + ready_within
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/mcp/health", timeout=2):  # noqa: S310
+                with urllib.request.urlopen(f"{base}{ready_path}", timeout=2):  # noqa: S310
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     log.seek(0)
                     errors = log.read().decode(errors="replace")
-                    raise RuntimeError(f"uvicorn did not start: {errors[-2000:]}") from None
+                    raise RuntimeError(f"{name} did not start: {errors[-2000:]}") from None
                 time.sleep(0.2)
         yield base
     finally:

@@ -82,6 +82,7 @@ def booking_cancel(
     audit_record(
         tenant=tenant, actor=actor, action="appointment.cancelled", obj=appointment, changes=changes
     )
+    emit_booking_event(tenant, "booking.cancelled", appointment)
     return appointment
 
 
@@ -101,7 +102,7 @@ def booking_mark_no_show(*, tenant: Company, actor: str, appointment_id: int) ->
         obj=appointment,
         changes={"status": [previous, AppointmentStatus.NO_SHOW]},
     )
-    emit_booking_event(tenant, "booking.cancelled", appointment)
+    emit_booking_event(tenant, "booking.updated", appointment, changed=["status"])
     return appointment
 
 

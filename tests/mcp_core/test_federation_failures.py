@@ -61,7 +61,7 @@ def test_an_upstream_without_its_api_fails_cleanly_and_opens_its_breaker(
     async def work(client):
         return [await client.call_tool(f"{slug}_{tool}", arguments) for _ in range(3)]
 
-    results = asyncio.run(mcp_session(f"{live_server.url}/mcp", token, work))
+    results = asyncio.run(mcp_session(f"{live_server.url}/mcp?toolsets=all", token, work))
     errors = [json.loads(result.content[0].text)["error"] for result in results]
     assert all(result.is_error for result in results)
     assert [error["type"] for error in errors] == [
@@ -138,7 +138,7 @@ def test_inspector_lists_and_calls_an_upstream_tool(
         f"MEMORY_FILE_PATH={tmp_path}/memory-{{tenant_id}}.jsonl",
     )
     _, token = ApiKeyFactory.create_with_plaintext(role="owner")
-    base = [mcp_inspector, "--cli", f"{live_server.url}/mcp", "--transport", "http"]
+    base = [mcp_inspector, "--cli", f"{live_server.url}/mcp?toolsets=all", "--transport", "http"]
     base += ["--stored-auth-only", "--header", f"Authorization: Bearer {token}"]
 
     def inspect(*args: str) -> dict:

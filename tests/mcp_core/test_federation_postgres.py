@@ -55,7 +55,7 @@ def test_the_reporting_upstream_reads_only_the_tenants_schema(live_server, tenan
             for name, sql in queries.items()
         }
 
-    results = asyncio.run(mcp_session(f"{live_server.url}/mcp", token_a, work))
+    results = asyncio.run(mcp_session(f"{live_server.url}/mcp?toolsets=all", token_a, work))
     assert results["own"].is_error is False
     assert json.loads(results["own"].content[0].text) == [{"n": 2}]
     assert json.loads(results["qualified"].content[0].text) == [{"n": 2}]

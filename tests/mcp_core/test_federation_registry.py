@@ -156,7 +156,7 @@ def test_an_upstream_role_hides_and_refuses_its_tools(live_server, peer):
     owner, owner_token = ApiKeyFactory.create_with_plaintext(role="owner")
     _, readonly_token = ApiKeyFactory.create_with_plaintext(role="readonly", tenant=owner.tenant)
     _add_peer(live_server, peer_token, owner.tenant_id, "--role", "manager")
-    url = f"{live_server.url}/mcp"
+    url = f"{live_server.url}/mcp?toolsets=all"
 
     async def work(client):
         names = [tool.name for tool in await list_all(client)]
@@ -193,7 +193,7 @@ def test_failed_checks_mark_it_unreachable_and_a_good_one_brings_it_back(
     assert (row["status"], row["consecutive_failures"]) == ("unreachable", 4)
     assert row["last_error"]
 
-    url = f"{live_server.url}/mcp"
+    url = f"{live_server.url}/mcp?toolsets=all"
 
     async def names(client):
         return [tool.name for tool in await list_all(client)]

@@ -46,7 +46,7 @@ def test_tool_list_memory_per_tenant_and_thinking(live_server, mcp_servers, memo
     assert thinking["tools"] == ["thinking_sequentialthinking"]
     key_a, token_a = ApiKeyFactory.create_with_plaintext(role="owner")
     key_b, token_b = ApiKeyFactory.create_with_plaintext(role="owner")
-    url = f"{live_server.url}/mcp"
+    url = f"{live_server.url}/mcp?toolsets=all"
 
     async def as_a(client):
         tools = await list_all(client)
@@ -103,7 +103,7 @@ def test_tool_list_memory_per_tenant_and_thinking(live_server, mcp_servers, memo
 
 def test_a_killed_upstream_fails_one_call_then_is_restarted(live_server, memory):
     _, token = ApiKeyFactory.create_with_plaintext(role="owner")
-    url = f"{live_server.url}/mcp"
+    url = f"{live_server.url}/mcp?toolsets=all"
 
     async def read(client):
         return await client.call_tool("memory_read_graph", {})

@@ -309,7 +309,7 @@ def _tools_list(
         and principal.may_use(op.service)
     ]
     # Upstream servers a tenant registered are offered in every selection of toolsets: the
-    # registration is the choice (docs/architecture.md).
+    # registration is the choice (docs/architecture.md, "The tool list is a context budget").
     tools += federated_tools(principal, version)
     try:
         page, result = paginate(tools, params)

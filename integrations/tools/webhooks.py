@@ -4,10 +4,12 @@ integration.deleteWebhookEndpoint (docs/contract.md): where a tenant's domain ev
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from pydantic import Field
 
 from integrations.outbound import services
+from mcp_core.events import EVENT_NAMES
 from mcp_core.models import WebhookEndpoint
 from mcp_core.operations import CallContext, EmptyInput, OperationInput, OperationOutput, operation
 from mcp_core.permissions import Permission
@@ -33,9 +35,19 @@ class WebhookEndpointOut(OperationOutput):
         )
 
 
+# What services.check_url takes, as the schema can say it (plain host names; a local http://
+# receiver, allowed outside production, is left out of the published form).
+HTTPS_URL = r"^https://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?(/[^\s\u0000]*)?$"
+EventName = Annotated[str, Field(json_schema_extra={"enum": sorted(EVENT_NAMES | {"*"})})]
+
+
 class CreateWebhookEndpointInput(OperationInput):
-    url: str = Field(max_length=500, description="The receiver, https://…")
-    events: list[str] = Field(
+    url: str = Field(
+        max_length=500,
+        description="The receiver, https://…",
+        json_schema_extra={"pattern": HTTPS_URL},
+    )
+    events: list[EventName] = Field(
         min_length=1, max_length=20, description='Event names (docs/events.md), or ["*"].'
     )
     description: str = Field(default="", max_length=200)

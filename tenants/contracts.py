@@ -26,12 +26,14 @@ from mcp_core.operations import (
     iso,
     page_field,
     page_size_field,
+    plain_json,
     when_given,
 )
 from tenants.hours import WEEK_HOURS_SCHEMA
 from tenants.models import Branch, Company
 from tenants.settings_limits import (
     BRANCH_MINUTE_SETTINGS,
+    SETTINGS_MAX_DEPTH,
     SETTINGS_MAX_KEY_LENGTH,
     SETTINGS_MAX_KEYS,
 )
@@ -58,26 +60,14 @@ JsonObject = dict[str, Any]
 
 
 def _settings_schema(known: dict[str, Any]) -> dict[str, Any]:
-    # Options are scalars, or lists/objects of them two levels deep at most (SETTINGS_MAX_DEPTH
-    # counts the settings object itself); null removes a key.
-    scalar = {"type": ["string", "number", "boolean", "null"], "pattern": NO_NUL}
-    name = {"pattern": NO_NUL}
-
-    def nested(inner: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "anyOf": [
-                scalar,
-                {"type": "array", "items": inner},
-                {"type": "object", "additionalProperties": inner, "propertyNames": name},
-            ]
-        }
-
+    # Options are free JSON two levels deep at most (SETTINGS_MAX_DEPTH counts the settings
+    # object itself); null removes a key.
     return {
         "type": "object",
         "maxProperties": SETTINGS_MAX_KEYS,
-        "propertyNames": {"minLength": 1, "maxLength": SETTINGS_MAX_KEY_LENGTH, **name},
+        "propertyNames": {"minLength": 1, "maxLength": SETTINGS_MAX_KEY_LENGTH, "pattern": NO_NUL},
         "properties": known,
-        "additionalProperties": nested(nested(scalar)),
+        "additionalProperties": plain_json(SETTINGS_MAX_DEPTH - 1),
     }
 
 

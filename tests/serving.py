@@ -77,6 +77,8 @@ def gunicorn(
             # As `make serve`: the request line's length is the app's to judge (a 414 envelope).
             "--limit-request-line",
             "0",
+            # gunicorn's control socket is one path per user: parallel test runs would share it.
+            "--no-control-socket",
             # A worker's boot counts against its time-out; on a busy machine imports are slow.
             "--timeout",
             "120",

@@ -13,7 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.serving import ROOT, gunicorn
+
+pytestmark = pytest.mark.fuzz
 
 # Generated cases per operation in the fuzzing phase, besides the coverage phase's boundary
 # values and the stateful phase's sequences; docs/operations.md quotes a run's figures.

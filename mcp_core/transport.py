@@ -7,6 +7,7 @@ Handshake revisions (2025-11-25, 2025-06-18, 2025-03-26) and the stateless 2026-
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from urllib.parse import urlsplit
@@ -279,20 +280,34 @@ def _discover() -> dict[str, Any]:
 
 
 def tool_definition(op: Operation, version: str) -> dict[str, Any]:
+    """One tool as `tools/list` shows it, built once per process (callers must not change it):
+    the lean schemas cost milliseconds to derive, and every list would pay them again."""
+    return _tool_definition(op.name, legacy=version == "2025-03-26")
+
+
+@functools.cache
+def _tool_definition(name: str, *, legacy: bool) -> dict[str, Any]:
+    op = registry.get(name)
+    assert op is not None, name  # noqa: S101 - called with registered operations only
+    title = op.title or op.name
+    annotations: dict[str, Any] = {
+        "readOnlyHint": op.read_only,
+        "destructiveHint": op.destructive,
+        "idempotentHint": op.idempotent,
+        "openWorldHint": op.open_world,
+    }
     tool: dict[str, Any] = {
         "name": op.tool_name,
         "description": op.description,
-        "inputSchema": op.input_schema(),
-        "annotations": {
-            "title": op.title or op.name,
-            "readOnlyHint": op.read_only,
-            "destructiveHint": op.destructive,
-            "idempotentHint": op.idempotent,
-            "openWorldHint": op.open_world,
-        },
+        "inputSchema": lean_schema(op.input_schema(), descriptions=True),
+        "annotations": annotations,
     }
-    if version != "2025-03-26":  # title and outputSchema arrived with 2025-06-18
-        tool["title"] = op.title or op.name
+    if legacy:
+        # The tool's own title and outputSchema arrived with 2025-06-18; before, the title
+        # travels in the annotations (and only there from then on: one title per tool).
+        annotations["title"] = title
+    else:
+        tool["title"] = title
         tool["outputSchema"] = lean_schema(op.output_schema(), descriptions=False)
     return tool
 

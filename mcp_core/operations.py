@@ -445,6 +445,10 @@ class OperationRegistry:
     def by_tool_name(self, tool_name: str) -> Operation | None:
         return self._by_tool_name.get(tool_name)
 
+    def services(self) -> list[str]:
+        """The services' names: the toolsets a client or an API key may choose."""
+        return sorted({op.service for op in self._operations.values()})
+
     def __iter__(self) -> Iterator[Operation]:
         return iter(sorted(self._operations.values(), key=lambda op: op.name))
 
@@ -453,6 +457,8 @@ class OperationRegistry:
 
 
 registry = OperationRegistry()
+# Where toolsets (services) are chosen, this name chooses every one.
+ALL_TOOLSETS = "all"
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -319,3 +319,18 @@ def test_failed_tool_result_has_no_structured_content(client, key):
     assert "structuredContent" not in result["result"]
     envelope = json.loads(result["result"]["content"][0]["text"])
     assert (envelope["error"]["code"], envelope["error"]["type"]) == (1002, "RESOURCE_NOT_FOUND")
+
+
+def test_list_changes_are_not_pushed_and_the_list_says_how_long_it_holds(client, key):
+    """Stateless: no stream to push notifications/tools/list_changed on (the capabilities say
+    listChanged false); a 2026-07-28 client re-lists when the list's ttlMs has passed."""
+    params, headers = modern("subscriptions/listen", {"notifications": {"toolsListChanged": True}})
+    refused = rpc(client, key[1], "subscriptions/listen", params, headers=headers)
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == -32601
+    params, headers = modern("tools/list")
+    listed = rpc(client, key[1], "tools/list", params, headers=headers).json()["result"]
+    assert (listed["cacheScope"], listed["ttlMs"]) == ("private", 60_000)
+    params, headers = modern("server/discover")
+    discovered = rpc(client, key[1], "server/discover", params, headers=headers).json()["result"]
+    assert discovered["capabilities"]["tools"] == {"listChanged": False}

@@ -409,7 +409,13 @@ OAUTH2_PROVIDER = {
     "DCR_ENABLED": True,
     "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
     "CIMD_ENABLED": True,
+    "CIMD_METADATA_FETCHER": "mcp_core.oauth.cimd.MetadataFetcher",
 }
+# Tests only, and so not read from the environment: host names whose client-id metadata
+# documents may be fetched from a loopback address, and the certificate trusted for them
+# (mcp_core/oauth/cimd.py). Production keeps the toolkit's refusal of private addresses.
+OAUTH_CIMD_LOOPBACK_HOSTS: list[str] = []
+OAUTH_CIMD_CA_FILE: str | None = None
 # Plan → Stripe price id, e.g. '{"basic": "price_1", "professional": "price_2", ...}'.
 STRIPE_PRICE_IDS = env_json("STRIPE_PRICE_IDS", {})
 STRIPE_CURRENCY = env_str("STRIPE_CURRENCY", "eur")

@@ -5,8 +5,8 @@
 Builds a temporary SQLite database with an owner's API key and reads the whole list (every
 page) through `POST /mcp` with Django's test client: the default toolsets, and `?toolsets=all`.
 The baseline, built in the same run, is the list as it was before the lean schemas: pydantic's
-input and output schemas unchanged (titles, output descriptions), the same annotations,
-written with json's default separators. Tokens are estimated as bytes / 4 (no tokenizer is installed
+own input and output schemas (titles, output descriptions, nothing shared under $defs), the
+same descriptions and annotations, written with json's default separators. Tokens are estimated as bytes / 4 (no tokenizer is installed
 offline). One JSON line.
 """
 
@@ -76,8 +76,8 @@ def main() -> None:
                     "name": op.tool_name,
                     "title": op.title or op.name,
                     "description": op.description,
-                    "inputSchema": op.input_schema(),
-                    "outputSchema": op.output_schema(),
+                    "inputSchema": op.input.model_json_schema(mode="validation"),
+                    "outputSchema": op.output.model_json_schema(mode="serialization"),
                     "annotations": {
                         "title": op.title or op.name,
                         "readOnlyHint": op.read_only,

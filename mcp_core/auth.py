@@ -26,6 +26,9 @@ class Principal:
     # An OAuth token names the services its scopes grant; an API key (None) reaches them all.
     services: frozenset[str] | None = None
     kind: str = "api_key"  # or "oauth"
+    # The toolsets an API key is configured with (names as the MCP-Toolsets header takes
+    # them); None: the client chooses, else the assistant default.
+    toolsets: frozenset[str] | None = None
 
     @classmethod
     def system(cls, tenant: Company, source: str, role: str) -> Principal:

@@ -374,12 +374,53 @@ class _InputJsonSchema(GenerateJsonSchema):
         return json_schema
 
 
+# Where a JSON Schema holds subschemas: maps of them, lists of them, and single ones.
+SCHEMA_MAPS = ("properties", "$defs", "patternProperties", "dependentSchemas")
+SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+SCHEMA_VALUES = (
+    "items",
+    "additionalProperties",
+    "unevaluatedProperties",
+    "propertyNames",
+    "not",
+    "contains",
+    "if",
+    "then",
+    "else",
+)
+
+
+def map_subschemas(schema: dict[str, Any], change: Callable[[Any], Any]) -> dict[str, Any]:
+    """`schema` with `change` applied to each of its direct subschemas (not to values such as
+    defaults, examples or enums, which may hold keys like "title" of their own)."""
+    mapped: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in SCHEMA_MAPS and isinstance(value, dict):
+            value = {name: change(sub) for name, sub in value.items()}
+        elif key in SCHEMA_LISTS and isinstance(value, list):
+            value = [change(sub) for sub in value]
+        elif key in SCHEMA_VALUES and isinstance(value, dict):
+            value = change(value)
+        mapped[key] = value
+    return mapped
+
+
+def _without_titles(schema: Any) -> Any:
+    # Pydantic titles every model and field with its own name restated ("Branch Id"): bytes
+    # in every tool list and OpenAPI route that tell a reader nothing the name does not.
+    if not isinstance(schema, dict):
+        return schema
+    titled = {k: v for k, v in schema.items() if not (k == "title" and isinstance(v, str))}
+    return map_subschemas(titled, _without_titles)
+
+
 def _json_schema(
     model: type[BaseModel], mode: Literal["validation", "serialization"]
 ) -> dict[str, Any]:
     generator = _InputJsonSchema if mode == "validation" else GenerateJsonSchema
-    schema = model.model_json_schema(mode=mode, schema_generator=generator)
-    schema.pop("title", None)
+    schema: dict[str, Any] = _without_titles(
+        model.model_json_schema(mode=mode, schema_generator=generator)
+    )
     return schema
 
 
@@ -404,6 +445,10 @@ class OperationRegistry:
     def by_tool_name(self, tool_name: str) -> Operation | None:
         return self._by_tool_name.get(tool_name)
 
+    def services(self) -> list[str]:
+        """The services' names: the toolsets a client or an API key may choose."""
+        return sorted({op.service for op in self._operations.values()})
+
     def __iter__(self) -> Iterator[Operation]:
         return iter(sorted(self._operations.values(), key=lambda op: op.name))
 
@@ -412,6 +457,8 @@ class OperationRegistry:
 
 
 registry = OperationRegistry()
+# Where toolsets (services) are chosen, this name chooses every one.
+ALL_TOOLSETS = "all"
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,6 +7,7 @@ Handshake revisions (2025-11-25, 2025-06-18, 2025-03-26) and the stateless 2026-
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,15 +17,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import validate_host
 from django.views.decorators.csrf import csrf_exempt
 
-from common.errors import ApplicationError
+from common.errors import ApplicationError, AuthenticationFailed
 from common.jsonbody import JsonBodyError, parse_json
-from mcp_core.auth import Principal
+from mcp_core.auth import Principal, bearer_token
 from mcp_core.federation.calls import federated_call, federated_tools
 from mcp_core.mcp_calls import McpCallError
 from mcp_core.mcp_context import CONTEXT_METHODS, context_result, paginate
 from mcp_core.mcp_schemas import lean_schema
 from mcp_core.mcp_toolsets import (
-    ALL_TOOLSETS,
     TOOLSETS_HEADER,
     TOOLSETS_PARAMETER,
     UnknownToolsets,
@@ -33,7 +33,7 @@ from mcp_core.mcp_toolsets import (
 )
 from mcp_core.oauth.scopes import authorization_server_issuer, service_scopes
 from mcp_core.observability import new_correlation_id
-from mcp_core.operations import Operation, registry
+from mcp_core.operations import ALL_TOOLSETS, Operation, registry
 from mcp_core.orchestrator import execute
 from mcp_core.permissions import role_allows
 from tenants.authentication import authenticate_request
@@ -53,6 +53,16 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 HEADER_MISMATCH = -32020
 UNSUPPORTED_PROTOCOL_VERSION = -32022
+
+SIGN_IN_MESSAGE = (
+    "Sign in with OAuth (the authorization server is named in the document at "
+    "details.resource_metadata) or send an API key as 'Authorization: Bearer apk_…'."
+)
+SIGN_IN_MESSAGE_DE = (
+    "Bitte mit OAuth anmelden (den Autorisierungsserver nennt das Dokument unter "
+    "details.resource_metadata) oder einen API-Schlüssel als 'Authorization: Bearer apk_…' "
+    "senden."
+)
 
 SERVER_INFO = {"name": "askproai", "title": "AskProAI", "version": "2.0.0"}
 INSTRUCTIONS = (
@@ -109,6 +119,22 @@ def _origin_allowed(request: HttpRequest) -> bool:
     return host in LOCAL_HOSTS or validate_host(host, settings.ALLOWED_HOSTS)
 
 
+def _sign_in_required(
+    request: HttpRequest, correlation_id: str, *, presented: bool
+) -> JsonResponse:
+    """401 that tells a person and a client what to do: an MCP client follows
+    `resource_metadata` (RFC 9728) to our authorization server; a person reads the message."""
+    metadata = resource_metadata_url(request)
+    error = AuthenticationFailed(
+        SIGN_IN_MESSAGE, details={"message_de": SIGN_IN_MESSAGE_DE, "resource_metadata": metadata}
+    )
+    response = JsonResponse(error.envelope(correlation_id), status=401)
+    challenge = f'Bearer resource_metadata="{metadata}"'
+    # RFC 6750 §3.1: a token was sent but is unknown, expired or revoked.
+    response["WWW-Authenticate"] = f'{challenge}, error="invalid_token"' if presented else challenge
+    return response
+
+
 @csrf_exempt
 def mcp_endpoint(request: HttpRequest) -> HttpResponse:
     correlation_id = new_correlation_id(request.headers.get("X-Correlation-ID"))
@@ -125,15 +151,15 @@ def _handle(request: HttpRequest, correlation_id: str) -> HttpResponse:
         response = HttpResponse(status=405)
         response["Allow"] = "POST"
         return response
+    authorization = request.headers.get("Authorization")
     try:
-        principal = authenticate_request(request.headers.get("Authorization"))
+        principal = authenticate_request(authorization)
+    except AuthenticationFailed:
+        return _sign_in_required(
+            request, correlation_id, presented=bool(bearer_token(authorization))
+        )
     except ApplicationError as exc:
-        response = JsonResponse(exc.envelope(correlation_id), status=exc.http_status)
-        if exc.http_status == 401:
-            response["WWW-Authenticate"] = (
-                f'Bearer resource_metadata="{resource_metadata_url(request)}"'
-            )
-        return response
+        return JsonResponse(exc.envelope(correlation_id), status=exc.http_status)
     try:
         message = parse_json(request.body)
     except JsonBodyError as exc:
@@ -279,20 +305,34 @@ def _discover() -> dict[str, Any]:
 
 
 def tool_definition(op: Operation, version: str) -> dict[str, Any]:
+    """One tool as `tools/list` shows it, built once per process (callers must not change it):
+    the lean schemas cost milliseconds to derive, and every list would pay them again."""
+    return _tool_definition(op.name, legacy=version == "2025-03-26")
+
+
+@functools.cache
+def _tool_definition(name: str, *, legacy: bool) -> dict[str, Any]:
+    op = registry.get(name)
+    assert op is not None, name  # noqa: S101 - called with registered operations only
+    title = op.title or op.name
+    annotations: dict[str, Any] = {
+        "readOnlyHint": op.read_only,
+        "destructiveHint": op.destructive,
+        "idempotentHint": op.idempotent,
+        "openWorldHint": op.open_world,
+    }
     tool: dict[str, Any] = {
         "name": op.tool_name,
         "description": op.description,
-        "inputSchema": op.input_schema(),
-        "annotations": {
-            "title": op.title or op.name,
-            "readOnlyHint": op.read_only,
-            "destructiveHint": op.destructive,
-            "idempotentHint": op.idempotent,
-            "openWorldHint": op.open_world,
-        },
+        "inputSchema": lean_schema(op.input_schema(), descriptions=True),
+        "annotations": annotations,
     }
-    if version != "2025-03-26":  # title and outputSchema arrived with 2025-06-18
-        tool["title"] = op.title or op.name
+    if legacy:
+        # The tool's own title and outputSchema arrived with 2025-06-18; before, the title
+        # travels in the annotations (and only there from then on: one title per tool).
+        annotations["title"] = title
+    else:
+        tool["title"] = title
         tool["outputSchema"] = lean_schema(op.output_schema(), descriptions=False)
     return tool
 

@@ -116,13 +116,10 @@ def rules_output(rules: list[RoutingRule]) -> RoutingRulesOutput:
     read_only=True,
     title="Route incoming call",
     description=(
-        "Decide which branch and Retell agent answer a call to one of the tenant's numbers: "
-        "the number's branch when open now (its business hours, its time zone) and not busy; "
-        "active routing rules in priority order may route elsewhere, overflow, pick the agent "
-        "or fall back; a closed or busy branch hands over to the nearest open one (to "
-        "caller_location if given); with none open the tenant's fallback answers. The agent "
-        "matches the caller's language where the branch has one. Another tenant's number is "
-        "RESOURCE_NOT_FOUND."
+        "Decide which branch and Retell agent answer a call to one of the tenant's numbers: the "
+        "number's branch when open and not busy, unless an active routing rule says otherwise. A "
+        "closed or busy branch hands over to the nearest open one; with none open the tenant's "
+        "fallback answers."
     ),
     examples=({"phone_number": "+493012345670", "language": "de"},),
 )
@@ -145,9 +142,8 @@ def route_incoming_call(ctx: CallContext, args: RouteIncomingCallInput) -> Route
     read_only=True,
     title="Find nearest branch",
     description=(
-        "The tenant's active branches within max_distance km (default 50) of a location, "
-        "nearest first, at most 5; optionally only those with an active staff member "
-        "qualified for service_id. available_now tells whether a branch is open now."
+        "The tenant's active branches within max_distance km of a location, nearest first, at most "
+        "5; available_now tells whether each is open now."
     ),
     examples=({"location": {"lat": 52.5208, "lng": 13.4095}, "max_distance": 25},),
 )
@@ -181,7 +177,9 @@ def find_nearest_branch(ctx: CallContext, args: FindNearestBranchInput) -> FindN
     permission=Permission.ACCESS_MCP,
     read_only=True,
     title="Get routing rules",
-    description="The tenant's call-routing rules in the order they are tried (priority, then id).",
+    description=(
+        "The tenant's call-routing rules in the order they are tried (priority, then id)."
+    ),
 )
 def get_routing_rules(ctx: CallContext, args: EmptyInput) -> RoutingRulesOutput:
     return rules_output(selectors.routing_rule_list(tenant=ctx.tenant))
@@ -196,9 +194,8 @@ def get_routing_rules(ctx: CallContext, args: EmptyInput) -> RoutingRulesOutput:
     destructive=True,
     title="Replace routing rules",
     description=(
-        "Replace the tenant's whole rule set atomically (an empty list removes every rule) "
-        "and return it. Branches must be the tenant's; targets must be active branches. Any "
-        "invalid rule fails the call with VALIDATION_FAILED and changes nothing. Audited."
+        "Replace the tenant's whole rule set atomically (an empty list removes every rule) and "
+        "return it. Any invalid rule fails the call with VALIDATION_FAILED and changes nothing."
     ),
     examples=(
         {
@@ -239,10 +236,10 @@ def update_routing_rules(ctx: CallContext, args: UpdateRoutingRulesInput) -> Rou
     read_only=True,
     title="Route to fallback",
     description=(
-        "The tenant's fallback answer, which always exists: the branch in tenant setting "
-        "default_branch_id, else the dialled number's branch, else the first active branch; "
-        "the agent in tenant setting default_agent_id, else that branch's agent, else the "
-        "server's default agent. An unknown phone_number is no error here."
+        "The tenant's fallback answer, which always exists: the branch of setting "
+        "default_branch_id, else the dialled number's, else the first active one, with the agent "
+        "of default_agent_id, else that branch's, else the server's. An unknown phone_number is no "
+        "error here."
     ),
     examples=({"phone_number": "+493012345670", "reason": "agent_unavailable"},),
 )
@@ -279,9 +276,8 @@ def _date_range(
     read_only=True,
     title="Get call distribution",
     description=(
-        "Calls that started in a date range (tenant's time zone; default the last "
-        f"{DEFAULT_DISTRIBUTION_DAYS} days up to today), counted per branch, per hour of day "
-        "and per outcome; optionally for one branch."
+        "Calls that started in a date range (in the tenant's time zone), counted per branch, per "
+        "hour of day and per outcome."
     ),
     examples=({"date_from": "2027-06-01", "date_to": "2027-06-30"},),
 )

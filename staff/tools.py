@@ -40,9 +40,8 @@ def _services_output(ctx: CallContext, staff_id: int) -> StaffServicesOutput:
     read_only=True,
     title="List staff",
     description=(
-        "The tenant's staff members by name with their branch, languages, rating and the "
-        "services each is qualified for (with skill level 1–5); filter by branch, service or "
-        "active state; paginated."
+        "The tenant's staff members by name with their branch, languages, rating and the services "
+        "each is qualified for; paginated."
     ),
     examples=({"branch_id": 1, "service_id": 2, "active": True},),
 )
@@ -72,8 +71,7 @@ def list_staff(ctx: CallContext, args: ListStaffInput) -> StaffListOutput:
     title="List services",
     description=(
         "The tenant's catalogue by name: each service's id (the service_id of the booking "
-        "operations), duration, price, buffers, the branches offering it and the staff "
-        "qualified for it; filter by branch or active state. Call it before booking."
+        "operations), duration, price, branches and qualified staff. Call it before booking."
     ),
     examples=({"branch_id": 1, "active": True},),
 )
@@ -106,9 +104,8 @@ def list_services(ctx: CallContext, args: ListServicesInput) -> ServiceListOutpu
     idempotent=True,
     title="Assign staff to service",
     description=(
-        "Qualify a staff member for a service at a skill level (1–5, default 3); assigning "
-        "again sets the level. The service must be offered at the staff member's branch (a "
-        "service without branches is offered everywhere). Returns all their qualifications."
+        "Qualify a staff member for a service at a skill level; assigning again sets the level. "
+        "The service must be offered at the staff member's branch."
     ),
     examples=({"staff_id": 1, "service_id": 2, "skill_level": 4},),
 )
@@ -133,9 +130,9 @@ def assign_staff_to_service(
     idempotent=True,
     title="Update staff skills",
     description=(
-        "Set the skill level (1–5) of a staff member for each listed service, adding a "
-        "qualification where there is none; unlisted services keep theirs. All or nothing: "
-        "one invalid entry changes nothing. Returns all their qualifications."
+        "Set a staff member's skill level for each listed service, adding a qualification where "
+        "there is none; unlisted services keep theirs. All or nothing: one invalid entry changes "
+        "nothing."
     ),
     examples=({"staff_id": 1, "skills": [{"service_id": 2, "skill_level": 5}]},),
 )

@@ -23,6 +23,7 @@ from tenants.admin_scoping import (
     actor_for,
     operator_tenant,
 )
+from tenants.api_keys import toolset_choices
 from tenants.errors import PlanLimitReached
 from tenants.models import ApiKey, Branch, Company, OperatorProfile, Subscription
 
@@ -123,18 +124,45 @@ class BranchAdmin(TenantScopedAdmin):
         self._set_active(request, queryset, False)
 
 
+class ApiKeyForm(forms.ModelForm):
+    toolsets = forms.MultipleChoiceField(
+        label=_("MCP toolsets"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "The services whose tools an MCP client of this key lists when it names none "
+            "(none ticked: booking and customer)."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("toolsets")
+        if isinstance(field, forms.MultipleChoiceField):
+            field.choices = [(name, name) for name in toolset_choices()]
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(TenantScopedAdmin):
-    list_display = ("prefix", "name", "role", "created_at", "last_used_at", "revoked_at")
+    form = ApiKeyForm
+    list_display = (
+        "prefix",
+        "name",
+        "role",
+        "toolsets",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_filter = ("role", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("prefix", "name")
-    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # An operator's key is their tenant's (TenantScopedAdmin excludes the field).
         fields = (
             "name",
             "role",
+            "toolsets",
             "expires_at",
             "prefix",
             "created_at",
@@ -143,18 +171,32 @@ class ApiKeyAdmin(TenantScopedAdmin):
         )
         return ("tenant", *fields) if request.user.is_superuser else fields
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        issued = ("prefix", "created_at", "last_used_at", "revoked_at")
+        if obj is None:
+            return issued
+        # A key's role is fixed at issue (issue a new key and revoke the old one to change it);
+        # only its toolsets change afterwards.
+        return ("tenant", "name", "role", "expires_at", *issued)
+
     list_select_related = ("tenant",)
     actions = ("revoke_keys",)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # A key's role is fixed at issue; change it by issuing a new key and revoking the old one.
-        return obj is None and super().has_change_permission(request, obj)
-
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        toolsets = list(form.cleaned_data.get("toolsets") or [])
+        if change:
+            services.api_key_set_toolsets(
+                tenant=obj.tenant, actor=actor_for(request), api_key=obj, toolsets=toolsets
+            )
+            return
         tenant = obj.tenant if request.user.is_superuser else operator_tenant(request)
         assert tenant is not None, "the add form is only reachable for a tenant"  # noqa: S101
         created = services.api_key_create(
-            tenant=tenant, actor=actor_for(request), role=obj.role, name=obj.name
+            tenant=tenant,
+            actor=actor_for(request),
+            role=obj.role,
+            name=obj.name,
+            toolsets=toolsets,
         )
         obj.pk = created.api_key.pk
         self.message_user(

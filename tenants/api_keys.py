@@ -1,4 +1,4 @@
-"""API key format and hashing.
+"""API key format and hashing, and the MCP toolsets a key may be configured with.
 
 A key reads `apk_<prefix>_<secret>`: the 8-character prefix is stored in clear to find the
 row, the whole key only as SHA-256. Keys carry 256 bits of randomness, so a fast hash is
@@ -8,7 +8,10 @@ safe here (no password-style stretching needed) and keeps authentication off the
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from mcp_core.operations import ALL_TOOLSETS, registry
 
 KEY_PREFIX = "apk"
 
@@ -47,3 +50,12 @@ def split_prefix(plaintext: str) -> str | None:
 
 def matches(plaintext: str, key_hash: str) -> bool:
     return hmac.compare_digest(hash_key(plaintext), key_hash)
+
+
+def toolset_choices() -> list[str]:
+    """What a key's toolsets may name: each service, or every one."""
+    return [*registry.services(), ALL_TOOLSETS]
+
+
+def unknown_toolsets(names: Iterable[str]) -> list[str]:
+    return sorted(set(names) - set(toolset_choices()))

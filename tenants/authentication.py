@@ -84,7 +84,11 @@ def authenticate_api_key(plaintext: str | None) -> Principal:
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.for_tenant(api_key.tenant_id).filter(pk=api_key.pk).update(last_used_at=now)
     principal = Principal(
-        tenant=api_key.tenant, role=api_key.role, api_key_id=api_key.pk, key_prefix=api_key.prefix
+        tenant=api_key.tenant,
+        role=api_key.role,
+        api_key_id=api_key.pk,
+        key_prefix=api_key.prefix,
+        toolsets=frozenset(api_key.toolsets) or None,
     )
     if ttl > 0:
         # The key's last_used_at then lags by up to the TTL, within its resolution anyway.

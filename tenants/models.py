@@ -138,6 +138,9 @@ class ApiKey(TenantOwnedModel):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # The MCP toolsets (service names, or "all") listed when the client names none; empty:
+    # the assistant default. Written through tenants.services.api_key_set_toolsets.
+    toolsets = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("API key")

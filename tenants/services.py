@@ -25,7 +25,7 @@ from common.text import strip_blanks
 from mcp_core.audit import audit_record
 from mcp_core.permissions import Role
 from tenants import policy
-from tenants.api_keys import GeneratedKey, generate_key
+from tenants.api_keys import GeneratedKey, generate_key, toolset_choices, unknown_toolsets
 from tenants.enums import Plan, SubscriptionStatus
 from tenants.errors import (
     ApiKeyAlreadyRevoked,
@@ -93,30 +93,76 @@ def tenant_create(*, name: str, plan: str, actor: str) -> tuple[Company, Created
     return company, key
 
 
+def _checked_toolsets(toolsets: list[str]) -> list[str]:
+    unknown = unknown_toolsets(toolsets)
+    if unknown:
+        raise InvalidTenantInput(
+            "Unknown toolsets.",
+            details={
+                "toolsets": [f"Unknown: {', '.join(unknown)}; use {', '.join(toolset_choices())}."]
+            },
+        )
+    return sorted(set(toolsets))
+
+
 @transaction.atomic
 def api_key_create(
-    *, tenant: Company, actor: str, role: str, name: str = "", generated: GeneratedKey | None = None
+    *,
+    tenant: Company,
+    actor: str,
+    role: str,
+    name: str = "",
+    toolsets: list[str] | None = None,
+    generated: GeneratedKey | None = None,
 ) -> CreatedApiKey:
-    """Issue a key; the plaintext is returned once and never stored.
+    """Issue a key; the plaintext is returned once and never stored. `toolsets` are the MCP
+    toolsets listed when the client names none (empty: the assistant default).
 
-    Raises InvalidTenantInput for an unknown role.
+    Raises InvalidTenantInput for an unknown role or toolset.
     """
     if role not in Role.values:
         raise InvalidTenantInput(
             "Unknown role.", details={"role": [f"Use one of {', '.join(Role.values)}."]}
         )
+    chosen = _checked_toolsets(toolsets or [])
     generated = generated or generate_key()
     api_key = ApiKey.objects.create(
-        tenant=tenant, role=role, name=name, prefix=generated.prefix, key_hash=generated.key_hash
+        tenant=tenant,
+        role=role,
+        name=name,
+        toolsets=chosen,
+        prefix=generated.prefix,
+        key_hash=generated.key_hash,
     )
+    changes: dict[str, Any] = {"role": role, "prefix": generated.prefix}
+    if chosen:
+        changes["toolsets"] = chosen
+    audit_record(tenant=tenant, actor=actor, action="api_key.created", obj=api_key, changes=changes)
+    return CreatedApiKey(api_key=api_key, plaintext=generated.plaintext)
+
+
+@transaction.atomic
+def api_key_set_toolsets(
+    *, tenant: Company, actor: str, api_key: ApiKey, toolsets: list[str]
+) -> ApiKey:
+    """Configure the MCP toolsets a key lists when its client names none; a no-op (and no audit
+    row) when unchanged. Raises InvalidTenantInput for an unknown toolset. Every process sees
+    the change within MCP_AUTH_CACHE_TTL (this one at once)."""
+    chosen = _checked_toolsets(toolsets)
+    locked = ApiKey.objects.for_tenant(tenant).select_for_update().get(pk=api_key.pk)
+    if locked.toolsets == chosen:
+        return locked
+    before = locked.toolsets
+    locked.toolsets = chosen
+    locked.save(update_fields=["toolsets"])
     audit_record(
         tenant=tenant,
         actor=actor,
-        action="api_key.created",
-        obj=api_key,
-        changes={"role": role, "prefix": generated.prefix},
+        action="api_key.toolsets_changed",
+        obj=locked,
+        changes={"toolsets": [before, chosen]},
     )
-    return CreatedApiKey(api_key=api_key, plaintext=generated.plaintext)
+    return locked
 
 
 @transaction.atomic

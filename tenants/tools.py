@@ -46,9 +46,7 @@ from tenants.plans import effective_plan, plan_limits
     read_only=True,
     title="Get tenant",
     description=(
-        "The caller's company: profile, subscription (plan, status, features), plan limits "
-        "and a summary of its branches. Cached for up to 5 minutes; every change made through "
-        "these operations shows at once."
+        "The caller's company: profile, subscription, plan limits and a summary of its branches."
     ),
 )
 def get_tenant(ctx: CallContext, args: EmptyInput) -> TenantOverview:
@@ -63,8 +61,8 @@ def get_tenant(ctx: CallContext, args: EmptyInput) -> TenantOverview:
     idempotent=True,
     title="Update tenant",
     description=(
-        "Change the company's name, e-mail, phone, default language or time zone. "
-        "Only the fields given change; the phone is stored in E.164."
+        "Change the company's name, e-mail, phone, default language or time zone; only the fields "
+        "given change."
     ),
     examples=({"name": "Salon Sonnenschein", "phone": "030 1234567"},),
 )
@@ -82,8 +80,8 @@ def update_tenant(ctx: CallContext, args: UpdateTenantInput) -> TenantProfileOut
     read_only=True,
     title="List branches",
     description=(
-        "The company's branches by name, optionally only active or inactive ones or those in "
-        "a city; paginated."
+        "The company's branches by name, optionally only active or inactive ones or those in a "
+        "city; paginated."
     ),
     examples=({"active": True, "city": "berlin"},),
 )
@@ -125,9 +123,9 @@ def get_branch(ctx: CallContext, args: BranchIdInput) -> BranchOutput:
     permission=Permission.MANAGE_BRANCHES,
     title="Create branch",
     description=(
-        "Open a new branch. It starts inactive (no bookings or calls) until activated. "
-        "Fails with TENANT_QUOTA_EXCEEDED when the plan's branch limit is reached and with "
-        "CONFLICT when a branch of that name (any case) exists."
+        "Open a new branch, inactive (no bookings or calls) until tenant.activateBranch. A name "
+        "the company already uses (any case) is a CONFLICT; one past the plan's branch limit is "
+        "TENANT_QUOTA_EXCEEDED."
     ),
     examples=(
         {
@@ -153,8 +151,8 @@ def create_branch(ctx: CallContext, args: CreateBranchInput) -> BranchOutput:
     idempotent=True,
     title="Update branch",
     description=(
-        "Change a branch; only the fields given change. Settings keys are merged (null removes "
-        "a key); business_hours replace the whole week."
+        "Change a branch; only the fields given change. Settings keys are merged (null removes a "
+        "key) and business_hours replace the whole week."
     ),
     examples=({"branch_id": 1, "phone": "040 1234567", "settings": {"min_notice_minutes": 120}},),
 )
@@ -176,7 +174,7 @@ def update_branch(ctx: CallContext, args: UpdateBranchInput) -> BranchOutput:
     idempotent=True,
     title="Activate branch",
     description=(
-        "Open a branch for bookings and calls. Activating an active branch changes nothing."
+        "Open a branch for bookings and calls; activating an active branch changes nothing."
     ),
     examples=({"branch_id": 1},),
 )
@@ -192,10 +190,7 @@ def activate_branch(ctx: CallContext, args: BranchIdInput) -> BranchOutput:
     idempotent=True,
     destructive=True,
     title="Deactivate branch",
-    description=(
-        "Close a branch for new bookings and calls; its data and existing appointments stay. "
-        "Deactivating an inactive branch changes nothing."
-    ),
+    description="Close a branch for new bookings and calls; its data and appointments stay.",
     examples=({"branch_id": 1},),
 )
 def deactivate_branch(ctx: CallContext, args: BranchIdInput) -> BranchOutput:
@@ -232,7 +227,7 @@ def get_tenant_settings(ctx: CallContext, args: EmptyInput) -> TenantSettingsOut
     title="Update tenant settings",
     description=(
         "Merge keys into the company's settings (a key set to null is removed) and return the "
-        "result. At most 100 keys of at most 64 characters, 16 KiB of JSON."
+        "result."
     ),
     examples=({"settings": {"greeting": "Willkommen bei Salon Sonnenschein", "legacy": None}},),
 )
@@ -253,9 +248,8 @@ def update_tenant_settings(
     read_only=True,
     title="Get tenant quota",
     description=(
-        "The limits of the plan in force (-1 = unlimited) and what the company uses of them: "
-        "branches, active staff per branch, appointments created this calendar month and API "
-        "calls in the current rate-limit window (this call included)."
+        "The limits of the plan in force (-1 = unlimited) and how much of each the company uses "
+        "now."
     ),
 )
 def get_tenant_quota(ctx: CallContext, args: EmptyInput) -> TenantQuotaOutput:
@@ -285,8 +279,8 @@ def get_tenant_quota(ctx: CallContext, args: EmptyInput) -> TenantQuotaOutput:
     read_only=True,
     title="Get feature flags",
     description=(
-        "Every feature flag and whether it is on for the caller's company. A company's answer "
-        "is stable between calls; it changes only when an operator changes the flag."
+        "Every feature flag and whether it is on for the caller's company; an answer changes only "
+        "when an operator changes the flag."
     ),
 )
 def get_feature_flags(ctx: CallContext, args: EmptyInput) -> FeatureFlagsOutput:

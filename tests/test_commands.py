@@ -149,7 +149,7 @@ def test_create_api_key_prints_key_and_prefix_and_stores_only_a_hash():
     tenant_id = _json("create_tenant", "Werkstatt Schulz", "--plan", "enterprise")["tenant_id"]
     result = _json("create_api_key", "--tenant", str(tenant_id), "--role", "readonly")
 
-    assert set(result) == {"api_key", "prefix"}
+    assert set(result) == {"api_key", "prefix", "toolsets"}
     key = ApiKey.objects.all_tenants().get(prefix=result["prefix"])
     assert key.role == "readonly"
     assert result["api_key"] not in key.key_hash and len(key.key_hash) == 64

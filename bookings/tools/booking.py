@@ -51,12 +51,9 @@ from tenants.models import Branch, Company
     read_only=True,
     title="Check availability",
     description=(
-        "Free slots for a service on one day, over every active branch offering it (or the "
-        "given branches) and every qualified staff member (or one). Slots follow opening "
-        "hours, working hours, breaks, absences, existing appointments with the service's "
-        "buffers, the branch's slot interval and minimum notice, and the booking window. "
-        "next_available is the day's first slot, or when the day has none the first free slot "
-        "after it. Times carry the branch's UTC offset."
+        "Free slots for a service on one day, over the branches offering it and their qualified "
+        "staff; call it before booking.createBooking. When the day has none, next_available is the "
+        "first free slot after it."
     ),
     examples=(
         {"service_id": 1, "date": "2027-03-29"},
@@ -107,9 +104,9 @@ def check_availability(ctx: CallContext, args: CheckAvailabilityInput) -> CheckA
     read_only=True,
     title="Get booking slots",
     description=(
-        "Free slots for a service at one branch from start_date to end_date (inclusive, "
-        "default start_date, at most 31 days), for every qualified staff member or one. "
-        "Same rules as booking.checkAvailability; times carry the branch's UTC offset."
+        "Free slots for a service at one branch over a range of days, for every qualified staff "
+        "member or one. Use it to offer a caller several days; for one day over every branch use "
+        "booking.checkAvailability."
     ),
     examples=(
         {"service_id": 1, "branch_id": 1, "start_date": "2027-03-29", "end_date": "2027-04-02"},
@@ -158,13 +155,6 @@ def _require_staff(tenant: Company, staff_id: int) -> None:
 
 # ------------------------------------------------------------------------- booking lifecycle
 
-_ERRORS = (
-    "Errors: VALIDATION_FAILED per field (details.start_time says why a time cannot be booked: "
-    "past, too little notice, beyond the booking window, branch closed, outside working hours, "
-    "break, absence); RESOURCE_NOT_FOUND for an unknown id; CONFLICT when the time was taken "
-    "(details.next_available lists the next free slots)"
-)
-
 
 def _appointment_out(appointment: Appointment) -> AppointmentOut:
     return AppointmentOut.from_model(appointment, ZoneInfo(appointment.branch.time_zone))
@@ -178,15 +168,10 @@ def _appointment_out(appointment: Appointment) -> AppointmentOut:
     open_world=True,
     title="Create booking",
     description=(
-        "Book a service at a branch for a customer, given by customer_id or by phone number "
-        "(found or created). Find a free time first with booking.checkAvailability. Without "
-        "staff_id the best qualified staff member free at that time is chosen. The booking is "
-        "confirmed at once; read the confirmation_number back to the caller. The customer gets "
-        "a confirmation by e-mail (when known) or SMS: notifications_sent. If the external "
-        "calendar is down the booking still stands (sync_status 'pending'). Send an "
-        "idempotency_key to retry safely. "
-        + _ERRORS
-        + "; TENANT_QUOTA_EXCEEDED when the plan's monthly bookings are used up."
+        "Book a service at a branch for a customer (found or created by phone number) at a free "
+        "time found with booking.checkAvailability. It is confirmed at once (read "
+        "confirmation_number back to the caller); a time taken meanwhile is a CONFLICT whose "
+        "details.next_available lists the next free slots."
     ),
     examples=(
         {
@@ -230,13 +215,8 @@ def create_booking(ctx: CallContext, args: CreateBookingInput) -> CreateBookingO
     idempotent=True,
     title="Update booking",
     description=(
-        "Change an appointment's notes or duration (the start stays), or its customer's name "
-        "or e-mail; fields left out keep their value. To move it in time use "
-        "booking.rescheduleBooking. Errors: VALIDATION_FAILED per field (details.duration "
-        "says why a new length does not fit: working hours, break, absence, ...); "
-        "RESOURCE_NOT_FOUND for an unknown id; CONFLICT when the longer appointment would "
-        "overlap the next one (details.next_available) or a cancelled or completed one is "
-        "given a new duration."
+        "Change an appointment's notes or duration, or its customer's name or e-mail; fields left "
+        "out keep their value. To move it in time use booking.rescheduleBooking."
     ),
     examples=({"appointment_id": 12, "notes": "Bringt eigenes Shampoo mit", "duration": 45},),
 )
@@ -258,8 +238,8 @@ def update_booking(ctx: CallContext, args: UpdateBookingInput) -> AppointmentOut
     destructive=True,
     title="Cancel booking",
     description=(
-        "Cancel a pending or confirmed appointment; its time becomes free again. Cancelling an "
-        "appointment that is already cancelled, completed or a no-show is a CONFLICT."
+        "Cancel a pending or confirmed appointment, freeing its time. One already cancelled, "
+        "completed or a no-show is a CONFLICT."
     ),
     examples=({"appointment_id": 12, "reason": "Kundin ist krank"},),
 )
@@ -278,11 +258,10 @@ def cancel_booking(ctx: CallContext, args: CancelBookingInput) -> AppointmentOut
     idempotent=True,
     title="Reschedule booking",
     description=(
-        "Move a pending or confirmed appointment to a new start time, optionally to another "
-        "staff member of the same branch; the duration and confirmation number stay. On any "
-        "error nothing changes. "
-        + _ERRORS
-        + "; CONFLICT also when the appointment is cancelled, completed or a no-show."
+        "Move a pending or confirmed appointment to a new start time, optionally to another staff "
+        "member of its branch, keeping its duration and confirmation number. On any error nothing "
+        "changes; a time taken is a CONFLICT whose details.next_available lists the next free "
+        "slots."
     ),
     examples=({"appointment_id": 12, "start_time": "2027-03-30T10:00:00"},),
 )
@@ -303,10 +282,7 @@ def reschedule_booking(ctx: CallContext, args: RescheduleBookingInput) -> Appoin
     output=AppointmentOutput,
     permission=Permission.MANAGE_BOOKINGS,
     title="Confirm booking",
-    description=(
-        "Confirm a pending appointment. Any other status (already confirmed, cancelled, ...) "
-        "is a CONFLICT."
-    ),
+    description="Confirm a pending appointment; any other status is a CONFLICT.",
     examples=({"appointment_id": 12},),
 )
 def confirm_booking(ctx: CallContext, args: AppointmentIdInput) -> AppointmentOutput:
@@ -323,10 +299,7 @@ def confirm_booking(ctx: CallContext, args: AppointmentIdInput) -> AppointmentOu
     permission=Permission.ACCESS_MCP,
     read_only=True,
     title="Get booking details",
-    description=(
-        "One appointment with its customer, service, staff member, branch, price, notes and "
-        "history (created, notified, rescheduled, cancelled, ... with who and when)."
-    ),
+    description="One appointment in full, with its history of changes (what, who and when).",
     examples=({"appointment_id": 12},),
 )
 def get_booking_details(ctx: CallContext, args: AppointmentIdInput) -> BookingDetailsOutput:
@@ -361,8 +334,7 @@ def get_booking_details(ctx: CallContext, args: AppointmentIdInput) -> BookingDe
     title="List bookings",
     description=(
         "The company's appointments by start time, filtered by status, branch, staff member, "
-        "customer and local day (date, or date_from/date_to inclusive, in each branch's time "
-        "zone); paginated."
+        "customer or local day; paginated."
     ),
     examples=(
         {"date": "2027-03-29", "branch_id": 1},

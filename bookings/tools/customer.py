@@ -132,8 +132,8 @@ def erasure_output(result: ErasureResult) -> CustomerErasureOutput:
     read_only=True,
     title="Get customer",
     description=(
-        "One customer: phone (E.164), name, e-mail, language, SMS and marketing consent, "
-        "notes; erased_at is set once their personal data was erased."
+        "One customer with contact details, consents and notes; erased_at is set once their "
+        "personal data was erased."
     ),
     examples=({"customer_id": 1},),
 )
@@ -150,9 +150,8 @@ def get_customer(ctx: CallContext, args: CustomerIdInput) -> CustomerOutput:
     read_only=True,
     title="Find customer",
     description=(
-        "Look customers up by phone number (any German or E.164 form, matched exactly), part "
-        "of the name or the whole e-mail address (any case); criteria given together must all "
-        "match. At most 20, by name."
+        "Look customers up by phone number, part of the name or the whole e-mail address; criteria "
+        "given together must all match. At most 20, by name."
     ),
     examples=({"phone": "0151 12345678"}, {"name": "müller"}),
 )
@@ -174,8 +173,8 @@ def find_customer(ctx: CallContext, args: FindCustomerInput) -> CustomerListOutp
     idempotent=True,
     title="Create or update customer",
     description=(
-        "Find the customer with this phone number or create them, then set the fields given "
-        "(fields left out keep their value). Changing a consent records when it changed."
+        "Find the customer with this phone number or create them, then set the fields given; "
+        "fields left out keep their value. A changed consent records when it changed."
     ),
     examples=({"phone": "0151 12345678", "name": "Erika Mustermann", "sms_consent": True},),
 )
@@ -195,10 +194,7 @@ def upsert_customer(ctx: CallContext, args: UpsertCustomerInput) -> UpsertCustom
     permission=Permission.ACCESS_MCP,
     read_only=True,
     title="List customer bookings",
-    description=(
-        "A customer's appointments, latest first, with branch, service and staff names; "
-        "optionally only one status; paginated."
-    ),
+    description="A customer's appointments, latest first, optionally of one status; paginated.",
     examples=({"customer_id": 1, "status": "confirmed"},),
 )
 def list_customer_bookings(
@@ -226,10 +222,9 @@ def list_customer_bookings(
     permission=Permission.ERASE_PERSONAL_DATA,
     title="Export customer data (GDPR)",
     description=(
-        "Everything held on one person, as JSON (GDPR right of access): profile, consents, "
-        "appointments with branch, service and staff names, calls (linked or from their "
-        "number) with transcripts, and the audit trail about them. Owner only; the export "
-        "itself is recorded in the audit log."
+        "Everything held on one person as JSON (GDPR right of access): profile, consents, "
+        "appointments, calls and the audit trail about them. Owner only; the export itself is "
+        "audited."
     ),
     examples=({"customer_id": 1},),
 )
@@ -249,11 +244,8 @@ def export_customer_data(ctx: CallContext, args: CustomerIdInput) -> CustomerExp
     destructive=True,
     title="Erase customer data (GDPR)",
     description=(
-        "Anonymise a person for good (GDPR right to erasure): name, e-mail, notes and "
-        "consents are removed and the phone number becomes 'erased:<id>'; their calls lose "
-        "number, transcript and analysis; audit entries about them are redacted. "
-        "Appointments stay, with status, times and price, for the statistics. Cannot be "
-        "undone; erasing again is harmless. Owner only."
+        "Erase a person's personal data for good (GDPR right to erasure); their appointments stay, "
+        "anonymised, for the statistics. Cannot be undone; owner only."
     ),
     examples=({"customer_id": 1},),
 )

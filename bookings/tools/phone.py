@@ -20,16 +20,9 @@ from mcp_core.permissions import Permission
     open_world=True,
     title="Process phone booking",
     description=(
-        "Book what a caller asked for on the phone: the customer by the caller's number "
-        "(found or created), the service by what they said (name or synonym, case and umlaut "
-        "insensitive), optionally a staff member by name ('egal wer': anyone), with the "
-        "caller's notes. Booked like booking.createBooking "
-        "(confirmation by SMS, linked to the call by call_id). When the time is taken or "
-        "cannot be booked nothing is written and booked is false: alternatives lists the "
-        "nearest free times that day (else the next days), a wished staff member's first. "
-        "Errors: RESOURCE_NOT_FOUND when no "
-        "service or staff member fits (details.available / candidates name them, also when "
-        "several fit), VALIDATION_FAILED for a bad number, TENANT_QUOTA_EXCEEDED."
+        "Book what a caller asked for on the phone: the customer by the caller's number, the "
+        "service and staff member by what they said. When the time cannot be booked nothing is "
+        "written, booked is false and alternatives lists the nearest free times."
     ),
     examples=(
         {

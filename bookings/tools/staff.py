@@ -68,9 +68,8 @@ def _conflicts(
     read_only=True,
     title="Get staff availability",
     description=(
-        "A staff member's days from start_date to end_date (at most 31): bookable working "
-        "hours, free slots (of a service when service_id is given), free and booked minutes "
-        "and utilisation per day and over the range. Times carry the branch's UTC offset."
+        "A staff member's days from start_date to end_date: bookable working hours, free slots, "
+        "free and booked minutes and utilisation."
     ),
     examples=({"staff_id": 1, "start_date": "2027-03-29", "end_date": "2027-04-02"},),
 )
@@ -122,10 +121,9 @@ def get_staff_availability(
     idempotent=True,
     title="Update staff schedule",
     description=(
-        "Replace a staff member's whole weekly working hours (days left out are days off), in "
-        "the branch's local time, with breaks per period. Returns the new week and the "
-        "pending or confirmed future appointments that no longer fit it: they are kept, not "
-        "moved or cancelled — reschedule or cancel them with the booking operations."
+        "Replace a staff member's whole weekly working hours, in the branch's local time (days "
+        "left out are days off). Future appointments that no longer fit are kept and returned: "
+        "reschedule or cancel them with the booking operations."
     ),
     examples=(
         {
@@ -165,11 +163,9 @@ def update_staff_schedule(ctx: CallContext, args: UpdateStaffScheduleInput) -> S
     read_only=True,
     title="Find available staff",
     description=(
-        "Who can perform a service starting exactly at start_time: active, qualified staff "
-        "of branches offering it who are working, not on a break or blocked and not booked "
-        "then. Best first — skill level, then rating, then completed appointments — with a "
-        "score and reasons for each. A start without UTC offset is read in the time zone of "
-        "the first of branch_ids, else the tenant's (Europe/Berlin by default)."
+        "Who can perform a service starting exactly at start_time: active, qualified staff of "
+        "branches offering it who are free then. Best first (skill level, rating, completed "
+        "appointments), each with a score and reasons."
     ),
     examples=({"service_id": 2, "start_time": "2027-03-29T10:00:00", "branch_ids": [1]},),
 )
@@ -217,9 +213,8 @@ def find_available_staff(
     read_only=True,
     title="Get staff workload",
     description=(
-        "Appointments, booked and free working minutes and utilisation from date_from to "
-        "date_to (at most 31 days) for one staff member, or for every active staff member "
-        "(of a branch). Appointments that took place (completed, no-show) count as booked."
+        "Appointments, booked and free working minutes and utilisation from date_from to date_to, "
+        "for one staff member or every active one (of a branch)."
     ),
     examples=({"branch_id": 1, "date_from": "2027-03-29", "date_to": "2027-04-04"},),
 )
@@ -257,9 +252,8 @@ def get_staff_workload(ctx: CallContext, args: StaffWorkloadInput) -> StaffWorkl
     read_only=True,
     title="Get staff performance",
     description=(
-        "A staff member's appointments starting in a date range (default: the last 30 days "
-        "up to today) by outcome, the revenue of the completed ones in EUR, the utilisation "
-        "of their working time and the completion rate (completed ÷ bookings)."
+        "A staff member's appointments in a date range by outcome, with the revenue in EUR, the "
+        "utilisation of their working time and the completion rate."
     ),
     examples=({"staff_id": 1, "date_from": "2027-03-01", "date_to": "2027-03-31"},),
 )
@@ -290,9 +284,8 @@ def get_staff_performance(ctx: CallContext, args: StaffPerformanceInput) -> Staf
     title="Block staff time",
     description=(
         "Make a staff member unbookable from start_time to end_time (absence, vacation, sick "
-        "leave, training or a manual block). Returns the block and the pending or confirmed "
-        "appointments overlapping it: they are kept — reschedule or cancel them with the "
-        "booking operations."
+        "leave, training or a manual block). Appointments overlapping it are kept and returned: "
+        "reschedule or cancel them with the booking operations."
     ),
     examples=(
         {

@@ -72,12 +72,9 @@ class CreateChargeOutput(OperationOutput):
     open_world=True,
     title="Create Stripe charge",
     description=(
-        "Bill a usage-based amount to the tenant: an invoice item on its next Stripe invoice "
-        "(the Stripe customer is created on first use). idempotency_key is required: the same "
-        "key with the same arguments never bills twice (also at Stripe). Without Stripe "
-        "configured the charge is recorded as 'not_configured'. Errors: CONFLICT (key reused "
-        "with other arguments), SERVICE_UNAVAILABLE (Stripe down, timeout or breaker open; "
-        "retry with the same key), INTEGRATION_ERROR (Stripe refused the charge)."
+        "Bill a usage-based amount to the tenant as an item on its next Stripe invoice; the "
+        "idempotency_key makes sure a retry never bills twice. Without Stripe configured the "
+        "charge is only recorded ('not_configured')."
     ),
     examples=(
         {

@@ -45,10 +45,9 @@ class SyncCalendarEventOutput(OperationOutput):
     open_world=True,
     title="Sync calendar event",
     description=(
-        "Bring the appointment's copy in the external calendar (Cal.com) in line now: create, "
-        "move or cancel it. Errors are reported, not queued: SERVICE_UNAVAILABLE when Cal.com "
-        "times out ('timeout') or its circuit breaker is open ('temporarily unavailable'), "
-        "INTEGRATION_ERROR when it refuses; the outbox keeps retrying pending syncs meanwhile."
+        "Bring the appointment's copy in the external calendar (Cal.com) in line now: create, move "
+        "or cancel it. A failure is answered, not queued; the outbox keeps retrying pending syncs "
+        "meanwhile."
     ),
     examples=({"appointment_id": 42},),
 )
@@ -104,8 +103,8 @@ class IntegrationHealthOutput(OperationOutput):
     read_only=True,
     title="Check integration health",
     description=(
-        "Which integrations are configured for the tenant, the state of their circuit "
-        "breakers, and how many side effects wait in the outbox or were dead-lettered."
+        "Which integrations are configured, the state of their circuit breakers and how many side "
+        "effects wait in the outbox or were dead-lettered."
     ),
 )
 def check_integration_health(ctx: CallContext, args: EmptyInput) -> IntegrationHealthOutput:
@@ -156,9 +155,8 @@ class RetryFailedSyncOutput(OperationOutput):
     open_world=True,
     title="Retry failed syncs",
     description=(
-        "Deliver the tenant's dead-lettered side effects again (calendar syncs, customer "
-        "notifications) with a fresh retry budget, optionally only one topic or one "
-        f"appointment's; at most {RETRY_LIMIT} per call. Delivered ones are never repeated."
+        "Deliver the tenant's dead-lettered side effects again (calendar syncs, notifications) "
+        "with a fresh retry budget, at most 500 per call. Delivered ones are never repeated."
     ),
     examples=({"topic": "calendar.sync"}, {"appointment_id": 42, "scope": "all"}),
 )

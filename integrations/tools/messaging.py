@@ -114,14 +114,9 @@ class SendSmsOutput(OperationOutput):
     open_world=True,
     title="Send SMS notification",
     description=(
-        "Send an SMS to a customer of the tenant, by customer_id, phone or the appointment's "
-        "customer: a free text (kind 'custom' with message) or the tenant's German template "
-        "of kind confirmation/reminder/cancellation/reschedule about appointment_id. Every "
-        "attempt is recorded with its delivery status. With no SMS provider configured the "
-        "message is recorded as 'not_configured' and sent is false. Errors: VALIDATION_FAILED, "
-        "RESOURCE_NOT_FOUND (unknown customer, phone or appointment), SERVICE_UNAVAILABLE "
-        "(provider down, timeout or its circuit breaker open), INTEGRATION_ERROR (the provider "
-        "refused the message, e.g. an unreachable number; details.error_code)."
+        "Send an SMS to a customer: a free text (kind 'custom') or the tenant's German template "
+        "about an appointment. Every attempt is recorded; with no SMS provider configured it is "
+        "recorded as 'not_configured' and sent is false."
     ),
     examples=(
         {"customer_id": 7, "message": "Ihre Bestellung ist da. Salon Sonnenschein"},

@@ -106,12 +106,10 @@ def _own_line(ctx: CallContext, data: dict[str, Any]) -> Any:
     idempotent=True,
     title="Process Retell webhook",
     description=(
-        "Apply one Retell webhook event (the body Retell posts to /webhooks/retell): "
-        "call_started, call_ended and call_analyzed keep the call log (transcript, outcome); "
-        "call_analyzed with a booking intent in call_analysis.custom_analysis_data books via "
-        "booking.processPhoneBooking; call_inbound answers which agent takes the call. Each "
-        "call_id and event is applied once (status 'duplicate' afterwards); unknown events are "
-        "'ignored'. The dialled number must be one of the company's (else RESOURCE_NOT_FOUND)."
+        "Apply one Retell webhook event as Retell posts it to /webhooks/retell: call events keep "
+        "the call log and call_analyzed with a booking intent books, call_inbound answers which "
+        "agent takes the call. Each call_id and event is applied once; the dialled number must be "
+        "one of the company's."
     ),
     examples=(
         {

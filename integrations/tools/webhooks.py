@@ -78,10 +78,10 @@ class DeletedWebhookEndpoint(OperationOutput):
     permission=Permission.MANAGE_INTEGRATIONS,
     title="Create webhook endpoint",
     description=(
-        "Send the named domain events to an HTTPS URL. Each delivery is a POST of the event "
-        "signed in the AskProAI-Signature header (t=<unix time>,v1=<HMAC-SHA256 of "
-        "'<t>.<body>' with the secret>); the secret is answered only here. Failed deliveries "
-        "are retried with back-off, then dead-lettered and can be replayed."
+        "Send the named domain events to an HTTPS URL, each delivery a POST signed in the "
+        "AskProAI-Signature header (t=<unix time>,v1=<HMAC-SHA256 of '<t>.<body>' with the "
+        "secret>). The secret is answered only here; failed deliveries are retried with back-off, "
+        "then dead-lettered."
     ),
     examples=({"url": "https://example.com/hooks/askproai", "events": ["booking.created"]},),
 )

@@ -32,7 +32,7 @@ ROLE_LABELS = {
 
 
 def service_scopes() -> list[str]:
-    return sorted({op.service for op in registry})
+    return registry.services()
 
 
 def authorization_server_issuer(request: HttpRequest) -> str:

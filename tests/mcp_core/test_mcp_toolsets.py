@@ -1,9 +1,11 @@
 """Toolsets and the lean tool list: what `tools/list` puts into an assistant's context."""
 
 import json
+import re
 
 import pytest
 
+from mcp_core.mcp_schemas import MIN_SHARED_BYTES
 from mcp_core.operations import registry
 from tests.factories import ApiKeyFactory
 
@@ -88,8 +90,8 @@ def test_a_tool_outside_the_loaded_set_can_still_be_called(client, owner_token):
     assert response.json()["result"]["isError"] is False
 
 
-def _titled(schema):
-    """Whether pydantic's restating titles or any description survive in a schema."""
+def _described(schema):
+    """Whether any description survives in a schema (pydantic's titles go at the source)."""
     if isinstance(schema, dict):
         if isinstance(schema.get("title"), str) or "description" in schema:
             return True
@@ -98,20 +100,49 @@ def _titled(schema):
             *(v for key in ("properties", "$defs") for v in schema.get(key, {}).values()),
             *(v for key, v in schema.items() if key not in ("properties", "$defs")),
         ]
-        return any(_titled(v) for v in nested)
+        return any(_described(v) for v in nested)
     if isinstance(schema, list):
-        return any(_titled(v) for v in schema)
+        return any(_described(v) for v in schema)
     return False
 
 
-def test_lean_list_is_a_third_of_the_verbose_one_and_keeps_constraints(client, owner_token):
+def _resolved(schema, defs):
+    """`schema` with every `$ref` into `defs` written out, and no `$defs` left."""
+    if isinstance(schema, list):
+        return [_resolved(item, defs) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        return _resolved(defs[schema["$ref"].removeprefix("#/$defs/")], defs)
+    return {k: _resolved(v, defs) for k, v in schema.items() if k != "$defs"}
+
+
+def _subschemas(schema):
+    if isinstance(schema, dict):
+        yield schema
+        for key, value in schema.items():
+            if key in ("properties", "$defs"):
+                for sub in value.values():
+                    yield from _subschemas(sub)
+            elif key not in ("default", "examples", "enum", "const"):
+                yield from _subschemas(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from _subschemas(item)
+
+
+def _sentences(text):
+    return len(re.findall(r"[.!?](?=\s|$)", text.strip()))
+
+
+def test_lean_list_keeps_every_constraint_and_says_nothing_twice(client, owner_token):
     verbose = [
         {
             "name": op.tool_name,
             "title": op.title or op.name,
             "description": op.description,
-            "inputSchema": op.input_schema(),
-            "outputSchema": op.output_schema(),
+            "inputSchema": op.input.model_json_schema(mode="validation"),
+            "outputSchema": op.output.model_json_schema(mode="serialization"),
         }
         for op in registry
     ]
@@ -119,12 +150,28 @@ def test_lean_list_is_a_third_of_the_verbose_one_and_keeps_constraints(client, o
     _, default_bytes = _list(client, owner_token)
     full, full_bytes = _list(client, owner_token, query="?toolsets=all")
     assert default_bytes * 3 <= verbose_bytes
-    assert full_bytes < verbose_bytes
+    assert full_bytes * 3 <= verbose_bytes
     by_name = {tool["name"]: tool for tool in full}
     for op in registry:
         tool = by_name[op.tool_name]
-        assert tool["inputSchema"] == op.input_schema()  # argument docs and constraints intact
-        assert not _titled(tool["outputSchema"])
+        # The same schema as validation's and OpenAPI's once its shared parts are written out.
+        given = tool["inputSchema"]
+        assert _resolved(given, given.get("$defs", {})) == _resolved(
+            op.input_schema(), op.input_schema().get("$defs", {})
+        ), op.name
+        output = tool["outputSchema"]
+        assert not _described(output), op.name
         raw = op.output_schema()
-        assert tool["outputSchema"].get("required") == raw.get("required")
-        assert set(tool["outputSchema"].get("properties", {})) == set(raw.get("properties", {}))
+        assert output.get("required") == raw.get("required")
+        assert set(output.get("properties", {})) == set(raw.get("properties", {}))
+        assert "title" not in tool["annotations"]  # the tool's own title says it
+        for schema in (given, output):
+            written = [json.dumps(sub, sort_keys=True) for sub in _subschemas(schema)]
+            repeated = {s for s in written if written.count(s) > 1 and len(s) >= MIN_SHARED_BYTES}
+            assert not repeated, op.name
+
+
+def test_every_description_is_at_most_two_sentences():
+    for op in registry:
+        assert 1 <= _sentences(op.description) <= 2, (op.name, op.description)
+        assert len(op.description) <= 300, op.name

@@ -120,17 +120,37 @@ def test_get_and_delete_are_405(client, key):
     assert client.delete("/mcp", **auth).status_code == 405
 
 
-def test_missing_or_bad_key_gets_401_with_resource_metadata(client):
-    for token in (None, "apk_00000000_nope"):
+def test_missing_or_bad_credentials_get_a_401_that_names_oauth_and_api_keys(client):
+    metadata_url = "http://testserver/.well-known/oauth-protected-resource/mcp"
+    for token, challenge in (
+        (None, f'Bearer resource_metadata="{metadata_url}"'),
+        # RFC 6750: a token was sent, and it is not (or no longer) valid.
+        ("apk_00000000_nope", f'Bearer resource_metadata="{metadata_url}", error="invalid_token"'),
+        (
+            "an-oauth-token-we-never-issued",
+            f'Bearer resource_metadata="{metadata_url}", error="invalid_token"',
+        ),
+    ):
         response = rpc(client, token, "tools/list")
         assert response.status_code == 401
-        assert response.headers["WWW-Authenticate"] == (
-            'Bearer resource_metadata="http://testserver/.well-known/oauth-protected-resource/mcp"'
+        assert response.headers["WWW-Authenticate"] == challenge
+        error = response.json()["error"]
+        assert (error["type"], error["code"]) == ("AUTHENTICATION_FAILED", 1009)
+        assert error["message"] == (
+            "Sign in with OAuth (the authorization server is named in the document at "
+            "details.resource_metadata) or send an API key as 'Authorization: Bearer apk_…'."
         )
-        assert response.json()["error"]["type"] == "AUTHENTICATION_FAILED"
+        assert error["details"]["message_de"].startswith("Bitte mit OAuth anmelden")
+        assert "API-Schlüssel" in error["details"]["message_de"]
+        assert error["details"]["resource_metadata"] == metadata_url
+    # What the message points at leads to the sign-in.
     metadata = client.get("/.well-known/oauth-protected-resource/mcp").json()
     assert metadata["resource"] == "http://testserver/mcp"
     assert metadata["bearer_methods_supported"] == ["header"]
+    issuer = metadata["authorization_servers"][0]
+    server = client.get("/.well-known/oauth-authorization-server").json()
+    assert server["issuer"] == issuer
+    assert server["authorization_endpoint"] == f"{issuer}/oauth/authorize/"
 
 
 def test_foreign_origin_is_403_and_local_origin_passes(client, key):
@@ -299,3 +319,18 @@ def test_failed_tool_result_has_no_structured_content(client, key):
     assert "structuredContent" not in result["result"]
     envelope = json.loads(result["result"]["content"][0]["text"])
     assert (envelope["error"]["code"], envelope["error"]["type"]) == (1002, "RESOURCE_NOT_FOUND")
+
+
+def test_list_changes_are_not_pushed_and_the_list_says_how_long_it_holds(client, key):
+    """Stateless: no stream to push notifications/tools/list_changed on (the capabilities say
+    listChanged false); a 2026-07-28 client re-lists when the list's ttlMs has passed."""
+    params, headers = modern("subscriptions/listen", {"notifications": {"toolsListChanged": True}})
+    refused = rpc(client, key[1], "subscriptions/listen", params, headers=headers)
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == -32601
+    params, headers = modern("tools/list")
+    listed = rpc(client, key[1], "tools/list", params, headers=headers).json()["result"]
+    assert (listed["cacheScope"], listed["ttlMs"]) == ("private", 60_000)
+    params, headers = modern("server/discover")
+    discovered = rpc(client, key[1], "server/discover", params, headers=headers).json()["result"]
+    assert discovered["capabilities"]["tools"] == {"listChanged": False}

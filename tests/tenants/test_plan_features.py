@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
@@ -13,6 +14,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.urls import reverse
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from bookings import calendar
 from bookings.enums import SyncStatus
@@ -33,6 +37,7 @@ from tests.bookings.test_booking_service import (  # noqa: F401 — autouse fixt
 )
 from tests.factories import ApiKeyFactory, CompanyFactory, OperatorProfileFactory
 from tests.mcp_core.federation_helpers import list_all, mcp_session, upstream_cli
+from tests.serving import asgi_server
 
 GRAPHQL_REFUSED = {"feature": "graphql_api", "required_plan": "professional"}
 FEDERATION_REFUSED = {"feature": "federation", "required_plan": "professional"}
@@ -146,6 +151,34 @@ def test_a_refused_graphql_mutation_writes_nothing(client):
     [error] = response.json()["errors"]
     assert error["extensions"]["details"] == GRAPHQL_REFUSED
     assert not Appointment.objects.for_tenant(world.tenant).exists()
+
+
+@pytest.fixture(scope="module")
+def asgi(django_db_setup, django_db_blocker) -> Iterator[str]:
+    with asgi_server() as base:
+        yield base
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_the_graphql_socket_refuses_a_plan_without_graphql(asgi):
+    basic = plan(CompanyFactory(), Plan.BASIC)
+    _, basic_token = ApiKeyFactory.create_with_plaintext(tenant=basic, role="owner")
+    _, pro_token = ApiKeyFactory.create_with_plaintext(role="owner")
+    url = asgi.replace("http://", "ws://") + "/graphql"
+
+    def init(token: str) -> Any:
+        ws = connect(url, subprotocols=[Subprotocol("graphql-transport-ws")])
+        payload = {"Authorization": f"Bearer {token}"}
+        ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        return ws
+
+    with init(basic_token) as ws, pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    with init(pro_token) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
 
 
 # ---------------------------------------------------------------------------------- federation

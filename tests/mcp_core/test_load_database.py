@@ -56,7 +56,7 @@ def saturated() -> Iterator[None]:
     holder.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])
     waiters = [psycopg.connect(**_dsn()) for _ in range(WAITERS)]
     threads = [
-        threading.Thread(target=w.execute, args=("SELECT pg_advisory_lock(%s)", [LOCK]))
+        threading.Thread(target=w.execute, args=("SELECT pg_advisory_xact_lock(%s)", [LOCK]))
         for w in waiters
     ]
     for thread in threads:

@@ -100,6 +100,9 @@ class DatabaseSampler:
             except DatabaseError as exc:  # no connection to be had: saturated, or down
                 logger.warning("load.db_sample_failed", error=f"{exc.__class__.__name__}: {exc}")
                 self._pressure = SATURATED
+            except Exception as exc:  # not the database's answer: no signal, never a 500
+                logger.warning("load.db_sample_failed", error=f"{exc.__class__.__name__}: {exc}")
+                self._pressure = 0.0
             else:
                 self._pressure = 0.0 if busy is None else busy / target
             DB_PRESSURE.set(self._pressure)

@@ -157,7 +157,8 @@ class LoadSheddingMiddleware:
             remembered = _remembered_refusal(request, digest, time.time())
             if remembered is not None:
                 return remembered
-        # Only API clients and the admin are shed for load; the phone line is not even measured.
+        # Only API clients and the admin are shed for load; the phone line never waits for a
+        # database sample.
         strain = monitor.strain() if kind != PHONE else Strain(0.0, REASON_LATENCY)
         adaptive = strain.pressure >= 1 and _adaptive_for(request)
         admission = monitor.try_enter(kind, adaptive=adaptive, strain=strain)

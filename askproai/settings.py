@@ -324,10 +324,15 @@ MCP_AUTH_CACHE_TTL = env_int("MCP_AUTH_CACHE_TTL", 10)
 # (a change made in this worker shows at once).
 FEATURE_FLAG_CHECK_SECONDS = env_float("FEATURE_FLAG_CHECK_SECONDS", 1.0)
 # Load shedding (mcp_core.load): requests in flight per worker and kind of caller; under load
-# (the latency average over LOAD_SHED_LATENCY_TARGET seconds) API clients' share shrinks first,
-# the admin's next, the phone line's never.
+# (the latency average over LOAD_SHED_LATENCY_TARGET seconds, or the database's busy sessions
+# over LOAD_SHED_DB_SESSIONS_TARGET) API clients' share shrinks first, the admin's next, the
+# phone line's never.
 LOAD_SHED_SLOTS = env_json("LOAD_SHED_SLOTS", {"phone": 64, "admin": 8, "api": 16})
 LOAD_SHED_LATENCY_TARGET = env_float("LOAD_SHED_LATENCY_TARGET", 0.25)
+# Busy sessions of the database (pg_stat_activity: not idle) that count as pressure 1; 0: the
+# database is not sampled. Sampled at most every LOAD_SHED_DB_SAMPLE_SECONDS per process.
+LOAD_SHED_DB_SESSIONS_TARGET = env_int("LOAD_SHED_DB_SESSIONS_TARGET", 24)
+LOAD_SHED_DB_SAMPLE_SECONDS = env_float("LOAD_SHED_DB_SAMPLE_SECONDS", 1.0)
 LOAD_SHED_RETRY_AFTER = env_int("LOAD_SHED_RETRY_AFTER", 2)
 # Seconds a worker answers a REST key refused for its plan's rate limit without any other work
 # (never past the window; 0: every call takes the full path).

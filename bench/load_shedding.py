@@ -9,7 +9,10 @@ gunicorn (as `make serve`). In one run it measures `check_availability` as Retel
 (`POST /webhooks/retell/functions`, signed) twice: quiet, then while --flooders API clients
 call `GET /api/v2/mcp/tenant` with the tenant's key as fast as they can, far past its limit.
 `--adaptive` turns the flag `adaptive_load_shedding` on for every tenant first;
-`--refusal-memory 0` makes every refused API call take the full path. JSON lines:
+`--refusal-memory 0` makes every refused API call take the full path; `--saturate-db N`
+(PostgreSQL) keeps N+1 sessions busy during the flood (one holds an advisory lock in an open
+transaction, N wait for it), judged by the server against `--db-target` busy sessions
+(LOAD_SHED_DB_SESSIONS_TARGET). JSON lines:
 
 - `retell_quiet` / `retell_during_flood`: p50, p99, max, refused (any answer not 200 with
   slots, or the spoken "ausgelastet");
@@ -25,8 +28,11 @@ import json
 import multiprocessing
 import statistics
 import sys
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +59,13 @@ def parse_args() -> argparse.Namespace:
         default="5",
         help="LOAD_SHED_REFUSAL_MEMORY of the server (0: every refusal takes the full path)",
     )
+    p.add_argument(
+        "--saturate-db",
+        type=int,
+        default=0,
+        help="sessions kept waiting on an advisory lock during the flood (PostgreSQL)",
+    )
+    p.add_argument("--db-target", default="24", help="LOAD_SHED_DB_SESSIONS_TARGET of the server")
     p.add_argument("--target-ratio", type=float, default=1.5)
     add_database_arguments(p)
     return p.parse_args()
@@ -65,6 +78,7 @@ SERVER_ENV = {
     "RETELL_API_KEY": SIGNING_KEY,
     "LOG_LEVEL": "WARNING",
     "LOAD_SHED_REFUSAL_MEMORY": ARGS.refusal_memory,
+    "LOAD_SHED_DB_SESSIONS_TARGET": ARGS.db_target,
 }
 start_django(SERVER_ENV)
 
@@ -154,6 +168,40 @@ def flood(host: str, port: int, token: str, stop: Any, tally: Any) -> None:
     tally.put(dict(mine))
 
 
+SATURATION_LOCK = 4_242_018
+
+
+@contextmanager
+def saturated_database(waiters: int) -> Iterator[None]:
+    """`waiters` sessions queued on an advisory lock one open transaction holds: busy sessions
+    in pg_stat_activity, as a database whose connections are all taken looks."""
+    if waiters <= 0:
+        yield
+        return
+    import psycopg
+
+    holder = psycopg.connect(DATABASE_URL)
+    holder.execute("SELECT pg_advisory_xact_lock(%s)", [SATURATION_LOCK])
+    sessions = [psycopg.connect(DATABASE_URL, autocommit=True) for _ in range(waiters)]
+    threads = [
+        threading.Thread(
+            target=session.execute, args=("SELECT pg_advisory_xact_lock(%s)", [SATURATION_LOCK])
+        )
+        for session in sessions
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(2.0)  # past the server's sampling interval: its next sample sees them
+    try:
+        yield
+    finally:
+        holder.rollback()
+        for thread in threads:
+            thread.join(timeout=60)
+        for session in [holder, *sessions]:
+            session.close()
+
+
 def main() -> None:
     from tests.serving import gunicorn
 
@@ -178,7 +226,8 @@ def main() -> None:
         for process in flooders:
             process.start()
         time.sleep(1.0)  # the flood is past the plan's 100 calls before the phone is measured
-        loaded = phone_phase(host, int(port), 1_000_000)
+        with saturated_database(ARGS.saturate_db if ARGS.db == "postgres" else 0):
+            loaded = phone_phase(host, int(port), 1_000_000)
         stop.set()
         tally: Counter[str] = Counter()
         for _ in flooders:
@@ -192,6 +241,8 @@ def main() -> None:
         answers=dict(tally),
         adaptive=ARGS.adaptive,
         refusal_memory=ARGS.refusal_memory,
+        saturate_db=ARGS.saturate_db,
+        db_target=ARGS.db_target,
     )
     ratio = round(loaded["p99_ms"] / quiet["p99_ms"], 2)
     emit(

@@ -28,13 +28,17 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from common.errors import ApplicationError
 from mcp_core.breakers import call_with_breaker, is_client_error
+from tenants import policy
+
+if TYPE_CHECKING:
+    from tenants.models import Company
 
 T = TypeVar("T")
 
@@ -169,12 +173,15 @@ def reset_backends() -> None:
         _instances.clear()
 
 
-def requires_sync(backend: CalendarBackend, *, tenant_id: int, service_id: int) -> bool:
+def requires_sync(backend: CalendarBackend, *, tenant: Company, service_id: int) -> bool:
     """Whether appointments of this tenant and service have a copy in the backend's calendar
-    (a backend that syncs only some answers per tenant and service; a cheap local check)."""
+    (a backend that syncs only some answers per tenant and service; a cheap local check).
+    A tenant whose plan in force lacks `calendar_sync` keeps none (tenants.policy)."""
+    if not policy.feature_allowed(tenant, "calendar_sync"):
+        return False
     per_tenant = getattr(backend, "requires_sync_for", None)
     if per_tenant is not None:
-        return bool(per_tenant(tenant_id, service_id))
+        return bool(per_tenant(tenant.pk, service_id))
     return backend.requires_sync
 
 

@@ -22,6 +22,7 @@ from integrations.models import (
     StripeCharge,
     WebhookEvent,
 )
+from tenants import policy
 from tenants.admin_scoping import (
     ReadOnlyTenantAdmin,
     SuperuserOnlyMixin,
@@ -123,6 +124,22 @@ class StripeChargeAdmin(ReadOnlyTenantAdmin):
     list_select_related = ["tenant"]
 
 
+class CalcomAccountForm(forms.ModelForm):
+    """A Cal.com account is the calendar sync: only for a plan that has `calendar_sync`. The
+    request's tenant (an operator's) is set by CalcomAccountAdmin."""
+
+    request_tenant: Any = None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        tenant = cleaned.get("tenant") or self.request_tenant
+        if self.instance.pk is None and tenant is not None:
+            refusal = policy.feature_refusal(tenant, "calendar_sync")
+            if refusal is not None:
+                raise forms.ValidationError(refusal.message)
+        return cleaned
+
+
 @admin.register(CalcomAccount)
 class CalcomAccountAdmin(TenantScopedAdmin):
     """A tenant's Cal.com credentials; the key is never shown again once saved."""
@@ -157,8 +174,11 @@ class CalcomAccountAdmin(TenantScopedAdmin):
             return "—"
         return f"URL /webhooks/calcom · Secret {obj.webhook_secret}"
 
+    form = CalcomAccountForm
+
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
+        form: Any = super().get_form(request, obj, change=change, **kwargs)
+        form.request_tenant = operator_tenant(request)
         if "api_key" in form.base_fields:
             # Write-only: an empty field on edit keeps the stored key.
             form.base_fields["api_key"].widget = PasswordInput(render_value=False)

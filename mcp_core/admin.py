@@ -39,6 +39,7 @@ from mcp_core.models import (
     WebhookEndpoint,
 )
 from mcp_core.webhooks_out import new_secret
+from tenants import policy
 from tenants.admin_scoping import (
     ReadOnlyTenantAdmin,
     SuperuserOnlyMixin,
@@ -176,6 +177,8 @@ class UpstreamForm(forms.ModelForm):
         # The registry's own refusals (reserved or taken slug, transports) as form errors.
         tenant = cleaned.get("tenant") if self.superuser else self.operator_tenant
         try:
+            if tenant is not None:
+                policy.feature_require(tenant, "federation")
             upstream_validate(
                 tenant=tenant,
                 slug=cleaned.get("slug") or "",

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.apps import apps
-from django.db import connection
+from django.db import connection, transaction
 
 from common import rows
 from mcp_core.models import AuditLog, DomainEvent, OutboxMessage, SagaRun
@@ -55,6 +55,22 @@ def statement_timeout_set(milliseconds: int | None) -> None:
             cursor.execute("RESET statement_timeout")
         else:
             cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(milliseconds)])
+
+
+def database_busy_sessions() -> int | None:
+    """Sessions of this database, besides this one, that hold a connection busy: running,
+    waiting (for a lock, say) or idle inside a transaction (PostgreSQL's pg_stat_activity;
+    None elsewhere). A role sees the state of its own sessions only (pg_monitor: all)."""
+    if connection.vendor != "postgresql":
+        return None
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+            "AND state IS NOT NULL AND state <> 'idle'"
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def database_ping() -> None:

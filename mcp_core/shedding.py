@@ -1,8 +1,10 @@
-"""The middleware that keeps each kind of caller to its budget and sheds API clients under load
-(`mcp_core.load`). The adaptive part is behind the feature flag `adaptive_load_shedding`, per
-tenant (the Bearer key's); with the flag off a caller meets only its fixed budget. A REST key
-just refused for its plan's rate limit is answered 429 here, before any other work, for up to
-LOAD_SHED_REFUSAL_MEMORY seconds (never past its window), so a flood costs this worker little."""
+"""The middleware that keeps each kind of caller to its budget and sheds API clients, then the
+admin, under load (`mcp_core.load`: latency or database pressure). The adaptive part is behind
+the feature flag `adaptive_load_shedding`, per tenant (the Bearer key's; the admin, which has
+none, by the flag's global state); with the flag off a caller meets only its fixed budget.
+A REST key just refused for its plan's rate limit is answered 429 here, before any other work,
+for up to LOAD_SHED_REFUSAL_MEMORY seconds (never past its window), so a flood costs this worker
+little."""
 
 from __future__ import annotations
 
@@ -18,7 +20,17 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from common.errors import ApplicationError, RateLimitExceeded
 from mcp_core.flag_provider import flag_value
-from mcp_core.load import ADMIN, API, PHONE, REASON_OVER_LIMIT, SHED_TOTAL, Admission, monitor
+from mcp_core.load import (
+    ADMIN,
+    API,
+    PHONE,
+    REASON_LATENCY,
+    REASON_OVER_LIMIT,
+    SHED_TOTAL,
+    Admission,
+    Strain,
+    monitor,
+)
 from mcp_core.middleware import correlation_id_of
 from tenants.authentication import authenticate_request
 from tenants.plans import effective_plan
@@ -43,7 +55,7 @@ def caller_kind(path: str) -> str | None:
 class LoadShedded(RateLimitExceeded):
     def __init__(self, admission: Admission) -> None:
         retry_after = settings.LOAD_SHED_RETRY_AFTER
-        why = "is busy" if admission.reason == "latency" else "has no free slot for this caller"
+        why = "is busy" if admission.reason != "budget" else "has no free slot for this caller"
         super().__init__(
             f"The service {why}; retry in {retry_after} seconds.",
             details={
@@ -145,8 +157,11 @@ class LoadSheddingMiddleware:
             remembered = _remembered_refusal(request, digest, time.time())
             if remembered is not None:
                 return remembered
-        adaptive = kind == API and monitor.pressure() >= 1 and _adaptive_for(request)
-        admission = monitor.try_enter(kind, adaptive=adaptive)
+        # Only API clients and the admin are shed for load; the phone line never waits for a
+        # database sample.
+        strain = monitor.strain() if kind != PHONE else Strain(0.0, REASON_LATENCY)
+        adaptive = strain.pressure >= 1 and _adaptive_for(request)
+        admission = monitor.try_enter(kind, adaptive=adaptive, strain=strain)
         if not admission.admitted:
             error = LoadShedded(admission)
             shed = JsonResponse(

@@ -36,6 +36,7 @@ from mcp_core.observability import new_correlation_id
 from mcp_core.operations import ALL_TOOLSETS, Operation, registry
 from mcp_core.orchestrator import execute
 from mcp_core.permissions import role_allows
+from tenants import policy
 from tenants.authentication import authenticate_request
 
 MODERN_VERSION = "2026-07-28"
@@ -350,7 +351,9 @@ def _tools_list(
     ]
     # Upstream servers a tenant registered are offered in every selection of toolsets: the
     # registration is the choice (docs/architecture.md, "The tool list is a context budget").
-    tools += federated_tools(principal, version)
+    # A plan without `federation` sees none of them (tenants.policy).
+    if policy.feature_allowed(principal.tenant, "federation"):
+        tools += federated_tools(principal, version)
     try:
         page, result = paginate(tools, params)
     except McpCallError as exc:
@@ -373,7 +376,13 @@ def _tools_call(
         raise JsonRpcError(INVALID_PARAMS, "Tool arguments must be an object.")
     if op is None:
         federated = (
-            federated_call(principal, name, arguments, correlation_id=correlation_id)
+            federated_call(
+                principal,
+                name,
+                arguments,
+                correlation_id=correlation_id,
+                refusal=policy.feature_refusal(principal.tenant, "federation"),
+            )
             if isinstance(name, str)
             else None
         )

@@ -43,11 +43,16 @@ def plan_limits(plan: str) -> PlanLimits:
 
 
 # The lowest plan that includes each feature; `tenants.policy` refuses it below.
+# `api_access` is every plan's: basic's API budget is its rate limit (MCP_RATE_LIMIT_BASIC),
+# and GraphQL, external MCP servers and the calendar sync are the features above it.
 FEATURE_REQUIRED_PLAN: dict[str, str] = {
     "multi_branch": Plan.PROFESSIONAL,
     "advanced_analytics": Plan.PROFESSIONAL,
     "custom_branding": Plan.ENTERPRISE,
-    "api_access": Plan.PROFESSIONAL,
+    "api_access": Plan.BASIC,
+    "graphql_api": Plan.PROFESSIONAL,
+    "federation": Plan.PROFESSIONAL,
+    "calendar_sync": Plan.PROFESSIONAL,
     "sms_notifications": Plan.PROFESSIONAL,
     "whatsapp_integration": Plan.ENTERPRISE,
 }

@@ -24,7 +24,14 @@ from tenants.plans import (
 if TYPE_CHECKING:
     from tenants.models import Company
 
-__all__ = ["feature_allowed", "feature_require", "features_of", "limit_check", "limit_of"]
+__all__ = [
+    "feature_allowed",
+    "feature_refusal",
+    "feature_require",
+    "features_of",
+    "limit_check",
+    "limit_of",
+]
 
 LIMITS = ("branches", "staff_per_branch", "monthly_bookings", "api_calls_per_hour")
 
@@ -65,15 +72,23 @@ def feature_allowed(tenant: Company, feature: str) -> bool:
     return features_of(tenant)[feature]
 
 
-def feature_require(tenant: Company, feature: str) -> None:
-    """Raise PlanFeatureMissing (PERMISSION_DENIED, details {feature, required_plan}) when the
-    tenant's plan in force lacks `feature`."""
+def feature_refusal(tenant: Company, feature: str) -> PlanFeatureMissing | None:
+    """The refusal (PERMISSION_DENIED, details {feature, required_plan}) when the tenant's plan
+    in force lacks `feature`, for a caller that raises it later or elsewhere; else None."""
     if feature_allowed(tenant, feature):
-        return
+        return None
     required = str(FEATURE_REQUIRED_PLAN[feature])
     addon = FEATURE_ADDONS.get(feature)
     extra = f" or the '{addon}' add-on" if addon else ""
-    raise PlanFeatureMissing(
+    return PlanFeatureMissing(
         f"The feature '{feature}' needs the {required} plan{extra}.",
         details={"feature": feature, "required_plan": required},
     )
+
+
+def feature_require(tenant: Company, feature: str) -> None:
+    """Raise PlanFeatureMissing (PERMISSION_DENIED, details {feature, required_plan}) when the
+    tenant's plan in force lacks `feature`."""
+    refusal = feature_refusal(tenant, feature)
+    if refusal is not None:
+        raise refusal

@@ -258,7 +258,7 @@ def _book(
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
         sync_status=SyncStatus.PENDING
-        if calendar.requires_sync(backend, tenant_id=tenant.pk, service_id=service.pk)
+        if calendar.requires_sync(backend, tenant=tenant, service_id=service.pk)
         else SyncStatus.NOT_REQUIRED,
     )
     results = _run_booking_saga(tenant, request)

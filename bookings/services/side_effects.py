@@ -35,6 +35,7 @@ from bookings.models import Appointment
 from mcp_core import outbox
 from mcp_core.audit import Ref, audit_record
 from mcp_core.models import OutboxMessage
+from tenants import policy
 from tenants.models import Company
 
 logger = logging.getLogger(__name__)
@@ -73,8 +74,12 @@ def booking_calendar_sync(*, tenant: Company, appointment_id: int) -> str:
     or cancel the event) and return its sync status. An appointment changed while its event
     was being written is written again. Idempotent; a deleted appointment is skipped ('').
 
-    Raises CalendarError when the backend failed (the sync status stays as it was)."""
+    Raises CalendarError when the backend failed (the sync status stays as it was). A tenant
+    whose plan lacks `calendar_sync` is skipped ('not_required', logged and audited): the
+    calendar is not asked, the outbox message is done, not dead-lettered."""
     backend = calendar.get_calendar_backend()
+    if not policy.feature_allowed(tenant, "calendar_sync"):
+        return _calendar_skipped(tenant, appointment_id)
     for _ in range(3):
         appointment = (
             Appointment.objects.for_tenant(tenant)
@@ -85,9 +90,7 @@ def booking_calendar_sync(*, tenant: Company, appointment_id: int) -> str:
         if appointment is None:
             return ""
         external_id = appointment.external_calendar_id
-        syncs = calendar.requires_sync(
-            backend, tenant_id=tenant.pk, service_id=appointment.service_id
-        )
+        syncs = calendar.requires_sync(backend, tenant=tenant, service_id=appointment.service_id)
         if not syncs and not external_id:
             status = SyncStatus.NOT_REQUIRED
         else:
@@ -108,6 +111,31 @@ def booking_calendar_sync(*, tenant: Company, appointment_id: int) -> str:
         ):
             return str(status)
     return SyncStatus.PENDING.value
+
+
+def _calendar_skipped(tenant: Company, appointment_id: int) -> str:
+    """The plan has no calendar sync: nothing to keep in line; a waiting sync is not needed."""
+    waiting = (
+        Appointment.objects.for_tenant(tenant)
+        .filter(pk=appointment_id)
+        .exclude(sync_status=SyncStatus.NOT_REQUIRED)
+        .update(sync_status=SyncStatus.NOT_REQUIRED)
+    )
+    logger.info(
+        "calendar sync of appointment %s (tenant %s) skipped: the plan has no calendar_sync",
+        appointment_id,
+        tenant.pk,
+    )
+    if waiting:
+        with transaction.atomic():
+            audit_record(
+                tenant=tenant,
+                actor=ACTOR,
+                action="calendar_sync.skipped",
+                obj=Ref(Appointment, appointment_id),
+                changes={"reason": "plan", "feature": "calendar_sync"},
+            )
+    return SyncStatus.NOT_REQUIRED.value
 
 
 def _calendar_payload(actor: str, appointment_id: int) -> dict[str, Any]:
@@ -223,7 +251,7 @@ def calendar_follows(tenant: Company, actor: str, appointment: Appointment) -> b
     backend = calendar.get_calendar_backend()
     if not (
         appointment.external_calendar_id
-        or calendar.requires_sync(backend, tenant_id=tenant.pk, service_id=appointment.service_id)
+        or calendar.requires_sync(backend, tenant=tenant, service_id=appointment.service_id)
     ):
         return False
     appointment.sync_status = SyncStatus.PENDING

@@ -47,6 +47,7 @@ from integrations.webhooks import error_response, first_delivery, json_body, sig
 from staff import services as staff_services
 from staff.models import Staff
 from staff.time_blocks import staff_time_unblock
+from tenants import policy
 from tenants.models import Company
 
 logger = logging.getLogger(__name__)
@@ -166,6 +167,11 @@ def apply_delivery(delivery: Delivery) -> dict[str, Any]:
     if delivery.tenant_id is None:
         return {"status": "ignored", "reason": "the booking belongs to no tenant here"}
     tenant = Company.objects.get(pk=delivery.tenant_id)
+    if not policy.feature_allowed(tenant, "calendar_sync"):
+        # A plan without the calendar sync (a lapsed subscription, say): acknowledged, so
+        # Cal.com does not retry, and nothing here changes.
+        logger.info("calcom.delivery_skipped tenant=%s reason=plan", tenant.pk)
+        return {"status": "ignored", "reason": "the tenant's plan has no calendar sync"}
     appointment, block, mapping = delivery.appointment, delivery.block, delivery.mapping
     with transaction.atomic():
         if not first_delivery(

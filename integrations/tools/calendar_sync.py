@@ -21,6 +21,7 @@ from mcp_core.health import check_integrations
 from mcp_core.models import OutboxMessage, OutboxStatus
 from mcp_core.operations import CallContext, EmptyInput, OperationInput, OperationOutput, operation
 from mcp_core.permissions import Permission
+from tenants import policy
 
 RETRY_LIMIT = 500  # messages put back per call; call again for more
 
@@ -52,6 +53,7 @@ class SyncCalendarEventOutput(OperationOutput):
     examples=({"appointment_id": 42},),
 )
 def sync_calendar_event(ctx: CallContext, args: SyncCalendarEventInput) -> SyncCalendarEventOutput:
+    policy.feature_require(ctx.tenant, "calendar_sync")
     if not Appointment.objects.for_tenant(ctx.tenant).filter(pk=args.appointment_id).exists():
         raise AppointmentNotFound(details={"appointment_id": args.appointment_id})
     try:

@@ -16,7 +16,7 @@ from django.conf import settings
 from mcp.shared.exceptions import MCPError
 
 from common import deadline
-from common.errors import IntegrationError, PermissionDenied, ServiceUnavailable
+from common.errors import ApplicationError, IntegrationError, PermissionDenied, ServiceUnavailable
 from mcp_core.audit import Ref, audit_record
 from mcp_core.auth import Principal
 from mcp_core.breakers import call_with_breaker
@@ -71,15 +71,19 @@ def federated_call(
     *,
     correlation_id: str | None = None,
     source: str = "mcp",
+    refusal: ApplicationError | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]] | None:
     """The MCP result of tool `name` and the response headers; None when `name` is no
-    federated tool of this tenant."""
+    federated tool of this tenant. `refusal`: the tenant policy's answer (its plan lacks
+    `federation`), returned as the call's error before the upstream is asked."""
     found = upstream_tool_find(tenant=principal.tenant, name=name)
     if found is None:
         return None
     upstream, tool = found
 
     def run(call_correlation_id: str) -> dict[str, Any]:
+        if refusal is not None:
+            raise refusal
         if not role_at_least(principal.role, upstream.role_required):
             raise PermissionDenied(
                 f"The role '{principal.role}' may not call {name}.",

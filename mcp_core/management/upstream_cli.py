@@ -24,7 +24,7 @@ from mcp_core.federation.reporting import reporting_access_provision, reporting_
 from mcp_core.federation.upkeep import upstream_check
 from mcp_core.models import Upstream
 from mcp_core.permissions import Role
-from tenants import selectors
+from tenants import policy, selectors
 from tenants.models import Company
 
 ACTOR = "system:cli"
@@ -62,6 +62,8 @@ def run(options: dict[str, Any]) -> tuple[Any, str]:
     action = options["upstream_action"]
     tenant = _tenant(options.get("tenant"))
     if action == "add":
+        if tenant is not None:
+            policy.feature_require(tenant, "federation")
         command = shlex.split(options["stdio"]) if options.get("stdio") else None
         credentials = _pairs(options.get("env") or [], "--env") | _pairs(
             options.get("header") or [], "--header"

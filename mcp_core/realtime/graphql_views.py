@@ -14,14 +14,21 @@ from strawberry.exceptions import ConnectionRejectionError
 
 from common.errors import ApplicationError, AuthenticationFailed
 from mcp_core.realtime.graphql_schema import schema
+from tenants import policy
 from tenants.authentication import authenticate_request
 
 
 def _authenticated(header: str | None) -> dict[str, Any]:
+    """The caller's principal, or why not: a bad key, or a plan without `graphql_api` (every
+    field then answers PERMISSION_DENIED with {feature, required_plan}; a socket is refused)."""
     try:
-        return {"principal": authenticate_request(header)}
+        principal = authenticate_request(header)
     except ApplicationError as exc:
         return {"principal": None, "auth_error": exc}
+    refusal = policy.feature_refusal(principal.tenant, "graphql_api")
+    if refusal is not None:
+        return {"principal": None, "auth_error": refusal}
+    return {"principal": principal}
 
 
 class GraphQLHTTPView(AsyncGraphQLView[dict[str, Any], None]):

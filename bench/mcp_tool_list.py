@@ -6,8 +6,8 @@ Builds a temporary SQLite database with an owner's API key and reads the whole l
 page) through `POST /mcp` with Django's test client: the default toolsets, and `?toolsets=all`.
 The baseline, built in the same run, is the list as it was before the lean schemas: pydantic's
 own input and output schemas (titles, output descriptions, nothing shared under $defs), the
-same descriptions and annotations, written with json's default separators. Tokens are estimated as bytes / 4 (no tokenizer is installed
-offline). One JSON line.
+same descriptions and annotations, written with json's default separators. Tokens are
+estimated as bytes / 4 (no tokenizer is installed offline). One JSON line.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ def customer_of(info: Info, customer_id: int) -> Awaitable[dict[str, Any] | None
         result = await run_operation(info, "customer.getCustomers", {"customer_ids": ids})
         return _by_id(result["customers"], ids)
 
-    return _loader(info, "customer", load).load(customer_id)  # type: ignore[no-any-return]
+    return _loader(info, "customer", load).load(customer_id)
 
 
 def staff_of(info: Info, staff_id: int) -> Awaitable[dict[str, Any] | None]:
@@ -59,7 +59,7 @@ def staff_of(info: Info, staff_id: int) -> Awaitable[dict[str, Any] | None]:
     async def load(ids: list[int]) -> list[Any]:
         return _by_id(await _pages(info, "staff.listStaff", {}, "staff"), ids)
 
-    return _loader(info, "staff", load).load(staff_id)  # type: ignore[no-any-return]
+    return _loader(info, "staff", load).load(staff_id)
 
 
 def service_of(info: Info, service_id: int) -> Awaitable[dict[str, Any] | None]:
@@ -67,7 +67,7 @@ def service_of(info: Info, service_id: int) -> Awaitable[dict[str, Any] | None]:
         result = await run_operation(info, "staff.listServices", {})
         return _by_id(result["services"], ids)
 
-    return _loader(info, "service", load).load(service_id)  # type: ignore[no-any-return]
+    return _loader(info, "service", load).load(service_id)
 
 
 def bookings_of(info: Info, key: BranchDay) -> Awaitable[list[dict[str, Any]]]:
@@ -88,11 +88,11 @@ def bookings_of(info: Info, key: BranchDay) -> Awaitable[list[dict[str, Any]]]:
                 split[(row["branch_id"], date, status)].append(row)
         return [split.get(key, []) for key in keys]
 
-    return _loader(info, "branch_bookings", load).load(key)  # type: ignore[no-any-return]
+    return _loader(info, "branch_bookings", load).load(key)
 
 
 def branch_of(info: Info, branch_id: int) -> Awaitable[dict[str, Any] | None]:
     async def load(ids: list[int]) -> list[Any]:
         return _by_id(await _pages(info, "tenant.listBranches", {}, "branches"), ids)
 
-    return _loader(info, "branch", load).load(branch_id)  # type: ignore[no-any-return]
+    return _loader(info, "branch", load).load(branch_id)

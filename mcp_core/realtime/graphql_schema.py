@@ -19,9 +19,10 @@ from strawberry.types import ExecutionContext, Info
 from bookings.contracts import AppointmentOut, BookingListOutput
 from bookings.contracts_availability import CheckAvailabilityOutput, SlotOut
 from bookings.customer_contracts import CustomerOut
+from common.errors import ValidationFailed
 from mcp_core.operations import EmptyInput, registry
 from mcp_core.realtime import graphql_loaders as loaders
-from mcp_core.realtime.graphql_calls import run_operation
+from mcp_core.realtime.graphql_calls import graphql_error, run_operation
 from mcp_core.realtime.graphql_cost import CostLimiter
 from mcp_core.realtime.graphql_events import Subscription
 from mcp_core.realtime.graphql_types import (
@@ -101,8 +102,8 @@ async def _branch_bookings(root: Any, info: Info, date: str, status: str | None 
 def _lazy(name: str, *, many: bool = False) -> Any:
     # The nested types name each other (Booking.branch, Branch.bookings): strawberry finds
     # them by this module's attributes when it builds the schema.
-    named = Annotated[name, strawberry.lazy("mcp_core.realtime.graphql_schema")]
-    return list[named] if many else named | None  # type: ignore[valid-type]
+    named: Any = Annotated[name, strawberry.lazy("mcp_core.realtime.graphql_schema")]
+    return list[named] if many else named | None
 
 
 for _resolver, _name in (
@@ -144,8 +145,6 @@ Branch = _output(BranchOut)
 Customer = _output(CustomerOut)
 Service = _output(ServiceOut)
 Staff = _output(StaffOut)
-
-
 
 
 # ------------------------------------------------------------------------- root fields
@@ -204,9 +203,22 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # An error with the envelope's code is the caller's (logged by the orchestrator);
-        # anything else is ours and is logged as strawberry does.
-        unexpected = [e for e in errors if not (e.extensions or {}).get("code")]
+        # An error with the envelope's code is the caller's (logged by the orchestrator). One
+        # without a code and without an exception behind it is a document refused by parsing,
+        # validation, the limits or variable coercion: the caller's too, given the envelope's
+        # VALIDATION_FAILED. Anything else is ours and is logged as strawberry does.
+        unexpected = []
+        for error in errors:
+            if (error.extensions or {}).get("code"):
+                continue
+            if error.original_error is None:
+                refused = ValidationFailed(error.message)
+                error.extensions = {
+                    **(error.extensions or {}),
+                    **(graphql_error(refused).extensions or {}),
+                }
+            else:
+                unexpected.append(error)
         if unexpected:
             super().process_errors(unexpected, execution_context)
 

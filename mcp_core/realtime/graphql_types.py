@@ -115,9 +115,7 @@ def output_type(
         return _outputs[model]
     namespace: dict[str, Any] = {"__annotations__": {}}
     for field_name, info in model.model_fields.items():
-        inner = _graphql_type(
-            info.annotation, lambda m: output_type(m, names=names, extra=extra)
-        )
+        inner = _graphql_type(info.annotation, lambda m: output_type(m, names=names, extra=extra))
         _, nullable = _unwrap(info.annotation)
         namespace["__annotations__"][field_name] = inner | None if nullable else inner
         namespace[field_name] = _described(info)

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from mcp_core.models import DomainEvent
+from mcp_core.orchestrator import execute_named
+from mcp_core.realtime import graphql_calls
 from tests.bookings.test_booking_api import Api
 from tests.bookings.test_booking_service import (  # noqa: F401 — autouse fixtures
     _fresh_calendar,
@@ -52,8 +54,7 @@ CREATE = """mutation Create($args: CreateBookingInput!) {
 def camel(args: dict[str, Any]) -> dict[str, Any]:
     """An operation's arguments under GraphQL's field names (service_id → serviceId)."""
     return {
-        re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key): value
-        for key, value in args.items()
+        re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key): value for key, value in args.items()
     }
 
 
@@ -106,13 +107,16 @@ def test_a_mutations_error_carries_the_same_code_as_rest(api, world, client, ove
 
 
 def test_another_tenants_booking_cannot_be_cancelled(api, world, client):
-    created = graphql(api, client, CREATE, {"args": camel(booking_args(world))})["data"]["createBooking"]
+    created = graphql(api, client, CREATE, {"args": camel(booking_args(world))})["data"][
+        "createBooking"
+    ]
     other = Api(client, make_world())
 
     [error] = graphql(
         other,
         client,
-        "mutation C($args: CancelBookingInput!) { cancelBooking(args: $args) { appointment { id } } }",
+        "mutation C($args: CancelBookingInput!)"
+        " { cancelBooking(args: $args) { appointment { id } } }",
         {"args": {"appointmentId": created["appointment"]["id"]}},
     )["errors"]
 
@@ -142,3 +146,99 @@ def test_long_or_aliased_queries_are_refused_before_they_run(api, world, client)
     aliases = "{ " + " ".join(f"t{i}: tenant {{ tenant {{ id }} }}" for i in range(20)) + " }"
     assert "aliases" in graphql(api, client, aliases)["errors"][0]["message"]
     assert not DomainEvent.objects.for_tenant(world.tenant).exists()
+
+
+@pytest.fixture
+def operations(monkeypatch) -> list[str]:
+    """The names of the operations GraphQL runs, in order (the real orchestrator runs them)."""
+    ran: list[str] = []
+
+    def recording(principal, name, args, **kwargs):
+        ran.append(name)
+        return execute_named(principal, name, args, **kwargs)
+
+    monkeypatch.setattr(graphql_calls, "execute_named", recording)
+    return ran
+
+
+NESTED = """{ bookings { bookings {
+  confirmationNumber customer { name phone } staff { name } service { name }
+  branch { name bookings(date: "2027-03-08") { id } }
+} } }"""
+
+
+def book_three(api, client, world, phones=("030 1234567", "030 7654321", "030 2222222")):
+    for hour, phone in zip(("10", "11", "12"), phones, strict=True):
+        args = booking_args(world, start_time=f"2027-03-08T{hour}:00:00", customer_phone=phone)
+        body = graphql(api, client, CREATE, {"args": camel(args)})
+        assert "errors" not in body, body
+
+
+def test_nested_fields_read_in_batches_not_per_booking(api, world, client, operations):
+    book_three(api, client, world)
+    other = make_world()
+    book_three(
+        Api(client, other), client, other, phones=("040 1234567", "040 2345678", "040 3456789")
+    )
+    operations.clear()
+
+    body = graphql(api, client, NESTED)
+
+    assert "errors" not in body, body
+    bookings = body["data"]["bookings"]["bookings"]
+    assert [b["customer"]["phone"] for b in bookings] == [
+        "+49301234567",
+        "+49307654321",
+        "+49302222222",
+    ]
+    assert {b["staff"]["name"] for b in bookings} == {"Anna"}
+    assert {b["service"]["name"] for b in bookings} == {"Damenhaarschnitt"}
+    assert [len(b["branch"]["bookings"]) for b in bookings] == [3, 3, 3]
+    # One operation per kind of nested read, however many bookings: no N+1.
+    assert sorted(operations) == [
+        "booking.listBookings",
+        "booking.listBookings",
+        "customer.getCustomers",
+        "staff.listServices",
+        "staff.listStaff",
+        "tenant.listBranches",
+    ]
+
+
+def test_customers_by_id_leave_out_another_tenants(api, world, client):
+    book_three(api, client, world)
+    other = make_world()
+    mine = graphql(api, client, "{ bookings { bookings { customerId } } }")["data"]
+    ids = [b["customerId"] for b in mine["bookings"]["bookings"]]
+
+    theirs = execute_named(other.principal, "customer.getCustomers", {"customer_ids": ids})
+    own = execute_named(world.principal, "customer.getCustomers", {"customer_ids": ids})
+
+    assert theirs.data == {"customers": []}
+    assert own.data is not None and [c["id"] for c in own.data["customers"]] == sorted(ids)
+
+
+def test_a_too_deep_query_is_refused_before_it_runs(api, client, operations):
+    deep = """{ bookings { bookings { branch { bookings(date: "2027-03-08") {
+      branch { bookings(date: "2027-03-08") { branch { id } } } } } } } }"""
+
+    errors = graphql(api, client, deep)["errors"]
+
+    [depth] = [e for e in errors if "exceeds maximum operation depth of 6" in e["message"]]
+    assert depth["extensions"]["type"] == "VALIDATION_FAILED"
+    assert operations == []
+
+
+def test_a_too_costly_query_is_refused_before_it_runs(api, client, operations):
+    costly = """{ branches { branches { bookings(date: "2027-03-08") {
+      staff { services { name skillLevel } } } } } }"""
+
+    [error] = graphql(api, client, costly)["errors"]
+
+    assert "exceeds the maximum of 25000" in error["message"]
+    assert (error["extensions"]["type"], error["extensions"]["code"]) == ("VALIDATION_FAILED", 1001)
+    assert operations == []
+    # The same read one level shallower is within the limit and runs.
+    body = graphql(api, client, '{ branches { branches { bookings(date: "2027-03-08") { id } } } }')
+    assert "errors" not in body, body
+    assert operations == ["tenant.listBranches", "booking.listBookings"]

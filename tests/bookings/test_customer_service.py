@@ -49,6 +49,7 @@ PERSONAL = ("Erika", "Mustermann", PHONE, "erika@example.org", "Ammoniak", "Kaff
 
 CUSTOMER_OPERATIONS = {
     "customer.getCustomer": "access-mcp",
+    "customer.getCustomers": "access-mcp",
     "customer.findCustomer": "access-mcp",
     "customer.upsertCustomer": "manage-customers",
     "customer.listCustomerBookings": "access-mcp",

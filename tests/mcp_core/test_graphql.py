@@ -242,3 +242,39 @@ def test_a_too_costly_query_is_refused_before_it_runs(api, client, operations):
     body = graphql(api, client, '{ branches { branches { bookings(date: "2027-03-08") { id } } } }')
     assert "errors" not in body, body
     assert operations == ["tenant.listBranches", "booking.listBookings"]
+
+
+UPDATE = """mutation U($args: UpdateBookingInput!) {
+  updateBooking(args: $args) { appointment { id endTime } }
+}"""
+
+
+def test_a_partial_update_tells_a_field_left_out_from_null(api, world, client):
+    created = graphql(api, client, CREATE, {"args": camel(booking_args(world))})
+    appointment_id = created["data"]["createBooking"]["appointment"]["id"]
+
+    [refused] = graphql(
+        api, client, UPDATE, {"args": {"appointmentId": appointment_id, "notes": None}}
+    )["errors"]
+    changed = graphql(
+        api, client, UPDATE, {"args": {"appointmentId": appointment_id, "notes": "Pony"}}
+    )
+
+    assert refused["extensions"]["type"] == "VALIDATION_FAILED"
+    assert "notes" in refused["extensions"]["details"]
+    assert changed["data"]["updateBooking"]["appointment"]["endTime"] == "2027-03-08T10:30:00+01:00"
+    rows = DomainEvent.objects.for_tenant(world.tenant).order_by("pk")
+    assert [(e.event, e.data.get("changed")) for e in rows] == [
+        ("booking.created", None),
+        ("booking.updated", ["notes"]),
+    ]
+
+
+def test_a_variable_of_the_wrong_type_is_refused_in_the_envelope(api, world, client, operations):
+    args = camel(booking_args(world, service_id="zwei"))
+
+    [error] = graphql(api, client, CREATE, {"args": args})["errors"]
+
+    assert (error["extensions"]["code"], error["extensions"]["type"]) == (1001, "VALIDATION_FAILED")
+    assert "serviceId" in error["message"]
+    assert operations == []

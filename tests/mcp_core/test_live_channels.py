@@ -264,7 +264,9 @@ def test_a_booking_by_the_phone_agent_reaches_the_subscriber(server, client, set
     assert created["data"]["source"] == "phone"
 
 
-SUBSCRIBE_BOOKINGS = "subscription($b: ID!) { bookingUpdated(branchId: $b) { id event data } }"
+SUBSCRIBE_BOOKINGS = (
+    "subscription($b: ID!) { bookingUpdated(branchId: $b) { id event data { appointmentId } } }"
+)
 
 
 @contextmanager
@@ -314,7 +316,7 @@ def test_a_graphql_subscription_receives_the_booking(server):
     assert message["payload"].get("errors") is None, message
     event = message["payload"]["data"]["bookingUpdated"]
     assert event["event"] == "booking.created"
-    assert event["data"]["appointment_id"] == booked["appointment"]["id"]
+    assert event["data"]["appointmentId"] == booked["appointment"]["id"]
 
 
 def test_a_graphql_socket_without_a_valid_key_is_refused(server):

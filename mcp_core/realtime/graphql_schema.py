@@ -204,14 +204,15 @@ class Schema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         # An error with the envelope's code is the caller's (logged by the orchestrator). One
-        # without a code and without an exception behind it is a document refused by parsing,
-        # validation, the limits or variable coercion: the caller's too, given the envelope's
-        # VALIDATION_FAILED. Anything else is ours and is logged as strawberry does.
+        # without a code, with no exception behind it or only graphql's own (a variable's
+        # coercion), is a document refused by parsing, validation, the limits or coercion:
+        # the caller's too, given the envelope's VALIDATION_FAILED. Anything else is ours and
+        # is logged as strawberry does.
         unexpected = []
         for error in errors:
             if (error.extensions or {}).get("code"):
                 continue
-            if error.original_error is None:
+            if error.original_error is None or isinstance(error.original_error, GraphQLError):
                 refused = ValidationFailed(error.message)
                 error.extensions = {
                     **(error.extensions or {}),

@@ -52,6 +52,17 @@ class CustomerIdInput(OperationInput):
     customer_id: int = Field(description=_D_CUSTOMER_ID)
 
 
+MAX_CUSTOMER_IDS = 100
+
+
+class CustomerIdsInput(OperationInput):
+    customer_ids: list[Annotated[int, Field(ge=1)]] = Field(
+        min_length=1,
+        max_length=MAX_CUSTOMER_IDS,
+        description=f"Ids of the tenant's customers, at most {MAX_CUSTOMER_IDS}.",
+    )
+
+
 class FindCustomerInput(OperationInput):
     """At least one of phone, name, email; given together they must all match."""
 
@@ -167,6 +178,12 @@ class CustomerOutput(OperationOutput):
 class UpsertCustomerOutput(OperationOutput):
     customer: CustomerOut
     created: bool = Field(description="True when no customer had this phone number.")
+
+
+class CustomersByIdOutput(OperationOutput):
+    customers: list[CustomerOut] = Field(
+        description="Those of the ids that are the tenant's customers, by id; others are left out."
+    )
 
 
 class CustomerListOutput(OperationOutput):

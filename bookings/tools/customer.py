@@ -21,9 +21,11 @@ from bookings.customer_contracts import (
     CustomerErasureOutput,
     CustomerExportOutput,
     CustomerIdInput,
+    CustomerIdsInput,
     CustomerListOutput,
     CustomerOut,
     CustomerOutput,
+    CustomersByIdOutput,
     ExportedAppointment,
     ExportedAuditEntry,
     ExportedCall,
@@ -140,6 +142,24 @@ def erasure_output(result: ErasureResult) -> CustomerErasureOutput:
 def get_customer(ctx: CallContext, args: CustomerIdInput) -> CustomerOutput:
     customer = selectors.customer_get(tenant=ctx.tenant, customer_id=args.customer_id)
     return CustomerOutput(customer=CustomerOut.from_model(customer))
+
+
+@operation(
+    "customer.getCustomers",
+    input=CustomerIdsInput,
+    output=CustomersByIdOutput,
+    permission=Permission.ACCESS_MCP,
+    read_only=True,
+    title="Get customers",
+    description=(
+        "Several customers by id (at most 100), as customer.getCustomer gives each; ids that "
+        "are not the tenant's customers are left out."
+    ),
+    examples=({"customer_ids": [1, 2]},),
+)
+def get_customers(ctx: CallContext, args: CustomerIdsInput) -> CustomersByIdOutput:
+    customers = selectors.customer_list_by_ids(tenant=ctx.tenant, customer_ids=args.customer_ids)
+    return CustomersByIdOutput(customers=[CustomerOut.from_model(c) for c in customers])
 
 
 @operation(

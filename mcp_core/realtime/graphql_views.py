@@ -32,7 +32,8 @@ def _authenticated(header: str | None) -> dict[str, Any]:
 
 
 class GraphQLHTTPView(AsyncGraphQLView[dict[str, Any], None]):
-    """No GraphiQL page: its bundle would come from a CDN (docs/contract.md)."""
+    """`GET /graphql` from a browser is GraphiQL: strawberry renders our
+    templates/graphql/graphiql.html, whose assets this server serves (no CDN)."""
 
     async def get_context(self, request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
         header = request.headers.get("Authorization")
@@ -58,5 +59,5 @@ class GraphQLSocket(GraphQLWSConsumer[dict[str, Any], None]):
             raise ConnectionRejectionError(refused.envelope()["error"])
 
 
-graphql_http = GraphQLHTTPView.as_view(schema=schema, graphql_ide=None)
+graphql_http = GraphQLHTTPView.as_view(schema=schema, graphql_ide="graphiql")
 graphql_socket = GraphQLSocket.as_asgi(schema=schema)

@@ -49,6 +49,7 @@ PERSONAL = ("Erika", "Mustermann", PHONE, "erika@example.org", "Ammoniak", "Kaff
 
 CUSTOMER_OPERATIONS = {
     "customer.getCustomer": "access-mcp",
+    "customer.getCustomers": "access-mcp",
     "customer.findCustomer": "access-mcp",
     "customer.upsertCustomer": "manage-customers",
     "customer.listCustomerBookings": "access-mcp",
@@ -240,6 +241,35 @@ def test_get_customer(owner, erika):
     assert ok(owner, "customer.getCustomer", {"customer_id": erika.pk}) == {
         "customer": erika_json(erika)
     }
+
+
+def test_get_customers_by_id_leaves_out_unknown_and_foreign_ids(owner, tenant, erika):
+    max_ = CustomerFactory(tenant=tenant, name="Max Mustermann", phone="+4915122222222")
+    foreign = CustomerFactory(name="Erika Mustermann", phone=PHONE)  # another tenant's
+
+    found = ok(
+        owner, "customer.getCustomers", {"customer_ids": [max_.pk, foreign.pk, erika.pk, 10**9]}
+    )
+
+    # By id (Erika was created first); another tenant's and unknown ids are left out.
+    assert [c["id"] for c in found["customers"]] == [erika.pk, max_.pk]
+    assert found["customers"][0] == erika_json(erika)
+
+
+@pytest.mark.parametrize(
+    ("ids", "field"),
+    [
+        ([], "customer_ids"),
+        (list(range(1, 102)), "customer_ids"),
+        ([True], "customer_ids.0"),
+        ([0], "customer_ids.0"),
+    ],
+)
+def test_get_customers_refuses_bad_id_lists(owner, ids, field):
+    kind, details = failed(owner, "customer.getCustomers", {"customer_ids": ids})
+
+    assert kind == "VALIDATION_FAILED"
+    assert field in details
 
 
 def test_find_customer_by_phone_name_or_email(owner, tenant, erika):

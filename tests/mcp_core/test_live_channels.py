@@ -264,7 +264,9 @@ def test_a_booking_by_the_phone_agent_reaches_the_subscriber(server, client, set
     assert created["data"]["source"] == "phone"
 
 
-SUBSCRIBE_BOOKINGS = "subscription($b: ID!) { bookingUpdated(branchId: $b) { id event data } }"
+SUBSCRIBE_BOOKINGS = (
+    "subscription($b: ID!) { bookingUpdated(branchId: $b) { id event data { appointmentId } } }"
+)
 
 
 @contextmanager
@@ -314,7 +316,7 @@ def test_a_graphql_subscription_receives_the_booking(server):
     assert message["payload"].get("errors") is None, message
     event = message["payload"]["data"]["bookingUpdated"]
     assert event["event"] == "booking.created"
-    assert event["data"]["appointment_id"] == booked["appointment"]["id"]
+    assert event["data"]["appointmentId"] == booked["appointment"]["id"]
 
 
 def test_a_graphql_socket_without_a_valid_key_is_refused(server):
@@ -324,3 +326,41 @@ def test_a_graphql_socket_without_a_valid_key_is_refused(server):
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=TIMEOUT)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+SUBSCRIBE_STAFF = (
+    "subscription($b: ID!) { staffStatusChanged(branchId: $b)"
+    " { event data { staffId branchId change } } }"
+)
+SCHEDULE = """mutation S($args: UpdateStaffScheduleInput!) {
+  updateStaffSchedule(args: $args) {
+    staffId schedule { monday { start end breaks { start end } } }
+  }
+}"""
+
+
+def test_a_graphql_schedule_change_reaches_a_staff_status_subscriber(server):
+    world = make_world()
+    token = key_for(world)
+    monday = [{"start": "09:00", "end": "17:00", "breaks": [{"start": "12:00", "end": "12:30"}]}]
+    with graphql_socket(server, token) as ws:
+        subscribe = {"query": SUBSCRIBE_STAFF, "variables": {"b": world.branch.pk}}
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+        time.sleep(1)  # the resolver joins its channel when it starts (see above)
+        answer = httpx.post(
+            f"{server}/graphql",
+            json={
+                "query": SCHEDULE,
+                "variables": {"args": {"staffId": world.anna.pk, "schedule": {"monday": monday}}},
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=TIMEOUT,
+        ).json()
+        message = receive(ws)
+
+    assert "errors" not in answer, answer
+    assert answer["data"]["updateStaffSchedule"]["schedule"]["monday"] == monday
+    assert message["payload"]["data"]["staffStatusChanged"] == {
+        "event": "staff.status_changed",
+        "data": {"staffId": world.anna.pk, "branchId": world.branch.pk, "change": "schedule"},
+    }

@@ -45,7 +45,7 @@ def test_openapi_31_declares_the_bearer_scheme_on_every_route(schema):
     operation_ids = [
         op["operationId"] for methods in schema["paths"].values() for op in methods.values()
     ]
-    assert len(operation_ids) == len(set(operation_ids)) == 75
+    assert len(operation_ids) == len(set(operation_ids)) == 76
 
 
 def test_every_operation_body_is_the_mcp_input_schema(client, schema):

@@ -37,6 +37,7 @@ from tests.bookings.test_booking_service import (  # noqa: F401 — autouse fixt
 )
 from tests.factories import ApiKeyFactory, CompanyFactory, OperatorProfileFactory
 from tests.mcp_core.federation_helpers import list_all, mcp_session, upstream_cli
+from tests.mcp_core.test_graphql import camel
 from tests.serving import asgi_server
 
 GRAPHQL_REFUSED = {"feature": "graphql_api", "required_plan": "professional"}
@@ -92,7 +93,7 @@ def test_every_plan_has_the_api_and_basic_reports_it(client):
 
 # ------------------------------------------------------------------------------------ GraphQL
 
-TENANT_QUERY = "{ tenant }"
+TENANT_QUERY = "{ tenant { tenant { id } } }"
 
 
 def graphql(client: Any, token: str, query: str) -> dict[str, Any]:
@@ -141,8 +142,9 @@ def test_a_refused_graphql_mutation_writes_nothing(client):
         "/graphql",
         json.dumps(
             {
-                "query": "mutation C($args: JSON!) { createBooking(args: $args) }",
-                "variables": {"args": booking_args(world)},
+                "query": "mutation C($args: CreateBookingInput!)"
+                " { createBooking(args: $args) { confirmationNumber } }",
+                "variables": {"args": camel(booking_args(world))},
             }
         ),
         content_type="application/json",

@@ -25,7 +25,7 @@ class Principal:
     key_prefix: str
     # An OAuth token names the services its scopes grant; an API key (None) reaches them all.
     services: frozenset[str] | None = None
-    kind: str = "api_key"  # or "oauth"
+    kind: str = "api_key"  # or "oauth", or "session" (the console's page on the live channels)
 
     @classmethod
     def system(cls, tenant: Company, source: str, role: str) -> Principal:

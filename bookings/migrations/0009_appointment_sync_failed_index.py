@@ -4,16 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('bookings', '0008_field_labels'),
-        ('staff', '0003_translatable_names'),
-        ('tenants', '0008_console_roles'),
+        ("bookings", "0008_field_labels"),
+        ("staff", "0003_translatable_names"),
+        ("tenants", "0008_console_roles"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(condition=models.Q(('sync_status', 'failed')), fields=['tenant', 'branch', 'start_time'], name='appointment_sync_failed_idx'),
+            model_name="appointment",
+            index=models.Index(
+                condition=models.Q(("sync_status", "failed")),
+                fields=["tenant", "branch", "start_time"],
+                name="appointment_sync_failed_idx",
+            ),
         ),
     ]

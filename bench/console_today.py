@@ -6,9 +6,12 @@ Builds its own database (SQLite file by default, or `askproai_bench_console` on 
 one tenant, one branch, S staff members, and for each of the last 30 days and today K
 appointments per staff member (the first size; then more are added up to the next size), with
 one call per appointment. For each size a JSON line: the page's median and p95 time (ms,
-rendered through Django's test client as the operator), its SQL statements, and the same for
-the stock admin index ("Alle Bereiche") measured in the same run as the baseline, with the
-ratio. The statement count must not grow with the appointments.
+rendered through Django's test client as the operator) and its SQL statements: with nothing
+happening (the cached day), with a domain event at the branch before each request (the view
+right after a booking: the day is read again) and with the cache emptied before each request
+(the day's first view); and the same for the stock admin index ("Alle Bereiche") measured in
+the same run as the baseline, with the ratios. The statement count must not grow with the
+appointments.
 """
 
 from __future__ import annotations
@@ -123,7 +126,24 @@ def _fill(world: dict[str, Any], first_slot: int, per_day: int) -> int:
     return len(created)
 
 
-def _measure(client: Any, url: str, runs: int) -> dict[str, Any]:
+def _event(world: dict[str, Any]) -> None:
+    """A domain event at the branch, as a booking commits one: the page's cached day is
+    outdated, and stays uncached while the event is younger than SETTLE_SECONDS."""
+    from django.db import transaction
+
+    from mcp_core.events import emit
+
+    with transaction.atomic():
+        emit(
+            tenant=world["company"],
+            event="booking.updated",
+            data={"bench": True},
+            branch_id=world["branch"].pk,
+        )
+
+
+def _measure(client: Any, url: str, runs: int, before: Any = None) -> dict[str, Any]:
+    """`before()` runs ahead of each request, outside the timing."""
     from django.db import connection
 
     statements: list[str] = []
@@ -133,11 +153,17 @@ def _measure(client: Any, url: str, runs: int) -> dict[str, Any]:
         return execute(sql, params, many, context)
 
     # A wrapper, not CaptureQueriesContext: each request resets the connection's query log.
+    if before is not None:
+        before()
+    else:
+        client.get(url)  # the statements of a view served from the cache, not of the one filling it
     with connection.execute_wrapper(count):
         response = client.get(url)
     assert response.status_code == 200, response.status_code
     timings = []
     for _ in range(runs):
+        if before is not None:
+            before()
         began = time.perf_counter()
         client.get(url)
         timings.append((time.perf_counter() - began) * 1000)
@@ -159,6 +185,7 @@ def main() -> None:
     url = fresh_database_url(args, "askproai_bench_console")
     start_django({"DATABASE_URL": url, "DEBUG": "0"})
 
+    from django.core.cache import cache
     from django.test import Client
 
     from bookings.models import Appointment
@@ -169,8 +196,12 @@ def main() -> None:
     done = 0
     for per_day in sorted(args.sizes):
         _fill(world, done, per_day)
+        # Bulk rows emit no domain event: the cached day would not know about them.
+        cache.clear()
         done = per_day
         today = _measure(client, "/admin/", args.runs)
+        after_event = _measure(client, "/admin/", args.runs, before=lambda: _event(world))
+        empty = _measure(client, "/admin/", args.runs, before=cache.clear)
         baseline = _measure(client, "/admin/bereiche/", args.runs)
         print(
             json.dumps(
@@ -181,8 +212,12 @@ def main() -> None:
                     "appointments_per_staff_and_day": per_day,
                     "appointments": Appointment.objects.for_tenant(world["company"]).count(),
                     "today": today,
+                    "today_after_event": after_event,
+                    "today_cache_empty": empty,
                     "baseline_admin_index": baseline,
                     "ratio_median": round(today["median_ms"] / baseline["median_ms"], 2),
+                    "ratio_after_event": round(after_event["median_ms"] / baseline["median_ms"], 2),
+                    "ratio_cache_empty": round(empty["median_ms"] / baseline["median_ms"], 2),
                 }
             ),
             flush=True,

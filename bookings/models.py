@@ -171,6 +171,13 @@ class Appointment(TenantOwnedModel):
             # The monthly quota counts the tenant's appointments created since the 1st: without
             # this it would read every appointment the tenant ever had, on every booking.
             models.Index(fields=["tenant", "created_at"], name="appointment_created_idx"),
+            # The console counts a branch's failed calendar syncs on every view of "Heute":
+            # without this it would read every appointment the branch ever had.
+            models.Index(
+                fields=["tenant", "branch", "start_time"],
+                condition=Q(sync_status="failed"),
+                name="appointment_sync_failed_idx",
+            ),
             models.Index(fields=["call_id"], name="appointment_call_idx"),
             models.Index(fields=["external_calendar_id"], name="appointment_calendar_idx"),
             models.Index(

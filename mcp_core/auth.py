@@ -25,7 +25,7 @@ class Principal:
     key_prefix: str
     # An OAuth token names the services its scopes grant; an API key (None) reaches them all.
     services: frozenset[str] | None = None
-    kind: str = "api_key"  # or "oauth"
+    kind: str = "api_key"  # or "oauth", or "session" (the console's page on the live channels)
     # The toolsets an API key is configured with (names as the MCP-Toolsets header takes
     # them); None: the client chooses, else the assistant default.
     toolsets: frozenset[str] | None = None

@@ -9,6 +9,7 @@
 - `reminders`: one SMS reminder per appointment before it starts (Celery beat,
   `bookings.tasks`, through the outbox topic "sms.reminder").
 - `customer_sms`: an SMS to a customer on request (integration.sendSMSNotification).
+- `resend`: a failed SMS sent again, from the console's inbox "Probleme".
 
 The names other apps use are importable from here.
 """
@@ -22,6 +23,7 @@ from bookings.notifications.delivery import (
     deliver_booking_notification,
     send_email,
 )
+from bookings.notifications.resend import sms_resend
 from bookings.notifications.sms import (
     SMS,
     ConsoleSms,
@@ -63,4 +65,5 @@ __all__ = [
     "sms_deliver_recorded",
     "sms_notification_send",
     "sms_records_erase",
+    "sms_resend",
 ]

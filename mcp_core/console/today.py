@@ -1,25 +1,29 @@
 """What the start page "Heute" shows for one branch: today's appointments per staff member,
 today's calls, what needs attention, bookings per day and calls per hour.
 
-A fixed number of queries, whatever the number of appointments or calls (bench/console_today.py).
+A fixed number of queries, whatever the number of appointments or calls (bench/console_today.py);
+the day's view is cached until the branch's next domain event.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from bookings.enums import SmsStatus, SyncStatus
 from bookings.models import Appointment, SmsMessage
 from mcp_core.console.charts import Bar, bar_chart
+from mcp_core.console.live import DataVersion
 from mcp_core.console.timeline import timeline_html
 from mcp_core.models import OutboxMessage, OutboxStatus
 from routing.enums import CallOutcome
@@ -31,6 +35,24 @@ CHART_DAYS = 30
 ATTENTION_DAYS = 7  # failed SMS and calls without a booking older than this are history
 DAY_START, DAY_END = 8, 20  # the timeline's hours unless an appointment lies outside them
 UNANSWERED_OUTCOMES = (CallOutcome.NO_BOOKING, CallOutcome.FAILED)
+# A safety net for changes that emit no event at the branch (a customer renamed).
+CACHE_SECONDS = 120
+# The bookings of past days (only a deleted appointment changes them).
+PAST_DAYS_CACHE_SECONDS = 3600
+# What the timeline shows of an appointment; the rest of the row stays in the database.
+SLOT_FIELDS = (
+    "id",
+    "status",
+    "start_time",
+    "end_time",
+    "staff",
+    "staff__name",
+    "customer",
+    "customer__name",
+    "customer__phone",
+    "service",
+    "service__name",
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +80,16 @@ class Attention:
     @property
     def total(self) -> int:
         return self.failed_syncs + self.dead_messages + self.failed_sms + self.calls_without_booking
+
+
+@dataclass(frozen=True)
+class DayView:
+    """What the branch's data shows today: cached per data version (mcp_core.console.live)."""
+
+    timeline: SafeString
+    calls: list[CallLog]
+    bookings_chart: SafeString
+    calls_chart: SafeString
 
 
 @dataclass(frozen=True)
@@ -114,13 +146,35 @@ def _counts_per_range(rows: QuerySet[Any], field: str, edges: list[dt.datetime])
     return [counts[f"n{index}"] for index in range(len(edges) - 1)]
 
 
+def _past_bookings(
+    tenant: Company, branch: Branch, days: list[dt.date], zone: ZoneInfo
+) -> list[int]:
+    """Bookings made on each of `days` (all before today): a booking's creation time never
+    changes, so the counts are kept for the day and only today's are counted on each view."""
+    key = f"console:bookings-per-day:{tenant.pk}:{branch.pk}:{days[0]}:{days[-1]}"
+    counts: list[int] | None = cache.get(key)
+    if counts is None:
+        edges = [_midnight(d, zone) for d in [*days, days[-1] + dt.timedelta(days=1)]]
+        rows = Appointment.objects.for_tenant(tenant).filter(
+            branch=branch, created_at__gte=edges[0], created_at__lt=edges[-1]
+        )
+        counts = _counts_per_range(rows, "created_at", edges)
+        cache.set(key, counts, PAST_DAYS_CACHE_SECONDS)
+    return counts
+
+
 def _bookings_chart(tenant: Company, branch: Branch, day: dt.date, zone: ZoneInfo) -> SafeString:
     days = [day - dt.timedelta(days=back) for back in range(CHART_DAYS - 1, -1, -1)]
-    edges = [_midnight(d, zone) for d in [*days, day + dt.timedelta(days=1)]]
-    rows = Appointment.objects.for_tenant(tenant).filter(
-        branch=branch, created_at__gte=edges[0], created_at__lt=edges[-1]
+    today = (
+        Appointment.objects.for_tenant(tenant)
+        .filter(
+            branch=branch,
+            created_at__gte=_midnight(day, zone),
+            created_at__lt=_midnight(day + dt.timedelta(days=1), zone),
+        )
+        .count()
     )
-    counts = _counts_per_range(rows, "created_at", edges)
+    counts = [*_past_bookings(tenant, branch, days[:-1], zone), today]
     bars = [
         Bar(
             label=f"{d:%d.}" if d.day % 5 == 0 else "",
@@ -151,20 +205,15 @@ def _calls_chart(calls_today: QuerySet[Any], day: dt.date, zone: ZoneInfo) -> Sa
     return bar_chart(bars, caption=_("Calls per hour, today"))
 
 
-def today_page(*, tenant: Company, branch: Branch, now: dt.datetime | None = None) -> TodayPage:
-    zone = ZoneInfo(branch.time_zone)
-    local_now = timezone.localtime(now or timezone.now(), zone)
-    day = local_now.date()
+def _day_view(
+    tenant: Company, branch: Branch, staff: list[Staff], day: dt.date, zone: ZoneInfo
+) -> DayView:
     begin, end = _midnight(day, zone), _midnight(day + dt.timedelta(days=1), zone)
-    recent = local_now - dt.timedelta(days=ATTENTION_DAYS)
-
-    staff = list(
-        Staff.objects.for_tenant(tenant).filter(branch=branch, is_active=True).order_by("name")
-    )
     appointments = list(
         Appointment.objects.for_tenant(tenant)
         .filter(branch=branch, start_time__gte=begin, start_time__lt=end)
         .select_related("customer", "service", "staff")
+        .only(*SLOT_FIELDS)
         .order_by("start_time")
     )
     hours, lanes = _lanes(staff, appointments, zone)
@@ -176,6 +225,55 @@ def today_page(*, tenant: Company, branch: Branch, now: dt.datetime | None = Non
         .defer("transcript", "analysis", "customer__notes", "appointment__notes")
         .order_by("-started_at")[:50]
     )
+    return DayView(
+        timeline=timeline_html(hours, lanes),
+        calls=calls,
+        bookings_chart=_bookings_chart(tenant, branch, day, zone),
+        calls_chart=_calls_chart(calls_today, day, zone),
+    )
+
+
+def _cache_key(branch: Branch, day: dt.date, version: DataVersion, staff: list[Staff]) -> str:
+    # The staff list is read fresh (a rename or a new colleague emits no event); the language
+    # is the one the page is rendered in.
+    roster = hashlib.blake2b(
+        repr([(member.pk, member.name) for member in staff]).encode(), digest_size=8
+    ).hexdigest()
+    language = translation.get_language() or ""
+    return (
+        f"console:today:{branch.tenant_id}:{branch.pk}:{day.isoformat()}:{language}:"
+        f"{version.event_id}:{roster}"
+    )
+
+
+def today_page(
+    *,
+    tenant: Company,
+    branch: Branch,
+    now: dt.datetime | None = None,
+    version: DataVersion | None = None,
+) -> TodayPage:
+    """The page for `branch` today. With `version` (the branch's newest domain event, read
+    before this call) the day's appointments, calls and charts come from the cache when
+    nothing happened at the branch since they were read; the counts of what needs attention
+    are always read fresh (a dead-lettered message or a failed SMS emits no event)."""
+    zone = ZoneInfo(branch.time_zone)
+    local_now = timezone.localtime(now or timezone.now(), zone)
+    day = local_now.date()
+    recent = local_now - dt.timedelta(days=ATTENTION_DAYS)
+
+    staff = list(
+        Staff.objects.for_tenant(tenant)
+        .filter(branch=branch, is_active=True)
+        .only("id", "name")
+        .order_by("name")
+    )
+    key = _cache_key(branch, day, version, staff) if version is not None else None
+    view: DayView | None = cache.get(key) if key is not None else None
+    if view is None:
+        view = _day_view(tenant, branch, staff, day, zone)
+        if key is not None and version is not None and version.settled:
+            cache.set(key, view, CACHE_SECONDS)
     attention = Attention(
         failed_syncs=Appointment.objects.for_tenant(tenant)
         .filter(branch=branch, sync_status=SyncStatus.FAILED)
@@ -199,9 +297,9 @@ def today_page(*, tenant: Company, branch: Branch, now: dt.datetime | None = Non
         branch=branch,
         day=day,
         now=local_now,
-        timeline=timeline_html(hours, lanes),
-        calls=calls,
+        timeline=view.timeline,
+        calls=view.calls,
         attention=attention,
-        bookings_chart=_bookings_chart(tenant, branch, day, zone),
-        calls_chart=_calls_chart(calls_today, day, zone),
+        bookings_chart=view.bookings_chart,
+        calls_chart=view.calls_chart,
     )

@@ -1,14 +1,16 @@
 """WebSocket `/ws/v2/events`: a tenant's live domain events (docs/contract.md, live channels).
 
 Authenticate (the `Authorization: Bearer` header, or a first message `{"type": "auth",
-"api_key"}`), then `{"type": "subscribe", "channels": [...], "after": <event id>?}`: the
-events missed since `after` are sent first, then each event as it commits.
+"api_key"}`; the console's own page by its admin session, same origin only), then
+`{"type": "subscribe", "channels": [...], "after": <event id>?}`: the events missed since
+`after` are sent first, then each event as it commits.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -22,8 +24,10 @@ from common.errors import (
 )
 from mcp_core.auth import Principal, bearer_token
 from mcp_core.events import group_name
+from mcp_core.permissions import Role
 from mcp_core.realtime.subscriptions import missed_events, parse_channels, require_owned
 from tenants.authentication import authenticate_api_key
+from tenants.models import Company
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +35,39 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 # Ids already sent, for the duplicates; older ones cannot come again in practice.
 SENT_IDS_KEPT = 10_000
+
+
+def _session_principal(user: Any, wanted_tenant: int | None) -> Principal | None:
+    """The console operator's principal, for their own tenant only (a superuser's: the tenant
+    the page shows, `?tenant=`, else the first, as the console picks it). Read-only, so events
+    carry no more than any role may read. None for a user the console would refuse."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return None
+    if user.is_superuser:
+        companies = Company.objects.order_by("pk")
+        chosen = companies.filter(pk=wanted_tenant).first() if wanted_tenant else None
+        tenant = chosen or companies.first()
+    else:
+        profile = getattr(user, "operator_profile", None)
+        tenant = profile.tenant if profile is not None else None
+    if tenant is None or not tenant.is_active:
+        return None
+    return Principal(
+        tenant=tenant,
+        role=Role.READONLY,
+        api_key_id=0,
+        key_prefix=f"admin:{user.get_username()}",
+        kind="session",
+    )
+
+
+def _same_origin(headers: dict[bytes, bytes]) -> bool:
+    """A session cookie counts only on a socket opened by a page of this site: a foreign page
+    would otherwise listen with the operator's cookie (cross-site WebSocket hijacking)."""
+    origin, host = headers.get(b"origin"), headers.get(b"host")
+    if not origin or not host:
+        return False
+    return urlsplit(origin.decode("latin-1")).netloc == host.decode("latin-1")
 
 
 def _authenticate(api_key: str | None) -> Principal:
@@ -54,6 +91,32 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         header = headers.get(b"authorization")
         if header is not None:
             await self._authenticate(bearer_token(header.decode("latin-1")))
+        elif _same_origin(headers):
+            await self._authenticate_session()
+
+    async def _authenticate_session(self) -> None:
+        """The admin session of the console's page (Channels' AuthMiddlewareStack). Without
+        one the client may still authenticate with a key in its first message."""
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        wanted = (query.get("tenant") or [""])[0]
+        try:
+            principal = await database_sync_to_async(_session_principal)(
+                user, int(wanted) if wanted.isdigit() and len(wanted) < 19 else None
+            )
+        except DatabaseError:
+            down = ServiceUnavailable("The database is unavailable; try again shortly.")
+            await self.send_json({"type": "error", **down.envelope()})
+            return
+        if principal is None:
+            failure = AuthenticationFailed("This user may not open the console.")
+            await self.send_json({"type": "error", **failure.envelope()})
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.principal = principal
+        await self.send_json({"type": "authenticated", "tenant_id": principal.tenant.pk})
 
     async def _authenticate(self, api_key: str | None) -> None:
         try:

@@ -7,16 +7,12 @@ Screenshots land in .artefacts/console/ (git-ignored) for a person to look at.""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -27,37 +23,11 @@ from mcp_core import outbox
 from mcp_core.management.demo import demo_password, seed_demo
 from mcp_core.models import AuditLog, OutboxMessage, OutboxStatus
 from staff.models import Staff, StaffService
-from tests.conftest import chromedriver_binary, chromium_binary
+from tests.console.conftest import ARTEFACTS
 
 pytestmark = [pytest.mark.webdriver, pytest.mark.django_db(transaction=True)]
 
-ARTEFACTS = Path(__file__).resolve().parents[2] / ".artefacts" / "console"
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
-    options = Options()
-    options.binary_location = chromium_binary() or ""
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1440,1000",
-        "--lang=en-US",  # the console stays German unless the user picks English
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(
-        options=options, service=DriverService(executable_path=chromedriver_binary())
-    )
-    driver.implicitly_wait(5)
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def _today_appointment(staff: Staff, customer: Customer, hour: int) -> Appointment:

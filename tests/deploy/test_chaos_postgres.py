@@ -23,7 +23,13 @@ from tests.serving import ROOT, gunicorn
 pytestmark = pytest.mark.pg_server
 
 DAYS = ["2027-03-08", "2027-03-09", "2027-03-10", "2027-03-11", "2027-03-12"]
-TIMES = [f"{hour:02d}:{minute:02d}" for hour in range(9, 17) for minute in (0, 30)]
+# Every half hour from 09:00 to 16:30 but 12:30, the staff members' break (tests/factories.py).
+TIMES = [
+    f"{hour:02d}:{minute:02d}"
+    for hour in range(9, 17)
+    for minute in (0, 30)
+    if (hour, minute) != (12, 30)
+]
 
 
 @dataclass

@@ -80,9 +80,7 @@ def make_up(env: dict[str, str], run_dir: Path) -> Iterator[Topology]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    topology = Topology(
-        f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 100}", process, log
-    )
+    topology = Topology(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 100}", process, log)
     try:
         deadline = time.monotonic() + 90
         _wait_until_live(topology, topology.base, deadline)

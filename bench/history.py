@@ -153,7 +153,7 @@ def seed_layout(args: argparse.Namespace, start: dt.date) -> dict[str, Any]:
     grid = slot_grid(args)
     length = dt.timedelta(minutes=args.service_minutes)
     taken: set[tuple[int, dt.date, int]] = set()
-    upcoming = []
+    upcoming: list[Appointment] = []
     for si, member in enumerate(staff):
         for d in working_days:
             for j in taken_indices(si, len(grid), args.appts_per_day):
@@ -307,7 +307,7 @@ def load_history(args: argparse.Namespace, first: int, last: int, staff_count: i
                     sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
                         sql.Identifier(TABLE), sql.Identifier(name)
                     )
-                    + sql.SQL(definition)  # type: ignore[arg-type] # PostgreSQL's own text
+                    + sql.SQL(definition)  # PostgreSQL's own text of the constraint
                 )
         assert index_shapes(sink) == shapes, "the table's indexes changed"
         sink.execute(f"VACUUM ANALYZE {TABLE}")

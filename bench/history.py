@@ -169,14 +169,18 @@ def seed_layout(args: argparse.Namespace, start: dt.date) -> dict[str, Any]:
                 )  # fmt: skip
     Appointment.objects.bulk_create(upcoming, batch_size=1000)
     # Free cells to book, never on the first day (its availability is measured) and disjoint
-    # between the phases and kinds of booking.
-    free = [
-        (si, d, j)
-        for d in working_days[1:]
-        for si in range(len(staff))
-        for j in range(len(grid))
-        if (si, d, j) not in taken
-    ]
+    # between the phases. Bookings with a staff member take alternate days from those without
+    # (the automatic choice may pick any staff member free at that time).
+    free = {
+        kind: [
+            (si, d, j)
+            for d in working_days[1 + offset :: 2]
+            for si in range(len(staff))
+            for j in range(len(grid))
+            if (si, d, j) not in taken
+        ]
+        for offset, kind in enumerate(("book", "book_auto"))
+    }
     per_day = args.staff * (len(grid) - min(args.appts_per_day, len(grid)))
     return {
         "tenant": tenant,
@@ -372,7 +376,7 @@ def measure(args: argparse.Namespace, data: dict[str, Any], phase: str, booked: 
     for op, with_staff in (("book", True), ("book_auto", False)):
         # The first WARM_UP bookings of each kind are not timed (connections, plans, caches).
         take = args.book + WARM_UP
-        cells, data["free"] = data["free"][:take], data["free"][take:]
+        cells, data["free"][op] = data["free"][op][:take], data["free"][op][take:]
         runs = []
         for n, (si, d, j) in enumerate(cells):
             call = {

@@ -47,26 +47,35 @@ serve:
 		--bind 127.0.0.1:$(PORT) --workers $(WEB_CONCURRENCY) --access-logfile - --timeout 60 \
 		--limit-request-line 0
 
-# The whole topology of the Procfile on this machine (web, worker, beat — one beat, ever):
-# PostgreSQL, Redis and RabbitMQ from the environment, defaulting to the local ones. Ctrl-C
-# (or any process exiting) stops all of them gracefully with SIGTERM.
+# The whole topology of the Procfile on this machine (web, realtime, worker, beat — one beat,
+# ever): PostgreSQL, Redis and RabbitMQ from the environment, defaulting to the local ones. web
+# listens on PORT, realtime on PORT + 100 (honcho's step per process type). Ctrl-C (or any
+# process exiting) stops all of them gracefully with SIGTERM.
 up: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/askproai
 up: export REDIS_URL ?= redis://127.0.0.1:6379/0
 up: export CELERY_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
 up: export WEB_METRICS_DIR ?= $(CURDIR)/.run/metrics
 up: export BEAT_SCHEDULE_FILE ?= $(CURDIR)/.run/celerybeat-schedule
 up: export WORKER_CONCURRENCY ?= 2
+up: export REALTIME_CONCURRENCY ?= 1
 up: export PY := $(PY)
 up: export WEB_CONCURRENCY := $(WEB_CONCURRENCY)
 up: $(VENV)/.installed
 	mkdir -p .run "$$WEB_METRICS_DIR"
 	env -u PROMETHEUS_MULTIPROC_DIR $(PY) manage.py migrate --noinput
-	env -u PROMETHEUS_MULTIPROC_DIR $(VENV)/bin/honcho start -f Procfile -p $(PORT)
+	env -u PROMETHEUS_MULTIPROC_DIR $(PY) -c "$$HONCHO_START" start -f Procfile -p $(PORT)
 
-# Production, the ASGI front doors (WebSocket /ws/v2/events): behind the same proxy as `serve`.
+# honcho, with the wait between SIGTERM and SIGKILL (a fixed 5 s in honcho) raised to 40 s, the
+# web pod's grace period: gunicorn lets requests finish for 25 s and a worker finishes its task.
+export HONCHO_START := import sys, honcho.command, honcho.manager; \
+	honcho.manager.KILL_WAIT = 40; sys.argv[0] = "honcho"; honcho.command.main()
+
+# Production, the ASGI front doors (WebSocket /ws/v2/events and /graphql): behind the same proxy
+# as `serve`, which sends /ws/ and GraphQL's WebSocket to it. The Procfile's `realtime` line.
 serve-realtime:
 	$(PY) -m uvicorn askproai.asgi:application --host 127.0.0.1 --port $(PORT) \
-		--workers $(WEB_CONCURRENCY) --ws websockets-sansio --proxy-headers --no-server-header
+		--workers $(WEB_CONCURRENCY) --ws websockets-sansio --proxy-headers --no-server-header \
+		--timeout-graceful-shutdown 20
 
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput

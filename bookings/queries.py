@@ -74,7 +74,7 @@ def first_in_the_way(
 
 # The active statuses are written into the text, not passed as parameters: the prepared
 # statement's generic plan can then match the partial index on active appointments
-# (appointment_active_staff_idx) instead of reading every appointment of the tenant.
+# (appointment_active_end_idx) instead of reading every appointment of the tenant.
 _ACTIVE_SQL = ", ".join(f"'{status}'" for status in ACTIVE_STATUSES)
 _IN_THE_WAY_SQL = (
     f"SELECT {BY_BLOCK} AS what, start_time AS first, kind FROM {TimeBlock._meta.db_table}"  # noqa: S608 - our own table names and constants

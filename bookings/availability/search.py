@@ -204,7 +204,7 @@ def find_available_staff(
         Appointment.objects.for_tenant(tenant)
         .filter(staff_id__in=[rules.staff.pk for rules in free], status=AppointmentStatus.COMPLETED)
         .values("staff_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("staff_id"))  # not "pk": answered from appointment_completed_idx
         .values_list("staff_id", "n")
     )
     free.sort(key=lambda r: (-r.skill, -r.staff.rating, -completed.get(r.staff.pk, 0), r.staff.pk))

@@ -371,7 +371,7 @@ def staff_find_available(
         Appointment.objects.for_tenant(tenant)
         .filter(staff_id__in=ids, status=AppointmentStatus.COMPLETED)
         .values("staff_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("staff_id"))  # not "pk": answered from appointment_completed_idx
         .values_list("staff_id", "n")
     )
     members = staff_by_ids(tenant=tenant, staff_ids=ids)

@@ -1,1 +1,1 @@
-from tests.integrations.conftest import fake_calcom  # noqa: F401 — the Cal.com fake, shared
+from tests.integrations.conftest import calcom, fake_calcom  # noqa: F401 — Cal.com, shared

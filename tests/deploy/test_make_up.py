@@ -1,6 +1,6 @@
-"""`make up` runs the Procfile's topology (web, worker, beat) against PostgreSQL, Redis and
-RabbitMQ: a booking made over REST reaches the worker's outbox delivery, and Ctrl-C stops every
-process gracefully."""
+"""`make up` runs the Procfile's topology (web, realtime, worker, beat) against PostgreSQL, Redis
+and RabbitMQ: a booking made over REST on web reaches a WebSocket subscriber of realtime (through
+Redis) and the worker's outbox delivery, and Ctrl-C stops every process gracefully."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from websockets.sync.client import connect
 
 from mcp_core.models import OutboxMessage, OutboxStatus
 from tests import serving
@@ -51,9 +52,21 @@ def test_make_up_books_over_rest_and_the_worker_delivers_the_outbox(tmp_path: Pa
         "MCP_BOOKING_MAX_ADVANCE_DAYS": "3650",
     }
     with make_up(env, tmp_path) as topology:
-        status, booked = _post(topology.base, "bookings", token, booking_args(world))
-        assert status == 201
+        with connect(
+            topology.realtime.replace("http://", "ws://") + "/ws/v2/events",
+            additional_headers={"Authorization": f"Bearer {token}"},
+        ) as ws:
+            assert json.loads(ws.recv(timeout=30))["type"] == "authenticated"
+            ws.send(json.dumps({"type": "subscribe", "channels": [f"branch.{world.branch.pk}"]}))
+            assert json.loads(ws.recv(timeout=30))["type"] == "subscribed"
+            status, booked = _post(topology.base, "bookings", token, booking_args(world))
+            assert status == 201
+            live = json.loads(ws.recv(timeout=30))
         appointment_id = booked["appointment"]["id"]
+        assert (live["event"], live["data"]["appointment_id"]) == (
+            "booking.created",
+            appointment_id,
+        )
         # The cancellation's notification is not delivered inline: its task goes through
         # RabbitMQ to the worker.
         status, _ = _post(
@@ -83,7 +96,8 @@ def test_make_up_books_over_rest_and_the_worker_delivers_the_outbox(tmp_path: Pa
     assert sum("beat: Starting..." in line for line in lines) == 1
     assert "worker: Warm shutdown (MainProcess)" in output
     assert "Shutting down: Master" in output
-    for name in ("web", "worker", "beat"):
+    assert "realtime.1 | INFO:     Finished server process" in output
+    for name in ("web", "realtime", "worker", "beat"):
         assert f"{name}.1 stopped" in output
     assert "SIGKILL" not in output
     assert exit_code != 0  # make reports the interrupt

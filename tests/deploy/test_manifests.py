@@ -46,7 +46,7 @@ def test_every_rendered_manifest_is_valid_kubernetes(manifests):
         kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
 
 
-def test_the_topology_is_web_worker_beat_and_a_migrate_job(manifests):
+def test_the_topology_is_web_realtime_worker_beat_and_a_migrate_job(manifests):
     assert set(manifests) == {
         ("ConfigMap", "askproai-config"),
         ("Secret", "askproai-secrets"),
@@ -55,6 +55,11 @@ def test_the_topology_is_web_worker_beat_and_a_migrate_job(manifests):
         ("Service", "askproai-web"),
         ("HorizontalPodAutoscaler", "askproai-web"),
         ("PodDisruptionBudget", "askproai-web"),
+        ("Deployment", "askproai-realtime"),
+        ("Service", "askproai-realtime"),
+        ("HorizontalPodAutoscaler", "askproai-realtime"),
+        ("PodDisruptionBudget", "askproai-realtime"),
+        ("Ingress", "askproai"),
         ("Deployment", "askproai-worker"),
         ("HorizontalPodAutoscaler", "askproai-worker"),
         ("PodDisruptionBudget", "askproai-worker"),
@@ -70,14 +75,15 @@ def test_beat_runs_exactly_once(manifests):
 
 
 def test_readiness_checks_the_database_and_liveness_only_the_process(manifests):
-    [web] = manifests[("Deployment", "askproai-web")]["spec"]["template"]["spec"]["containers"]
-    assert web["readinessProbe"]["httpGet"]["path"] == "/mcp/health"
-    assert web["livenessProbe"]["httpGet"]["path"] == "/livez"
-    assert web["startupProbe"]["httpGet"]["path"] == "/livez"
+    for name in ("askproai-web", "askproai-realtime"):
+        [server] = manifests[("Deployment", name)]["spec"]["template"]["spec"]["containers"]
+        assert server["readinessProbe"]["httpGet"]["path"] == "/mcp/health"
+        assert server["livenessProbe"]["httpGet"]["path"] == "/livez"
+        assert server["startupProbe"]["httpGet"]["path"] == "/livez"
 
 
 def test_autoscaling_and_disruption_budgets_target_their_own_deployment(manifests):
-    for name in ("askproai-web", "askproai-worker"):
+    for name in ("askproai-web", "askproai-realtime", "askproai-worker"):
         deployment = manifests[("Deployment", name)]
         hpa = manifests[("HorizontalPodAutoscaler", name)]["spec"]
         pdb = manifests[("PodDisruptionBudget", name)]["spec"]
@@ -113,3 +119,33 @@ def test_the_web_command_is_the_procfiles(manifests):
     [web] = manifests[("Deployment", "askproai-web")]["spec"]["template"]["spec"]["containers"]
     assert "-c python:askproai.gunicorn_conf" in web["command"][-1]
     assert "-c python:askproai.gunicorn_conf" in procfile
+
+
+def test_the_realtime_command_is_the_procfiles(manifests):
+    procfile = dict(
+        line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
+    )
+    [realtime] = manifests[("Deployment", "askproai-realtime")]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    for option in ("askproai.asgi:application", "--ws websockets-sansio", "--proxy-headers",
+                   "--timeout-graceful-shutdown 20"):  # fmt: skip
+        assert option in realtime["command"][-1]
+        assert option in procfile["realtime"]
+
+
+def test_the_ingress_sends_websockets_and_graphql_to_realtime_and_the_rest_to_web(manifests):
+    [rule] = manifests[("Ingress", "askproai")]["spec"]["rules"]
+    routes = {
+        (path["path"], path["pathType"]): path["backend"]["service"]["name"]
+        for path in rule["http"]["paths"]
+    }
+    assert routes == {
+        ("/ws/", "Prefix"): "askproai-realtime",
+        ("/graphql", "Exact"): "askproai-realtime",
+        ("/", "Prefix"): "askproai-web",
+    }
+    services = {name for kind, name in manifests if kind == "Service"}
+    assert set(routes.values()) <= services
+    config = manifests[("ConfigMap", "askproai-config")]["data"]
+    assert rule["host"] in config["ALLOWED_HOSTS"].split(",")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -20,6 +21,7 @@ from tests.serving import ROOT, free_port
 @dataclass
 class Topology:
     base: str
+    realtime: str
     process: subprocess.Popen[bytes]
     log: IO[bytes]
 
@@ -34,14 +36,37 @@ class Topology:
         return self.process.wait(timeout=timeout)
 
 
+def _port_pair() -> int:
+    """A free port whose +100 (honcho's port for the Procfile's second process, realtime) is
+    free as well."""
+    while True:
+        port = free_port()
+        with socket.socket() as probe:
+            if port + 100 < 65536 and probe.connect_ex(("127.0.0.1", port + 100)) != 0:
+                return port
+
+
+def _wait_until_live(topology: Topology, base: str, deadline: float) -> None:
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/livez", timeout=2):  # noqa: S310
+                return
+        except OSError:
+            if topology.process.poll() is not None or time.monotonic() > deadline:
+                output = topology.output()[-3000:]
+                raise RuntimeError(f"make up did not serve {base}: {output}") from None
+            time.sleep(0.3)
+
+
 @contextmanager
 def make_up(env: dict[str, str], run_dir: Path) -> Iterator[Topology]:
-    port = free_port()
+    port = _port_pair()
     full_env = {
         **os.environ,
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",
         "WORKER_CONCURRENCY": "1",
+        "REALTIME_CONCURRENCY": "1",
         "WEB_METRICS_DIR": str(run_dir / "metrics"),
         "BEAT_SCHEDULE_FILE": str(run_dir / "celerybeat-schedule"),
         **env,
@@ -55,18 +80,11 @@ def make_up(env: dict[str, str], run_dir: Path) -> Iterator[Topology]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    topology = Topology(f"http://127.0.0.1:{port}", process, log)
+    topology = Topology(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 100}", process, log)
     try:
         deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{topology.base}/livez", timeout=2):  # noqa: S310
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = topology.output()[-3000:]
-                    raise RuntimeError(f"make up did not serve: {output}") from None
-                time.sleep(0.3)
+        _wait_until_live(topology, topology.base, deadline)
+        _wait_until_live(topology, topology.realtime, deadline)
         yield topology
     finally:
         try:

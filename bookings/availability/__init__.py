@@ -38,9 +38,10 @@ modules only; everything public is re-exported here):
   and a staff member's days (`staff_schedule`);
 - `staff`: the staff reads that need appointments (availability, workload, performance, free
   staff with their ranking, appointments a schedule change or a block leaves out);
-- `engine`: the engine itself, its rules per branch and staff member, and its loading;
+- `engine`: the engine itself, the blocks and appointments it loads, the free slots it finds;
+- `rules`: what is booked, the rules per branch and staff member, and their loading;
 - `schedules`: working hours per staff member, cached under the schedule version;
-- `timeline`: epoch-second intervals and wall-clock time.
+- `timeline`: epoch-second intervals, wall-clock time and the slot grid of a day.
 """
 
 from bookings.availability.bookable import (

@@ -9,23 +9,17 @@ from dataclasses import dataclass
 
 from django.db.models import Count
 
-from bookings.availability.engine import (
-    Slot,
-    _aware,
-    _branch_rules,
+from bookings.availability.engine import Slot, _Engine, _slot_order
+from bookings.availability.rules import _aware, _branch_rules, _load_staff, _Spec, _StaffRules
+from bookings.availability.schedules import _schedules
+from bookings.availability.timeline import (
     _dates,
-    _Engine,
     _length,
-    _load_staff,
     _local,
     _merge,
     _overlap_length,
-    _slot_order,
-    _Spec,
-    _StaffRules,
     _ts,
 )
-from bookings.availability.schedules import _schedules
 from bookings.enums import AppointmentStatus
 from bookings.models import Appointment
 from staff.models import Service, Staff

@@ -212,20 +212,15 @@ class _Engine:
             and not busy.overlaps(begin - before, begin + duration + after)
         ]
 
-    def is_free(self, rules: _StaffRules, begin: int) -> bool:
-        """Whether the staff member can take the booking from `begin` (any minute)."""
+    def fits(self, rules: _StaffRules, begin: int) -> bool:
+        """Whether the booking from `begin` (any minute) keeps the staff member's rules: notice,
+        booking window, opening hours, working periods and breaks. Blocks and appointments are
+        not looked at (`bookings.queries.staff_in_the_way` asks for those of all at once)."""
         if not self.now_ts + rules.branch.notice * 60 <= begin <= self.horizon_ts:
             return False
         day = dt.datetime.fromtimestamp(begin, rules.branch.zone).date()
         periods = rules.week.get(day.weekday(), ())
-        end = begin + self.spec.duration
-        return (
-            _fits(self.pieces(rules.branch, periods, day), begin, end)
-            and not self.blocks[rules.staff.pk].overlaps(begin, end)
-            and not self.busy[rules.staff.pk].overlaps(
-                begin - self.spec.before, end + self.spec.after
-            )
-        )
+        return _fits(self.pieces(rules.branch, periods, day), begin, begin + self.spec.duration)
 
     def day(self, branch: _BranchRules, periods: tuple[Period, ...], day: dt.date) -> _Day:
         """The bookable pieces and fitting grid starts of a day, shared by every staff member

@@ -11,9 +11,10 @@ member and working day on the peer's slot indices, 50 customers. JSON lines on s
 - `book`: M sequential booking.createBooking calls through the orchestrator (staff given), in
   free slots, day-major as the peer books them; `book_auto`: M more without staff_id (the best
   qualified free staff member is chosen). Seconds, ms per call and SQL statements per call.
-  Both run in two alternating rounds (book, book_auto, book, book_auto), one line each; then
-  `book_ratio`: ms per call of all staffed and all staff-less rounds and their ratio (target
-  ≤ 1.2).
+  Both run, after unmeasured bookings of each kind (10, and at least one per customer), on
+  alternate working days in two alternating rounds (book, book_auto, book, book_auto), one
+  line each; then `book_ratio`: ms per call of all staffed and all staff-less rounds and their
+  ratio (target ≤ 1.2).
 - `probe_double_booking`: booking an already taken slot must be refused (CONFLICT);
   `race_same_slot`: 20 threads book one free slot at once, exactly one may win.
 - `baseline_http` (--http): the floor of the HTTP path on this machine, the cheapest
@@ -303,6 +304,7 @@ def staffed_and_staff_less(data: dict[str, Any], staffed, staff_less, principal)
 
 
 ROUNDS = 2
+WARM_UP = 10  # unmeasured bookings of each kind first, at least one per customer in all
 
 
 def probe_double_booking(data: dict[str, Any], principal) -> bool:
@@ -592,7 +594,18 @@ def main() -> None:
     principal = authenticate_api_key(data["api_key"])
     cells = free_cells(data)
     m = min(ARGS.book, len(cells) // 4)
-    ours_per_call_ms = staffed_and_staff_less(data, cells[0::2][:m], cells[1::2][:m], principal)
+    # Staffed and staff-less bookings on alternate days: a staff-less booking takes whoever is
+    # free, so on a shared day it would take the cells the staffed ones come for.
+    days = {day: index for index, day in enumerate(data["working_days"])}
+    staffed = [cell for cell in cells if days[cell[1]] % 2 == 0]
+    staff_less = [cell for cell in cells if days[cell[1]] % 2 == 1]
+    # Unmeasured first: the caches, and every customer (the first booking of one creates it).
+    warm = max(WARM_UP, -(-len(data["customers"]) // 2))
+    for n, cell in enumerate(staffed[:warm] + staff_less[:warm]):
+        args = booking_args(data, cell, n, staff=n < warm)
+        execute(principal, "booking", "createBooking", args, source="cli")
+    staffed, staff_less = staffed[warm : warm + m], staff_less[warm : warm + m]
+    ours_per_call_ms = staffed_and_staff_less(data, staffed, staff_less, principal)
     double_booking_accepted = probe_double_booking(data, principal)
     race_same_slot(data, principal, free_cells(data)[0])
     if ARGS.http:

@@ -22,9 +22,11 @@ with zoneinfo. A wall time that does not survive the round trip local â†’ UTC â†
 spring-forward gap and is dropped. A wall time of the repeated autumn hour is taken at its first
 occurrence (fold=0) only, so no wall time is offered twice. Durations are real (absolute) time.
 
-Queries per request are constant: branches, staff with skills, working hours (cached), blocks and
-appointments of the whole range are loaded in one query each, and the rest is interval arithmetic
-(sorted, merged intervals searched with bisect). Working hours are cached per staff member under
+Queries per request are constant: branches, staff with skills and working hours (each one query,
+cached), the blocks and appointments of the whole range (one statement,
+`bookings.queries.busy_between`); the rest is interval arithmetic (sorted, merged intervals
+searched with bisect). A booking without a staff member reads blocks, appointments and the
+tie-break of every qualified member in one statement (`bookings.queries.staff_in_the_way`). Working hours are cached per staff member under
 the tenant's schedule version, which staff owns (`staff.schedule_version`: every write to a
 branch, service, staff member, skill, working hours or time block bumps it). Appointments are
 never cached.

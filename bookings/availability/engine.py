@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import BigIntegerField, Func, QuerySet
 from django.utils import timezone
 
 from bookings.availability.rules import (
@@ -32,42 +31,12 @@ from bookings.availability.timeline import (
     _ts,
     _wall_ts,
 )
-from bookings.enums import ACTIVE_STATUSES
-from bookings.models import Appointment
-from staff.models import Service, TimeBlock
+from bookings.queries import BY_BLOCK, busy_between
+from staff.models import Service
 from tenants.models import Company
 
 if TYPE_CHECKING:
-    from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
-
-
-class _EpochSeconds(Func):
-    """A datetime column as whole seconds since 1970, computed by the database (PostgreSQL or
-    SQLite): reading thousands of datetimes through the driver costs more than the search."""
-
-    output_field = BigIntegerField()
-
-    def as_postgresql(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
-    ) -> _AsSqlType:
-        template = "ROUND(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
-        return self.as_sql(compiler, connection, template=template, **extra_context)
-
-    def as_sqlite(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
-    ) -> _AsSqlType:
-        template = "CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400) AS INTEGER)"
-        return self.as_sql(compiler, connection, template=template, **extra_context)
-
-
-def _epochs(rows: QuerySet[Any], start: str, end: str) -> Iterable[tuple[int, int, int]]:
-    """(staff id, start, end) of each row, times as epoch seconds."""
-    epochs = rows.annotate(epoch_start=_EpochSeconds(start), epoch_end=_EpochSeconds(end))
-    values: Iterable[tuple[int, int, int]] = epochs.values_list(
-        "staff_id", "epoch_start", "epoch_end"
-    )
-    return values
+    pass
 
 
 @dataclass(frozen=True)
@@ -155,26 +124,21 @@ class _Engine:
 
     def load_busy_between(self, begin: int, end: int) -> None:
         """Blocks and occupied ranges of active appointments of every staff member that can
-        matter to a booking inside [begin, end): one query each."""
+        matter to a booking inside [begin, end): one statement."""
         ids = [rules.staff.pk for rules in self.staff]
         blocks: dict[int, list[tuple[int, int]]] = defaultdict(list)
         busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
         if ids:
-            rows = TimeBlock.objects.for_tenant(self.tenant).filter(
-                staff_id__in=ids, start_time__lt=_dt(end), end_time__gt=_dt(begin)
+            rows = busy_between(
+                tenant_id=self.tenant.pk,
+                staff_ids=ids,
+                begin=_dt(begin),
+                end=_dt(end),
+                occupied=(_dt(begin - self.spec.before), _dt(end + self.spec.after)),
+                exclude_appointment_id=self.exclude_appointment_id,
             )
-            for staff_id, start, stop in _epochs(rows, "start_time", "end_time"):
-                blocks[staff_id].append((start, stop))
-            appointments = Appointment.objects.for_tenant(self.tenant).filter(
-                staff_id__in=ids,
-                status__in=ACTIVE_STATUSES,
-                occupied_start__lt=_dt(end + self.spec.after),
-                occupied_end__gt=_dt(begin - self.spec.before),
-            )
-            if self.exclude_appointment_id is not None:
-                appointments = appointments.exclude(pk=self.exclude_appointment_id)
-            for staff_id, start, stop in _epochs(appointments, "occupied_start", "occupied_end"):
-                busy[staff_id].append((start, stop))
+            for what, staff_id, start, stop in rows:
+                (blocks if what == BY_BLOCK else busy)[staff_id].append((start, stop))
         self.blocks = {pk: _Intervals(blocks[pk]) for pk in ids}
         self.busy = {pk: _Intervals(busy[pk]) for pk in ids}
 

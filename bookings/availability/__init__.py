@@ -26,7 +26,8 @@ Queries per request are constant: branches, staff with skills and working hours 
 cached), the blocks and appointments of the whole range (one statement,
 `bookings.queries.busy_between`); the rest is interval arithmetic (sorted, merged intervals
 searched with bisect). A booking without a staff member reads blocks, appointments and the
-tie-break of every qualified member in one statement (`bookings.queries.staff_in_the_way`). Working hours are cached per staff member under
+tie-break of every qualified member in one statement (`bookings.queries.staff_in_the_way`).
+Working hours are cached per staff member under
 the tenant's schedule version, which staff owns (`staff.schedule_version`: every write to a
 branch, service, staff member, skill, working hours or time block bumps it). Appointments are
 never cached.

@@ -11,7 +11,8 @@ member and working day on the peer's slot indices, 50 customers. JSON lines on s
 - `book`: M sequential booking.createBooking calls through the orchestrator (staff given), in
   free slots, day-major as the peer books them; `book_auto`: M more without staff_id (the best
   qualified free staff member is chosen). Seconds, ms per call and SQL statements per call.
-  Both run, after unmeasured bookings of each kind (10, and at least one per customer), on
+  Both run, after unmeasured bookings (one staffed with each staff member, then staff-less
+  ones until each customer has one), on
   alternate working days in two alternating rounds (book, book_auto, book, book_auto), one
   line each; then `book_ratio`: ms per call of all staffed and all staff-less rounds and their
   ratio (target ≤ 1.2).
@@ -599,12 +600,15 @@ def main() -> None:
     days = {day: index for index, day in enumerate(data["working_days"])}
     staffed = [cell for cell in cells if days[cell[1]] % 2 == 0]
     staff_less = [cell for cell in cells if days[cell[1]] % 2 == 1]
-    # Unmeasured first: the caches, and every customer (the first booking of one creates it).
-    warm = max(WARM_UP, -(-len(data["customers"]) // 2))
-    for n, cell in enumerate(staffed[:warm] + staff_less[:warm]):
-        args = booking_args(data, cell, n, staff=n < warm)
+    # Unmeasured first: the caches (a staffed booking's of its staff member: one booking with
+    # each), and every customer (the first booking of one creates it).
+    warm_staffed = list({cell[0]: cell for cell in reversed(staffed)}.values())
+    warm = max(WARM_UP, len(data["customers"]) - len(warm_staffed))
+    for n, cell in enumerate(warm_staffed + staff_less[:warm]):
+        args = booking_args(data, cell, n, staff=n < len(warm_staffed))
         execute(principal, "booking", "createBooking", args, source="cli")
-    staffed, staff_less = staffed[warm : warm + m], staff_less[warm : warm + m]
+    staffed = [cell for cell in staffed if cell not in warm_staffed][:m]
+    staff_less = staff_less[warm : warm + m]
     ours_per_call_ms = staffed_and_staff_less(data, staffed, staff_less, principal)
     double_booking_accepted = probe_double_booking(data, principal)
     race_same_slot(data, principal, free_cells(data)[0])

@@ -12,10 +12,9 @@ member and working day on the peer's slot indices, 50 customers. JSON lines on s
   free slots, day-major as the peer books them; `book_auto`: M more without staff_id (the best
   qualified free staff member is chosen). Seconds, ms per call and SQL statements per call.
   Both run, after unmeasured bookings (one staffed with each staff member, then staff-less
-  ones until each customer has one), on
-  alternate working days in two alternating rounds (book, book_auto, book, book_auto), one
-  line each; then `book_ratio`: ms per call of all staffed and all staff-less rounds and their
-  ratio (target ≤ 1.2).
+  ones until each customer has one), on alternate working days in two alternating rounds
+  (book, book_auto, book, book_auto), one line each; then `book_ratio`: ms per call of all
+  staffed and all staff-less rounds and their ratio (target ≤ 1.2).
 - `probe_double_booking`: booking an already taken slot must be refused (CONFLICT);
   `race_same_slot`: 20 threads book one free slot at once, exactly one may win.
 - `baseline_http` (--http): the floor of the HTTP path on this machine, the cheapest

@@ -99,9 +99,9 @@ def _locate(name: str, state: str, places: Places) -> tuple[float, float, int] |
     return None
 
 
-def write() -> Path:
+def write(codes: dict[str, dict[str, list[Any]]]) -> Path:
     OUTPUT.parent.mkdir(exist_ok=True)
-    OUTPUT.write_text(render(build()), encoding="utf-8")
+    OUTPUT.write_text(render(codes), encoding="utf-8")
     return OUTPUT
 
 

@@ -11,6 +11,10 @@ member and working day on the peer's slot indices, 50 customers. JSON lines on s
 - `book`: M sequential booking.createBooking calls through the orchestrator (staff given), in
   free slots, day-major as the peer books them; `book_auto`: M more without staff_id (the best
   qualified free staff member is chosen). Seconds, ms per call and SQL statements per call.
+  Both run, after unmeasured bookings (one staffed with each staff member, then staff-less
+  ones until each customer has one), on alternate working days in two alternating rounds
+  (book, book_auto, book, book_auto), one line each; then `book_ratio`: ms per call of all
+  staffed and all staff-less rounds and their ratio (target ≤ 1.2).
 - `probe_double_booking`: booking an already taken slot must be refused (CONFLICT);
   `race_same_slot`: 20 threads book one free slot at once, exactly one may win.
 - `baseline_http` (--http): the floor of the HTTP path on this machine, the cheapest
@@ -273,6 +277,34 @@ def bench_book(op: str, data: dict[str, Any], cells, principal, *, staff: bool) 
         **({"first_failure": failures[0]} if failures else {}),
     )
     return per_call_ms
+
+
+def staffed_and_staff_less(data: dict[str, Any], staffed, staff_less, principal) -> float:
+    """`book` and `book_auto` in ROUNDS alternating rounds (each round a share of both cell
+    lists), so a change of the machine's load falls on both; then `book_ratio`, staff-less
+    over staffed ms per call of all rounds. Returns the staffed ms per call."""
+    spent: dict[bool, float] = {True: 0.0, False: 0.0}
+    for round_no in range(ROUNDS):
+        for staff, op, cells in ((True, "book", staffed), (False, "book_auto", staff_less)):
+            share = cells[round_no::ROUNDS]
+            spent[staff] += bench_book(op, data, share, principal, staff=staff) * len(share)
+    staffed_ms = spent[True] / max(len(staffed), 1)
+    staff_less_ms = spent[False] / max(len(staff_less), 1)
+    emit(
+        "book_ratio",
+        len(staffed) + len(staff_less),
+        0.0,
+        rounds=ROUNDS,
+        book_ms=round(staffed_ms, 4),
+        book_auto_ms=round(staff_less_ms, 4),
+        ratio=round(staff_less_ms / staffed_ms, 3) if staffed_ms else None,
+        target_ratio=1.2,
+    )
+    return staffed_ms
+
+
+ROUNDS = 2
+WARM_UP = 10  # unmeasured bookings of each kind first, at least one per customer in all
 
 
 def probe_double_booking(data: dict[str, Any], principal) -> bool:
@@ -562,8 +594,21 @@ def main() -> None:
     principal = authenticate_api_key(data["api_key"])
     cells = free_cells(data)
     m = min(ARGS.book, len(cells) // 4)
-    ours_per_call_ms = bench_book("book", data, cells[0::2][:m], principal, staff=True)
-    bench_book("book_auto", data, cells[1::2][:m], principal, staff=False)
+    # Staffed and staff-less bookings on alternate days: a staff-less booking takes whoever is
+    # free, so on a shared day it would take the cells the staffed ones come for.
+    days = {day: index for index, day in enumerate(data["working_days"])}
+    staffed = [cell for cell in cells if days[cell[1]] % 2 == 0]
+    staff_less = [cell for cell in cells if days[cell[1]] % 2 == 1]
+    # Unmeasured first: the caches (a staffed booking's of its staff member: one booking with
+    # each), and every customer (the first booking of one creates it).
+    warm_staffed = list({cell[0]: cell for cell in reversed(staffed)}.values())
+    warm = max(WARM_UP, len(data["customers"]) - len(warm_staffed))
+    for n, cell in enumerate(warm_staffed + staff_less[:warm]):
+        args = booking_args(data, cell, n, staff=n < len(warm_staffed))
+        execute(principal, "booking", "createBooking", args, source="cli")
+    staffed = [cell for cell in staffed if cell not in warm_staffed][:m]
+    staff_less = staff_less[warm : warm + m]
+    ours_per_call_ms = staffed_and_staff_less(data, staffed, staff_less, principal)
     double_booking_accepted = probe_double_booking(data, principal)
     race_same_slot(data, principal, free_cells(data)[0])
     if ARGS.http:

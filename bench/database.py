@@ -14,6 +14,9 @@ def add_database_arguments(parser: argparse.ArgumentParser, default_db: str = "p
     parser.add_argument("--pg-host", default="127.0.0.1")
     parser.add_argument("--pg-port", default="5432")
     parser.add_argument("--pg-user", default="postgres")
+    parser.add_argument(
+        "--pg-name", default=None, help="the database's name (default: the benchmark's own)"
+    )
 
 
 def _pg_admin(sql: str, args: argparse.Namespace) -> None:
@@ -27,7 +30,9 @@ def _pg_admin(sql: str, args: argparse.Namespace) -> None:
 
 def fresh_database_url(args: argparse.Namespace, name: str) -> str:
     """The URL of an empty database for this run: PostgreSQL database `name`, dropped and
-    created again, or (--db sqlite) a new file in a temporary folder."""
+    created again (--pg-name instead, so runs side by side do not drop each other's), or
+    (--db sqlite) a new file in a temporary folder."""
+    name = getattr(args, "pg_name", None) or name
     if args.db == "sqlite":
         folder = tempfile.mkdtemp(prefix=f"{name}-")
         return f"sqlite:///{folder}/bench.sqlite3"
@@ -37,6 +42,7 @@ def fresh_database_url(args: argparse.Namespace, name: str) -> str:
 
 
 def drop_database(args: argparse.Namespace, name: str) -> None:
+    name = getattr(args, "pg_name", None) or name
     if args.db == "postgres":
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}"', args)
 

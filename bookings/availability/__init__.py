@@ -22,9 +22,12 @@ with zoneinfo. A wall time that does not survive the round trip local â†’ UTC â†
 spring-forward gap and is dropped. A wall time of the repeated autumn hour is taken at its first
 occurrence (fold=0) only, so no wall time is offered twice. Durations are real (absolute) time.
 
-Queries per request are constant: branches, staff with skills, working hours (cached), blocks and
-appointments of the whole range are loaded in one query each, and the rest is interval arithmetic
-(sorted, merged intervals searched with bisect). Working hours are cached per staff member under
+Queries per request are constant: branches, staff with skills and working hours (each one query,
+cached), the blocks and appointments of the whole range (one statement,
+`bookings.queries.busy_between`); the rest is interval arithmetic (sorted, merged intervals
+searched with bisect). A booking without a staff member reads blocks, appointments and the
+tie-break of every qualified member in one statement (`bookings.queries.staff_in_the_way`).
+Working hours are cached per staff member under
 the tenant's schedule version, which staff owns (`staff.schedule_version`: every write to a
 branch, service, staff member, skill, working hours or time block bumps it). Appointments are
 never cached.
@@ -38,9 +41,10 @@ modules only; everything public is re-exported here):
   and a staff member's days (`staff_schedule`);
 - `staff`: the staff reads that need appointments (availability, workload, performance, free
   staff with their ranking, appointments a schedule change or a block leaves out);
-- `engine`: the engine itself, its rules per branch and staff member, and its loading;
+- `engine`: the engine itself, the blocks and appointments it loads, the free slots it finds;
+- `rules`: what is booked, the rules per branch and staff member, and their loading;
 - `schedules`: working hours per staff member, cached under the schedule version;
-- `timeline`: epoch-second intervals and wall-clock time.
+- `timeline`: epoch-second intervals, wall-clock time and the slot grid of a day.
 """
 
 from bookings.availability.bookable import (

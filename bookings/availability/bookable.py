@@ -12,19 +12,16 @@ from django.core.cache import cache
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from bookings.availability.engine import (
+from bookings.availability.rules import (
     _aware,
     _branch_rules,
-    _dt,
-    _fits,
     _opening_minutes,
     _Spec,
-    _ts,
-    _wall_ts,
     _window_seconds,
     _working_intervals,
 )
 from bookings.availability.schedules import _schedules
+from bookings.availability.timeline import _dt, _fits, _ts, _wall_ts
 from bookings.errors import SlotNotBookable, SlotTaken
 from bookings.queries import BY_BLOCK, first_in_the_way
 from staff.enums import TimeBlockKind

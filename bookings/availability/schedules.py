@@ -7,24 +7,16 @@ cached week is never read after a change. A cache that cannot be reached is bypa
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
+from bookings.availability.timeline import Period, Week, _minute
 from staff.models import WorkingHours
 from staff.schedule_version import schedule_version
 from tenants.hours import parse_hh_mm
-
-# (start minute, end minute, breaks as (start minute, end minute)) of one working period
-Period = tuple[int, int, tuple[tuple[int, int], ...]]
-Week = dict[int, tuple[Period, ...]]  # weekday (0 = Monday) → its periods, by start
-
-
-def _minute(value: dt.time) -> int:
-    return value.hour * 60 + value.minute
 
 
 def _schedule_key(tenant_id: int, version: int, staff_id: int) -> str:

@@ -7,27 +7,19 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count
-
-from bookings.availability.engine import (
-    Slot,
-    _aware,
-    _branch_rules,
+from bookings.availability.engine import Slot, _Engine, _slot_order
+from bookings.availability.rules import _aware, _branch_rules, _load_staff, _Spec, _StaffRules
+from bookings.availability.schedules import _schedules
+from bookings.availability.timeline import (
     _dates,
-    _Engine,
+    _dt,
     _length,
-    _load_staff,
     _local,
     _merge,
     _overlap_length,
-    _slot_order,
-    _Spec,
-    _StaffRules,
     _ts,
 )
-from bookings.availability.schedules import _schedules
-from bookings.enums import AppointmentStatus
-from bookings.models import Appointment
+from bookings.queries import staff_in_the_way
 from staff.models import Service, Staff
 from tenants.models import Branch, Company
 
@@ -193,19 +185,20 @@ def find_available_staff(
         now=now,
         exclude_appointment_id=None,
     )
-    if not engine.staff:
-        return []
     begin = _ts(_aware(start, tenant))
-    engine.load_busy_between(begin, begin + engine.spec.duration)
-    free = [rules for rules in engine.staff if engine.is_free(rules, begin)]
-    if not free:
+    # The rules of every qualified member first, in Python; then what keeps those it leaves
+    # (blocks, appointments) and the tie-break in one statement for all of them.
+    fitting = [rules for rules in engine.staff if engine.fits(rules, begin)]
+    if not fitting:
         return []
-    completed = dict(
-        Appointment.objects.for_tenant(tenant)
-        .filter(staff_id__in=[rules.staff.pk for rules in free], status=AppointmentStatus.COMPLETED)
-        .values("staff_id")
-        .annotate(n=Count("staff_id"))  # not "pk": answered from appointment_completed_idx
-        .values_list("staff_id", "n")
+    end = begin + engine.spec.duration
+    in_the_way, completed = staff_in_the_way(
+        tenant_id=tenant.pk,
+        staff_ids=[rules.staff.pk for rules in fitting],
+        begin=_dt(begin),
+        end=_dt(end),
+        occupied=(_dt(begin - engine.spec.before), _dt(end + engine.spec.after)),
     )
+    free = [rules for rules in fitting if rules.staff.pk not in in_the_way]
     free.sort(key=lambda r: (-r.skill, -r.staff.rating, -completed.get(r.staff.pk, 0), r.staff.pk))
     return [rules.staff for rules in free]

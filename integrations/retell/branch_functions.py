@@ -7,7 +7,7 @@ from typing import Any
 
 from integrations.retell.requests import Answer, Call, Say
 from routing.calls import call_log_transfer
-from routing.places import place_find
+from routing.places import PlaceAmbiguous, place_find
 
 
 def route_call(request: Call) -> Answer:
@@ -50,7 +50,11 @@ def find_nearest_branch(request: Call) -> Answer:
         except ValueError as exc:
             raise Say("Den Standort habe ich nicht verstanden.", error="invalid_location") from exc
     elif address:
-        found = place_find(address)
+        try:
+            found = place_find(address, country=request.line.branch.country)
+        except PlaceAmbiguous as exc:
+            candidates = [place.country for place in exc.candidates]
+            raise Say(exc.question, error="location_ambiguous", countries=candidates) from exc
         if found is None:
             raise Say(
                 "Diesen Ort kenne ich leider nicht. Nennen Sie mir bitte Ihre Postleitzahl "

@@ -1131,12 +1131,16 @@ def test_roles_are_held_to_their_permissions(world, role, allowed):
     # the reservation with the tenant row locked.
     [(Plan.ENTERPRISE, 16), (Plan.PROFESSIONAL, 19)],
 )
-def test_a_booking_spends_a_fixed_budget_of_statements(plan, budget):
+# Without a staff member the pick reads blocks, appointments and the tie-break of every
+# qualified member in the one statement a staffed booking spends on its member's.
+@pytest.mark.parametrize("staff_given", [True, False], ids=["staffed", "staff-less"])
+def test_a_booking_spends_a_fixed_budget_of_statements(plan, budget, staff_given):
     """The booking path's round trips, counted as bench/booking.py counts them: a regression
     here costs every caller latency and the server throughput. Steady state: the second
     booking of a known customer, subjects and schedules cached."""
     world = make_world(plan=plan)
-    book(world, start_time=f"{MONDAY}T09:00:00")  # warms the caches, creates the customer
+    staff = {} if staff_given else {"staff_id": None}
+    book(world, start_time=f"{MONDAY}T09:00:00", **staff)  # warms the caches, the customer
     statements: list[str] = []
 
     def count(execute, sql, params, many, context):
@@ -1144,7 +1148,8 @@ def test_a_booking_spends_a_fixed_budget_of_statements(plan, budget):
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(count):
-        book(world, start_time=f"{MONDAY}T11:00:00")
+        booked = book(world, start_time=f"{MONDAY}T11:00:00", **staff)
+    assert booked["appointment"]["staff_id"] == world.anna.pk  # staff-less: the higher skill
 
     # The availability check, the customer; the reservation (appointment, audit row, domain
     # event, outbox message, saga run; SQLite adds its overlap query, PostgreSQL the WAL

@@ -502,6 +502,45 @@ SCRIPTS: list[Script] = [
         nothing_booked(),
     ),
     Script(
+        "an Austrian postal code with its country: Innsbruck, too far",
+        (
+            Step(
+                "find_nearest_branch",
+                {"address": "6020 in Österreich"},
+                ("In Ihrer Nähe haben wir leider keine Filiale.",),
+                {"place": "Innsbruck"},
+            ),
+        ),
+        nothing_booked(),
+    ),
+    Script(
+        "a Swiss postal code written CH-: Zürich, too far",
+        (
+            Step(
+                "find_nearest_branch",
+                {"address": "CH-8001"},
+                ("In Ihrer Nähe haben wir leider keine Filiale.",),
+                {"place": "Zürich"},
+            ),
+        ),
+        nothing_booked(),
+    ),
+    Script(
+        "a postal code of Austria and of Switzerland: the agent asks which",
+        (
+            Step(
+                "find_nearest_branch",
+                {"address": "6020"},
+                (
+                    "Meinen Sie mit der Postleitzahl 6020 Innsbruck in Österreich oder "
+                    "Emmenbrücke in der Schweiz?",
+                ),
+                {"error": {"type": "location_ambiguous", "countries": ["AT", "CH"]}},
+            ),
+        ),
+        nothing_booked(),
+    ),
+    Script(
         "Munich is too far",
         (
             Step(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from routing import postal_build
 from routing.geo import Point, haversine_km
-from routing.places import place_find
+from routing.places import PlaceAmbiguous, place_find
 
 BERLIN_MITTE = Point(52.520008, 13.404954)
 HAMBURG_ALTONA = Point(53.550341, 9.935170)
@@ -58,3 +59,67 @@ def test_a_postal_code_not_in_the_data_falls_back_to_its_area():
 @pytest.mark.parametrize("said", ["", "Entenhausen", "irgendwo hier", "00000"])
 def test_unknown_places(said):
     assert place_find(said) is None
+
+
+INNSBRUCK = Point(47.263, 11.394)
+ZUERICH = Point(47.377, 8.541)
+GRAZ = Point(47.071, 15.439)
+BERN = Point(46.948, 7.447)
+
+
+@pytest.mark.parametrize(
+    ("said", "country", "town", "code_country", "near"),
+    [
+        # The country said decides, whatever the dialled branch's country.
+        ("6020 in Österreich", "DE", "Innsbruck", "AT", INNSBRUCK),
+        ("Postleitzahl 6020, Österreich", "CH", "Innsbruck", "AT", INNSBRUCK),
+        ("A-6020", "DE", "Innsbruck", "AT", INNSBRUCK),
+        ("8001 in der Schweiz", "AT", "Zürich", "CH", ZUERICH),
+        ("CH-8001", "DE", "Zürich", "CH", ZUERICH),
+        # A code only one of the two has.
+        ("8010", "DE", "Graz", "AT", GRAZ),
+        ("Ich wohne in 1100 Wien", "DE", "Wien", "AT", Point(48.208, 16.373)),
+        # A code both have: the dialled branch's country.
+        ("6020", "AT", "Innsbruck", "AT", INNSBRUCK),
+        ("3012", "CH", "Bern", "CH", BERN),
+    ],
+)
+def test_austrian_and_swiss_postal_codes(said, country, town, code_country, near):
+    found = place_find(said, country=country)
+    assert found is not None and (found.name, found.kind) == (town, "postal_code")
+    assert found.country == code_country
+    assert haversine_km(found.point, near) < 15
+
+
+def test_a_code_both_countries_have_gets_a_question_in_german():
+    with pytest.raises(PlaceAmbiguous) as caught:
+        place_find("6020", country="DE")
+    assert [place.country for place in caught.value.candidates] == ["AT", "CH"]
+    assert caught.value.question == (
+        "Meinen Sie mit der Postleitzahl 6020 Innsbruck in Österreich oder Emmenbrücke in der "
+        "Schweiz?"
+    )
+
+
+def test_a_swiss_code_not_in_the_data_falls_back_to_its_area():
+    # 8000 is Zürich's post office box code, no locality: the centre of the 800x codes.
+    found = place_find("8000 Schweiz", country="DE")
+    assert found is not None and found.country == "CH"
+    assert haversine_km(found.point, ZUERICH) < 5
+
+
+def test_a_five_digit_code_stays_german_at_an_austrian_branch():
+    found = place_find("14467", country="AT")
+    assert found is not None and found.country == "DE"
+    assert haversine_km(found.point, BERLIN_MITTE) < 30
+
+
+@pytest.mark.parametrize("said", ["0000", "9999 in der Schweiz"])
+def test_unknown_austrian_and_swiss_codes(said):
+    assert place_find(said, country="AT") is None
+
+
+def test_the_shipped_codes_are_what_the_pinned_packages_give():
+    """routing/data/postal_codes_at_ch.json is derived, not edited: built again, it is the
+    same (after a version bump: manage.py build_postal_codes)."""
+    assert postal_build.render(postal_build.build()) == postal_build.OUTPUT.read_text("utf-8")

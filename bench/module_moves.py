@@ -7,11 +7,19 @@ caller books: a signed `POST /webhooks/retell/functions` with `book_appointment`
 Django's test client (the whole front door: signature, function, orchestrator, services, saga,
 outbox, SMS through the console backend). While the second such call runs (the first imports
 and warms everything), a profiler notes every call from a function of one project module into
-a function of another. One JSON line: `moves` (those calls), `moves_outside_base` and
-`distinct_edges_outside_base` (the same without calls into the base layer, which imports
-nothing of ours and is called like a library), `modules` (the project modules
-entered, in order of first entry), `edges` (the moves per caller and callee module, most
-first) and `path` (the sequence of modules, repeats folded).
+a function of another (a move; a call from library code is attributed to the nearest project
+frame on the stack).
+
+A move is a `direct` hand-off when the callee's immediate caller is our code (looking through
+the standard library's `with`/decorator plumbing), a `callback` when it is a library's (Django
+calling our DB router or execute_wrapper for every statement, pydantic calling a validator).
+One JSON line: `moves` = `direct` + `callbacks`; the same `*_outside_base` (without calls into
+the base layer, which imports nothing of ours and is called like a library);
+`distinct_edges_outside_base`, `modules` (the project modules entered, in order of first
+entry), `direct_edges` and `callback_edges` (the moves per caller and callee module, most
+first), `callbacks_via` (the library function making each callback), `path` (the sequence of
+modules, repeats folded) and `code_from` (where `bookings` was imported from: run on an older
+checkout, it must be that checkout).
 """
 
 from __future__ import annotations

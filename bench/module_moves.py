@@ -7,11 +7,19 @@ caller books: a signed `POST /webhooks/retell/functions` with `book_appointment`
 Django's test client (the whole front door: signature, function, orchestrator, services, saga,
 outbox, SMS through the console backend). While the second such call runs (the first imports
 and warms everything), a profiler notes every call from a function of one project module into
-a function of another. One JSON line: `moves` (those calls), `moves_outside_base` and
-`distinct_edges_outside_base` (the same without calls into the base layer, which imports
-nothing of ours and is called like a library), `modules` (the project modules
-entered, in order of first entry), `edges` (the moves per caller and callee module, most
-first) and `path` (the sequence of modules, repeats folded).
+a function of another (a move; a call from library code is attributed to the nearest project
+frame on the stack).
+
+A move is a `direct` hand-off when the callee's immediate caller is our code (looking through
+the standard library's `with`/decorator plumbing), a `callback` when it is a library's (Django
+calling our DB router or execute_wrapper for every statement, pydantic calling a validator).
+One JSON line: `moves` = `direct` + `callbacks`; the same `*_outside_base` (without calls into
+the base layer, which imports nothing of ours and is called like a library);
+`distinct_edges_outside_base`, `modules` (the project modules entered, in order of first
+entry), `direct_edges` and `callback_edges` (the moves per caller and callee module, most
+first), `callbacks_via` (the library function making each callback), `path` (the sequence of
+modules, repeats folded) and `code_from` (where `bookings` was imported from: run on an older
+checkout, it must be that checkout).
 """
 
 from __future__ import annotations
@@ -32,6 +40,9 @@ PACKAGES += ("integrations", "mcp_core")
 # The base layer imports nothing of ours: a call into it is a library call, not a hand-off
 # (before the base layer existed its modules lived in askproai, mcp_core and tenants).
 BASE = ("common.", "askproai.phone", "askproai.pagination", "mcp_core.rows", "tenants.scoping")
+# Standard-library plumbing between two of our frames (a `with` on our context manager, a
+# decorator's wrapper): looked through, so such a call still counts as direct.
+TRANSPARENT = ("contextlib", "functools")
 SIGNING_KEY = "key_bench_module_moves"
 BERLIN_NUMBER = "+493012345670"
 
@@ -79,22 +90,48 @@ def book(client: Client, n: int) -> Any:
     )
 
 
+def library_caller(frame: Any) -> str:
+    """The module and function that called `frame` when that caller is not project code
+    (after looking through the standard library's `with`/decorator plumbing), else ""."""
+    caller = frame.f_back
+    while caller is not None and caller.f_globals.get("__name__", "") in TRANSPARENT:
+        caller = caller.f_back
+    if caller is None:
+        return "(no caller)"
+    module = caller.f_globals.get("__name__", "")
+    return "" if ours(module) else f"{module}.{caller.f_code.co_name}"
+
+
+def counted(edges: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(edges.items(), key=lambda item: (-item[1], item[0])))
+
+
+def outside_base(edges: dict[str, int]) -> dict[str, int]:
+    return {edge: n for edge, n in edges.items() if not edge.split(" -> ")[1].startswith(BASE)}
+
+
 def traced_booking(client: Client) -> dict[str, Any]:
     stack: list[str] = []  # the nearest project module of each frame on the stack
-    moves = 0
-    edges: dict[str, int] = {}
+    direct: dict[str, int] = {}  # caller -> callee, the callee called by project code
+    callbacks: dict[str, int] = {}  # the same, the callee called by a library
+    via: dict[str, int] = {}  # the library function that made each callback
     path: list[str] = []
     first_entered: list[str] = []
 
     def profile(frame: Any, event: str, _arg: Any) -> None:
-        nonlocal moves
         if event == "call":
             module = frame.f_globals.get("__name__", "")
             caller = stack[-1] if stack else ""
             current = module if ours(module) else caller
             if current and current != caller and caller:
-                moves += 1
-                edges[f"{caller} -> {current}"] = edges.get(f"{caller} -> {current}", 0) + 1
+                edge = f"{caller} -> {current}"
+                library = library_caller(frame)
+                if library:
+                    callbacks[edge] = callbacks.get(edge, 0) + 1
+                    key = f"{library} -> {current}"
+                    via[key] = via.get(key, 0) + 1
+                else:
+                    direct[edge] = direct.get(edge, 0) + 1
             if current and (not path or path[-1] != current):
                 path.append(current)
             if current and current not in first_entered:
@@ -111,19 +148,23 @@ def traced_booking(client: Client) -> dict[str, Any]:
     finally:
         sys.setprofile(None)
     assert response.status_code == 200, response.content
-    by_count = dict(sorted(edges.items(), key=lambda item: (-item[1], item[0])))
-    handoffs = {
-        edge: count
-        for edge, count in by_count.items()
-        if not edge.split(" -> ")[1].startswith(BASE)
-    }
+    direct_handoffs = outside_base(direct)
+    callback_handoffs = outside_base(callbacks)
     return {
-        "moves": moves,
-        "moves_outside_base": sum(handoffs.values()),
-        "distinct_edges_outside_base": len(handoffs),
+        "moves": sum(direct.values()) + sum(callbacks.values()),
+        "direct": sum(direct.values()),
+        "callbacks": sum(callbacks.values()),
+        "moves_outside_base": sum(direct_handoffs.values()) + sum(callback_handoffs.values()),
+        "direct_outside_base": sum(direct_handoffs.values()),
+        "callbacks_outside_base": sum(callback_handoffs.values()),
+        "distinct_edges_outside_base": len(set(direct_handoffs) | set(callback_handoffs)),
+        "distinct_direct_edges_outside_base": len(direct_handoffs),
         "modules": first_entered,
-        "edges": by_count,
+        "direct_edges": counted(direct),
+        "callback_edges": counted(callbacks),
+        "callbacks_via": counted(via),
         "path": path,
+        "code_from": str(Path(sys.modules["bookings"].__file__ or "").resolve().parent.parent),
         "answer": response.json(),
     }
 

@@ -1,6 +1,6 @@
 """The time budget of the call this thread is serving (MCP_TIMEOUT), for the layers below the
 orchestrator: the saga checks it between steps, integration clients cap their HTTP time-outs
-by it, and `guard_statements` refuses database work once it is spent (why and how it ends:
+by it, and `statements_bounded` refuses database work once it is spent (why and how it ends:
 docs/architecture.md, "Time budget").
 
 Outside a call (Celery, manage.py, the admin) there is no budget and nothing here limits.
@@ -8,13 +8,19 @@ Outside a call (Celery, manage.py, the admin) there is no budget and nothing her
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+import structlog
+from django.db import DatabaseError, connection
+
 from common.errors import ServiceUnavailable
+
+logger: Any = structlog.get_logger("askproai.mcp")
 
 # time.monotonic() by which the current call must be done; None: no budget.
 _deadline: ContextVar[float | None] = ContextVar("askproai_deadline", default=None)
@@ -80,18 +86,46 @@ def cap(timeout: float) -> float:
     return min(timeout, left)
 
 
-def guard_statements(
-    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
-) -> Any:
-    """A `connection.execute_wrapper`: no statement starts once the budget is spent, and a
-    statement PostgreSQL cancelled for the statement_timeout the orchestrator set answers as
-    the timeout it is. Raises ServiceUnavailable."""
-    check("a database statement")
+@contextmanager
+def statements_bounded(set_timeout: Callable[[int | None], None]) -> Iterator[None]:
+    """No statement of the block outlives the budget: PostgreSQL cancels one running past it
+    (`set_timeout(milliseconds)` sets statement_timeout before the block's first statement, so
+    a call that reads only the cache pays nothing; `set_timeout(None)` resets it) and none
+    starts once it is spent. The per-statement check runs here, inside this module, because
+    Django calls it for every statement."""
+    bounded = False
+
+    def guard(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
+        nonlocal bounded
+        left = remaining()
+        if left is not None and left <= 0:
+            raise timed_out("a database statement")
+        if not bounded and left is not None and connection.vendor == "postgresql":
+            bounded = True
+            set_timeout(max(1, math.ceil(left * 1000)))
+        try:
+            return execute(sql, params, many, context)
+        except Exception as exc:
+            if cancelled_for_time(exc) and _deadline.get() is not None:
+                raise timed_out("a database statement") from exc
+            raise
+
     try:
-        return execute(sql, params, many, context)
-    except Exception as exc:
-        cause = exc.__cause__
-        code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
-        if code == QUERY_CANCELED and _deadline.get() is not None:
-            raise timed_out("a database statement") from exc
-        raise
+        with connection.execute_wrapper(guard):
+            yield
+    finally:
+        if bounded:
+            try:
+                set_timeout(None)
+            except DatabaseError:
+                # A broken connection is closed and replaced; its setting goes with it.
+                logger.warning("mcp.statement_timeout_reset_failed")
+
+
+def cancelled_for_time(exc: Exception) -> bool:
+    """PostgreSQL cancelled the statement for its statement_timeout."""
+    cause = exc.__cause__
+    code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return code == QUERY_CANCELED

@@ -10,16 +10,14 @@ shaped output or an `ApplicationError`, which each front door renders its own wa
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError
 from pydantic import BaseModel, ValidationError
 
 from common import deadline
@@ -142,7 +140,7 @@ def run_guarded(
             except ObjectDoesNotExist:
                 error = NotFound()
             except (OperationalError, InterfaceError) as exc:
-                if _cancelled_for_time(exc):
+                if deadline.cancelled_for_time(exc):
                     error = ServiceUnavailable("The operation hit its time budget (timeout).")
                 else:
                     error = ServiceUnavailable("The database is unavailable; try again shortly.")
@@ -208,47 +206,15 @@ def _run(
         deadline=time.monotonic() + settings.MCP_TIMEOUT,
         api_key_id=principal.api_key_id,
     )
-    with deadline.bounded(ctx.deadline, settings.MCP_TIMEOUT), _statements_bounded(ctx):
+    with (
+        deadline.bounded(ctx.deadline, settings.MCP_TIMEOUT),
+        deadline.statements_bounded(statement_timeout_set),
+    ):
         result = op.handler(ctx, typed_args)
     shaped = result if isinstance(result, op.output) else op.output.model_validate(result)
     if ctx.remaining() <= 0:
         logger.warning("mcp.time_budget_exceeded", operation=op.name, budget=settings.MCP_TIMEOUT)
     return _dump(shaped)
-
-
-@contextmanager
-def _statements_bounded(ctx: CallContext) -> Iterator[None]:
-    """No statement of the call outlives its budget: PostgreSQL cancels one running past it
-    (statement_timeout, set before the call's first statement, so a call that reads only the
-    cache pays nothing) and none starts once it is spent (`deadline.guard_statements`)."""
-    bounded = False
-
-    def guard(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        nonlocal bounded
-        if not bounded and connection.vendor == "postgresql":
-            bounded = True
-            deadline.check("a database statement")
-            statement_timeout_set(max(1, math.ceil(ctx.remaining() * 1000)))
-        return deadline.guard_statements(execute, sql, params, many, context)
-
-    try:
-        with connection.execute_wrapper(guard):
-            yield
-    finally:
-        if bounded:
-            try:
-                statement_timeout_set(None)
-            except DatabaseError:
-                # A broken connection is closed and replaced; its setting goes with it.
-                logger.warning("mcp.statement_timeout_reset_failed")
-
-
-def _cancelled_for_time(exc: Exception) -> bool:
-    """PostgreSQL cancelled the statement for its statement_timeout (outside the statement
-    guard, e.g. while a result was being fetched)."""
-    cause = exc.__cause__
-    code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
-    return code == deadline.QUERY_CANCELED
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:

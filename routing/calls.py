@@ -180,16 +180,21 @@ def call_log_link(
     outcome; a booking in this call is not replaced by what it did to another appointment."""
     with transaction.atomic():
         log = _locked_log(tenant, str(call["call_id"]), branch)
-        appointment = Appointment.objects.for_tenant(tenant).get(pk=appointment_id)
+        # Only the ids are linked: one read of the tenant's appointment gives its customer's.
+        customer_id = (
+            Appointment.objects.for_tenant(tenant)
+            .values_list("customer_id", flat=True)
+            .get(pk=appointment_id)
+        )
         if log.appointment_id is None or outcome == CallOutcome.BOOKED:
-            log.appointment = appointment
-            log.customer = appointment.customer
+            log.appointment_id = appointment_id
+            log.customer_id = customer_id
         # A booking outranks what other calls' appointments did; a change to the appointment
         # this call booked (cancelled again, moved) is the call's latest outcome.
         if (
             log.outcome not in _FINAL_OUTCOMES
             or outcome == CallOutcome.BOOKED
-            or log.appointment_id == appointment.pk
+            or log.appointment_id == appointment_id
         ):
             log.outcome = outcome
         for field in ("from_number", "to_number", "agent_id"):

@@ -4,9 +4,9 @@ One module per concern; the public services and their result types are re-export
 callers import them from `bookings.services`:
 
 - `customers`: find or create a customer by phone number, upsert, GDPR export and erasure;
-- `create`: `booking_create` and the booking saga it runs (its steps are declared there);
-- `reserve`: the saga's reserve step (`booking_reserve`, the appointment and its outbox
-  messages in one transaction), the saga's point of no return;
+- `create`: `booking_create`, the checks before the booking saga and the answer after it;
+- `reserve`: the booking saga, declared with its steps, and its reserve step (`booking_reserve`,
+  the appointment and its outbox messages in one transaction), the point of no return;
 - `lifecycle`: cancel, confirm, mark as no-show, reschedule and update an appointment;
 - `side_effects`: the calendar copy and the customer's notices, written to the transactional
   outbox by the writes above, with the outbox handlers that deliver them;
@@ -24,7 +24,6 @@ from bookings.services.create import (
     SOURCE_BY_FRONT_DOOR,
     CreatedBooking,
     booking_create,
-    booking_create_saga,
 )
 from bookings.services.customers import (
     ErasureResult,
@@ -45,6 +44,7 @@ from bookings.services.lifecycle import (
 from bookings.services.reserve import (
     Reservation,
     ReservationRequest,
+    booking_create_saga,
     booking_reserve,
 )
 from bookings.services.side_effects import (

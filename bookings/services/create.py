@@ -1,24 +1,7 @@
-"""Creating a booking: `booking_create` checks and normalises the request, then runs the booking
-saga outside any transaction.
-
-    reserve        booking_reserve                 the point of no return (pivot)
-    calendar_sync  booking_calendar_deliver        rolled forward, never undone
-    notifications  booking_notification_deliver    rolled forward, never undone
-
-The reserve step (`bookings.services.reserve`) writes the appointment and its outbox messages in
-one transaction; the later steps (`bookings.services.side_effects`) only deliver those messages
-inline (the outbox retries them when that fails), so the response can say `synced` and which
-channels confirmed the booking. A failed delivery does not fail the booking.
-
-The saga is declared once, at import of this module (every process imports it with
-`bookings.services`, so each knows its steps for crash recovery). Its steps below only
-translate the saga's JSON context into one service call each. No step holds a transaction open
-while the next one runs. Once the reserve step has committed, the booking stands: a later step
-that fails or a process that dies is rolled forward (recovery runs the step again, which leaves
-the message to the outbox while another attempt holds it), never compensated
-(docs/architecture.md, "Sagas"). A step that only found the idempotency key's earlier booking
-(`replayed`) makes the later steps skip: that booking had its own run.
-"""
+"""Creating a booking: `booking_create` checks and normalises the request (the time window,
+the slot or the free staff, the customer), then runs the booking saga
+(`bookings.services.reserve`) outside any transaction and answers with the row it wrote.
+A replayed idempotency key answers with the earlier booking as it is now."""
 
 from __future__ import annotations
 
@@ -37,26 +20,21 @@ from django.utils import timezone
 
 from bookings import availability, calendar
 from bookings.customer_selectors import customer_get
-from bookings.enums import AppointmentSource, AppointmentStatus, SyncStatus
+from bookings.enums import AppointmentSource, SyncStatus
 from bookings.errors import SlotNotBookable, SlotTaken
 from bookings.models import Appointment, Customer
 from bookings.selectors import booking_get, booking_notified_channels
 from bookings.services.conflicts import check_slot, next_slots, slot_taken
 from bookings.services.customers import customer_fill_in, customer_id_by_phone
 from bookings.services.reserve import (
-    Reservation,
     ReservationRequest,
-    booking_reserve,
+    booking_saga_run,
     check_quota,
     key_reused,
+    reserved_appointment,
 )
-from bookings.services.side_effects import (
-    booking_calendar_deliver,
-    booking_notification_deliver,
-)
-from common.errors import ApplicationError, TransactionFailed, ValidationFailed
+from common.errors import ApplicationError, ValidationFailed
 from common.phone import InvalidPhoneNumber, normalize_phone
-from mcp_core.saga import Saga, SagaContext, Step
 from staff.models import Service, StaffService
 from tenants.models import Branch, Company
 
@@ -261,48 +239,21 @@ def _book(
         if calendar.requires_sync(backend, tenant=tenant, service_id=service.pk)
         else SyncStatus.NOT_REQUIRED,
     )
-    results = _run_booking_saga(tenant, request)
-    reservation = Reservation.from_result(results["reserve"])
+    reservation, results = booking_saga_run(tenant=tenant, request=request)
     if reservation.replayed:
         appointment = booking_get(tenant=tenant, appointment_id=reservation.appointment_id)
         channels = booking_notified_channels(tenant=tenant, appointment_id=appointment.pk)
         return CreatedBooking(appointment=appointment, notifications_sent=channels, replayed=True)
-    # The row as the reserve step wrote it and the calendar step left it, without reading it back.
-    appointment = Appointment(
-        pk=reservation.appointment_id,
+    appointment = reserved_appointment(
         tenant=tenant,
         branch=branch,
         service=service,
-        staff_id=reservation.staff_id,
-        customer_id=customer_id,
-        start_time=request.start,
-        end_time=request.end,
-        occupied_start=request.occupied[0],
-        occupied_end=request.occupied[1],
-        status=AppointmentStatus.CONFIRMED,
-        confirmation_number=reservation.confirmation_number,
-        source=source,
-        call_id=call_id,
-        idempotency_key=idempotency_key,
-        request_fingerprint=fingerprint,
-        sync_status=results.get("calendar_sync", {}).get("sync_status", request.sync_status),
-        price=service.price,
-        notes=notes,
+        request=request,
+        reservation=reservation,
+        results=results,
     )
     sent = results.get("notifications", {}).get("sent", [])
     return CreatedBooking(appointment=appointment, notifications_sent=list(sent), replayed=False)
-
-
-def _run_booking_saga(tenant: Company, request: ReservationRequest) -> dict[str, dict[str, Any]]:
-    """Run the saga; a refusal of the reserve step (slot taken, quota, key reused) is raised as
-    itself, anything else as the saga's TransactionFailed."""
-    try:
-        return booking_create_saga.run(tenant=tenant, context=request.to_context()).results
-    except TransactionFailed as exc:
-        cause = exc.__cause__
-        if isinstance(cause, ApplicationError) and exc.details.get("failed_step") == "reserve":
-            raise cause from None
-        raise
 
 
 def _fingerprint(**values: Any) -> str:
@@ -387,85 +338,3 @@ SOURCE_BY_FRONT_DOOR: dict[str, str] = {
     "admin": AppointmentSource.ADMIN,
     "phone": AppointmentSource.PHONE,
 }
-
-
-# ------------------------------------------------------------------------------ saga steps
-
-
-def _request(ctx: SagaContext) -> ReservationRequest:
-    return ReservationRequest.from_context(ctx.data)
-
-
-def _reservation(ctx: SagaContext) -> Reservation | None:
-    result = ctx.results.get("reserve")
-    return Reservation.from_result(result) if result else None
-
-
-def reserve(ctx: SagaContext) -> dict[str, Any]:
-    reservation = booking_reserve(
-        tenant=ctx.tenant, request=_request(ctx), saga_run_id=str(ctx.run_id)
-    )
-    return reservation.to_result()
-
-
-def _calendar_to_sync(ctx: SagaContext) -> bool:
-    reservation = _reservation(ctx)
-    return (
-        reservation is not None
-        and not reservation.replayed
-        and reservation.calendar_message_id is not None
-    )
-
-
-def _notification_to_send(ctx: SagaContext) -> bool:
-    reservation = _reservation(ctx)
-    return (
-        reservation is not None
-        and not reservation.replayed
-        and reservation.notification_message_id is not None
-    )
-
-
-def calendar_sync(ctx: SagaContext) -> dict[str, Any]:
-    reservation = _reservation(ctx)
-    if reservation is None or reservation.replayed:
-        return {"skipped": True}
-    if reservation.calendar_message_id is None:
-        return {"sync_status": SyncStatus.NOT_REQUIRED.value}
-    status = booking_calendar_deliver(
-        tenant=ctx.tenant,
-        actor=ctx.data["actor"],
-        appointment_id=reservation.appointment_id,
-        message_id=reservation.calendar_message_id,
-        claimed=ctx.attempt == 1,
-    )
-    return {"sync_status": status}
-
-
-def notify(ctx: SagaContext) -> dict[str, Any]:
-    reservation = _reservation(ctx)
-    if reservation is None or reservation.replayed:
-        return {"skipped": True, "sent": []}
-    if reservation.notification_message_id is None:
-        return {"sent": []}
-    sent = booking_notification_deliver(
-        tenant=ctx.tenant,
-        actor=ctx.data["actor"],
-        appointment_id=reservation.appointment_id,
-        message_id=reservation.notification_message_id,
-        claimed=ctx.attempt == 1,
-    )
-    return {"sent": sent}
-
-
-booking_create_saga = Saga(
-    "booking.create",
-    steps=[
-        # Its commit is the point of no return: the client may be told of the booking from
-        # here on (a retry with the same idempotency key finds it), so it is never undone.
-        Step("reserve", action=reserve, atomic=True, pivot=True),
-        # Skipped without a transaction of its own when nothing was queued for them.
-        Step("calendar_sync", action=calendar_sync, applies=_calendar_to_sync),
-        Step("notifications", action=notify, applies=_notification_to_send),
-    ],
-)

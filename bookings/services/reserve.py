@@ -1,12 +1,26 @@
-"""The reserve step of the booking saga and its compensation: the appointment itself.
+"""The booking saga, declared with its steps, and its reserve step: the appointment itself.
+
+    reserve        booking_reserve                 the point of no return (pivot)
+    calendar_sync  booking_calendar_deliver        rolled forward, never undone
+    notifications  booking_notification_deliver    rolled forward, never undone
 
 `booking_reserve` runs in the transaction that creates the saga run: it checks the monthly
 quota, inserts the appointment for the first candidate staff member whose time is still free
 and writes its audit row and side effects to the outbox ("calendar.sync" when the calendar
-keeps a copy, "notification.booking" always), both claimed for the saga's next steps.
-It is the saga's point of no return: once committed the appointment is never undone by the saga
-(docs/architecture.md, "Sagas"). The request and the result are JSON-able dataclasses: the saga
-persists them as the run's context and the step's result.
+keeps a copy, "notification.booking" always), both claimed for the saga's next steps, which
+(`bookings.services.side_effects`) only deliver those messages inline (the outbox retries them
+when that fails), so the response can say `synced` and which channels confirmed the booking.
+A failed delivery does not fail the booking.
+
+The saga is declared once, at import of this module (every process imports it with
+`bookings.services`, so each knows its steps for crash recovery); its steps live here beside
+the request and result they read, so a step is one service call. No step holds a transaction
+open while the next one runs. Once the reserve step has committed, the booking stands: a later
+step that fails or a process that dies is rolled forward, never compensated
+(docs/architecture.md, "Sagas"). A step that only found the idempotency key's earlier booking
+(`replayed`) makes the later steps skip: that booking had its own run. The request and the
+result are JSON-able dataclasses: the saga persists them as the run's context and the step's
+result.
 
 No double booking: on PostgreSQL the exclusion constraint has the last word (a new appointment
 it refuses is not inserted: `insert_unless_conflict`); on SQLite the overlap query runs under
@@ -30,10 +44,16 @@ from bookings.models import Appointment
 from bookings.queries import appointment_insert_unless_conflict
 from bookings.selectors import bookings_created_this_month
 from bookings.services.conflicts import overlap_at_lock, slot_taken
-from bookings.services.side_effects import calendar_message, notification_message
-from common.errors import Conflict
+from bookings.services.side_effects import (
+    booking_calendar_deliver,
+    booking_notification_deliver,
+    calendar_message,
+    notification_message,
+)
+from common.errors import ApplicationError, Conflict, TransactionFailed
 from mcp_core.audit import Ref, audit_record
 from mcp_core.events import emit
+from mcp_core.saga import Saga, SagaContext, Step
 from staff.models import Service
 from tenants import policy
 from tenants.models import Branch, Company
@@ -298,4 +318,137 @@ def _reservation_by_key(tenant: Company, key: str, fingerprint: str) -> Reservat
         confirmation_number=existing.confirmation_number,
         staff_id=existing.staff_id,
         replayed=True,
+    )
+
+
+# ------------------------------------------------------------------ the saga and its steps
+
+
+def _request(ctx: SagaContext) -> ReservationRequest:
+    return ReservationRequest.from_context(ctx.data)
+
+
+def _reservation(ctx: SagaContext) -> Reservation | None:
+    result = ctx.results.get("reserve")
+    return Reservation.from_result(result) if result else None
+
+
+def reserve(ctx: SagaContext) -> dict[str, Any]:
+    reservation = booking_reserve(
+        tenant=ctx.tenant, request=_request(ctx), saga_run_id=str(ctx.run_id)
+    )
+    return reservation.to_result()
+
+
+def _calendar_to_sync(ctx: SagaContext) -> bool:
+    reservation = _reservation(ctx)
+    return (
+        reservation is not None
+        and not reservation.replayed
+        and reservation.calendar_message_id is not None
+    )
+
+
+def _notification_to_send(ctx: SagaContext) -> bool:
+    reservation = _reservation(ctx)
+    return (
+        reservation is not None
+        and not reservation.replayed
+        and reservation.notification_message_id is not None
+    )
+
+
+def calendar_sync(ctx: SagaContext) -> dict[str, Any]:
+    reservation = _reservation(ctx)
+    if reservation is None or reservation.replayed:
+        return {"skipped": True}
+    if reservation.calendar_message_id is None:
+        return {"sync_status": SyncStatus.NOT_REQUIRED.value}
+    status = booking_calendar_deliver(
+        tenant=ctx.tenant,
+        actor=ctx.data["actor"],
+        appointment_id=reservation.appointment_id,
+        message_id=reservation.calendar_message_id,
+        claimed=ctx.attempt == 1,
+    )
+    return {"sync_status": status}
+
+
+def notify(ctx: SagaContext) -> dict[str, Any]:
+    reservation = _reservation(ctx)
+    if reservation is None or reservation.replayed:
+        return {"skipped": True, "sent": []}
+    if reservation.notification_message_id is None:
+        return {"sent": []}
+    sent = booking_notification_deliver(
+        tenant=ctx.tenant,
+        actor=ctx.data["actor"],
+        appointment_id=reservation.appointment_id,
+        message_id=reservation.notification_message_id,
+        claimed=ctx.attempt == 1,
+    )
+    return {"sent": sent}
+
+
+booking_create_saga = Saga(
+    "booking.create",
+    steps=[
+        # Its commit is the point of no return: the client may be told of the booking from
+        # here on (a retry with the same idempotency key finds it), so it is never undone.
+        Step("reserve", action=reserve, atomic=True, pivot=True),
+        # Skipped without a transaction of its own when nothing was queued for them.
+        Step("calendar_sync", action=calendar_sync, applies=_calendar_to_sync),
+        Step("notifications", action=notify, applies=_notification_to_send),
+    ],
+)
+
+
+def booking_saga_run(
+    *, tenant: Company, request: ReservationRequest
+) -> tuple[Reservation, dict[str, dict[str, Any]]]:
+    """Run the saga; a refusal of the reserve step (slot taken, quota, key reused) is raised as
+    itself, anything else as the saga's TransactionFailed. Returns the reservation and every
+    step's result."""
+    try:
+        results = booking_create_saga.run(tenant=tenant, context=request.to_context()).results
+    except TransactionFailed as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ApplicationError) and exc.details.get("failed_step") == "reserve":
+            raise cause from None
+        raise
+    return Reservation.from_result(results["reserve"]), results
+
+
+def reserved_appointment(
+    *,
+    tenant: Company,
+    branch: Branch,
+    service: Service,
+    request: ReservationRequest,
+    reservation: Reservation,
+    results: dict[str, dict[str, Any]],
+) -> Appointment:
+    """The row as the reserve step wrote it and the calendar step left it, without reading it
+    back (unsaved)."""
+    occupied_start, occupied_end = request.occupied
+    return Appointment(
+        pk=reservation.appointment_id,
+        tenant=tenant,
+        branch=branch,
+        service=service,
+        staff_id=reservation.staff_id,
+        customer_id=request.customer_id,
+        start_time=request.start,
+        end_time=request.end,
+        occupied_start=occupied_start,
+        occupied_end=occupied_end,
+        status=AppointmentStatus.CONFIRMED,
+        confirmation_number=reservation.confirmation_number,
+        source=request.source,
+        call_id=request.call_id,
+        idempotency_key=request.idempotency_key,
+        request_fingerprint=request.fingerprint,
+        sync_status=results.get("calendar_sync", {}).get("sync_status", request.sync_status),
+        price=service.price,
+        notes=request.notes,
     )

@@ -4,8 +4,6 @@ cancel_appointment and reschedule_appointment (docs/contract.md)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,8 +25,6 @@ from mcp_core.orchestrator import execute_named
 from mcp_core.permissions import Role
 from routing.calls import call_log_link
 from routing.enums import CallOutcome
-
-NOTES_LIMIT = 1000
 
 
 def check_availability(request: Call) -> Answer:
@@ -101,61 +97,32 @@ def check_availability(request: Call) -> Answer:
     )
 
 
-def idempotency_key(request: Call) -> str:
-    """The same for a retried function call (same call, same arguments), different for a new
-    request in the same call."""
-    material = json.dumps(
-        {"call_id": request.call_id, "name": request.name, "args": request.args},
-        sort_keys=True,
-        default=str,
-    )
-    return "retell:" + hashlib.sha256(material.encode()).hexdigest()[:48]
-
-
 def book_appointment(request: Call) -> Answer:
-    branch = request.branch()
-    day = request.date()
-    spoken = request.spoken_time()
-    if not spoken.exact:
+    wish = request.booking()
+    if not wish.spoken.exact:
         # "gegen zehn", "nachmittags": what is free around then, and the caller picks a time.
         offered = check_availability(request)
         return Answer(
             f"{offered.result} Zu welcher Uhrzeit soll ich den Termin eintragen?",
             {**offered.data, "booked": False, "needs_exact_time": True},
         )
-    wished = spoken.time
-    service = request.text("service", required=True)
-    args: dict[str, Any] = {
-        "caller_phone": request.caller(),
-        "branch_id": branch.pk,
-        "start_time": dt.datetime.combine(day, wished).isoformat(),
-        "service": service,
-        "customer_name": request.text("customer_name")[:200],
-        "call_id": request.call_id[:100],
-        "notes": request.text("notes")[:NOTES_LIMIT],
-    }
-    staff = request.text("staff")
-    if staff:
-        args["staff"] = staff[:200]
-    if request.call_id:
-        args["idempotency_key"] = idempotency_key(request)
-    outcome = request.run("booking.processPhoneBooking", args)
-    zone, today = ZoneInfo(branch.time_zone), request.today
+    outcome = request.run("booking.processPhoneBooking", wish.args)
+    day, wished, zone = wish.day, wish.spoken.time, wish.zone
     if not outcome["booked"]:
         return Answer(
-            _not_free(outcome, day, wished, zone, today),
+            _not_free(outcome, day, wished, zone, wish.today),
             {"booked": False, **_booking_data(outcome)},
         )
     appointment = outcome["appointment"]
-    if request.call_id:
+    if wish.args["call_id"]:
         call_log_link(
             tenant=request.line.tenant,
-            branch=branch,
+            branch=wish.branch,
             call=request.call,
             appointment_id=appointment["id"],
             outcome=CallOutcome.BOOKED,
         )
-    start = local(appointment["start_time"], zone)
+    start = dt.datetime.fromisoformat(appointment["start_time"]).astimezone(zone)
     sentence = (
         f"Ihr Termin ist gebucht: {outcome['service']['name']} am {speech.day(start.date())} "
         f"um {speech.clock(start)} Uhr bei {outcome['staff']['name']}. Ihre "

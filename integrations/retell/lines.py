@@ -18,10 +18,7 @@ class Line:
     number: PhoneNumber
     tenant: Company
     branch: Branch
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.branch.time_zone)
+    zone: ZoneInfo  # the branch's, read once for every date the call speaks about
 
 
 def line_for(to_number: Any, agent_id: Any = None) -> Line | None:
@@ -44,4 +41,9 @@ def line_for(to_number: Any, agent_id: Any = None) -> Line | None:
         found = candidates[0] if len(candidates) == 1 else None
     if found is None:
         return None
-    return Line(number=found, tenant=found.tenant, branch=found.branch)
+    return Line(
+        number=found,
+        tenant=found.tenant,
+        branch=found.branch,
+        zone=ZoneInfo(found.branch.time_zone),
+    )

@@ -6,6 +6,8 @@ say (docs/contract.md, "Retell custom functions")."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +37,7 @@ from tenants.models import Branch
 
 SOURCE = "phone"
 OFFERED_SLOTS = 3
+NOTES_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,43 @@ class Call:
             raise Say("Diese Filiale kenne ich nicht.", error="branch_not_found")
         return branch
 
+    def idempotency_key(self) -> str:
+        """The same for a retried function call (same call, same arguments), different for a
+        new request in the same call."""
+        material = json.dumps(
+            {"call_id": self.call_id, "name": self.name, "args": self.args},
+            sort_keys=True,
+            default=str,
+        )
+        return "retell:" + hashlib.sha256(material.encode()).hexdigest()[:48]
+
+    def booking(self) -> Booking:
+        """book_appointment's arguments, read and checked in the order the agent should hear
+        about a problem: branch, date, time; the rest only once the time is exact (an inexact
+        one is answered with what is free around it)."""
+        branch, today = self.branch(), self.today
+        day = self.date()
+        spoken = self.spoken_time()
+        zone = ZoneInfo(branch.time_zone)
+        if not spoken.exact:
+            return Booking(branch=branch, zone=zone, day=day, spoken=spoken, today=today)
+        service = self.text("service", required=True)
+        args: dict[str, Any] = {
+            "caller_phone": self.caller(),
+            "branch_id": branch.pk,
+            "start_time": dt.datetime.combine(day, spoken.time).isoformat(),
+            "service": service,
+            "customer_name": self.text("customer_name")[:200],
+            "call_id": self.call_id[:100],
+            "notes": self.text("notes")[:NOTES_LIMIT],
+        }
+        staff = self.text("staff")
+        if staff:
+            args["staff"] = staff[:200]
+        if self.call_id:
+            args["idempotency_key"] = self.idempotency_key()
+        return Booking(branch=branch, zone=zone, day=day, spoken=spoken, today=today, args=args)
+
     def appointment(self) -> Appointment:
         """The caller's own appointment with the confirmation number they read out."""
         number = normalize_confirmation_number(self.text("confirmation_number", required=True))
@@ -171,6 +211,19 @@ class Call:
                 error="appointment_not_found",
             )
         return appointment
+
+
+@dataclass(frozen=True)
+class Booking:
+    """One book_appointment request, read once: `args` are processPhoneBooking's (empty while
+    the spoken time is not exact)."""
+
+    branch: Branch
+    zone: ZoneInfo
+    day: dt.date
+    spoken: SpokenTime
+    today: dt.date
+    args: dict[str, Any] = field(default_factory=dict)
 
 
 UNAVAILABLE = (

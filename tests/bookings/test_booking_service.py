@@ -726,7 +726,7 @@ def test_unexpected_failure_after_reserving_rolls_forward_and_the_booking_stands
     def broken(**kwargs):
         raise RuntimeError("bug in the notification step")
 
-    monkeypatch.setattr("bookings.services.create.booking_notification_deliver", broken)
+    monkeypatch.setattr("bookings.services.reserve.booking_notification_deliver", broken)
 
     data = book(world)
 

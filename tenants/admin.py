@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -15,15 +14,16 @@ from django.utils.translation import ngettext
 from common.errors import ApplicationError
 from mcp_core.models import AuditLog
 from tenants import services
+from tenants.admin_forms import BranchForm
 from tenants.admin_scoping import (
     ReadOnlyTenantAdmin,
     SuperuserOnlyMixin,
     TenantScopedAdmin,
     TenantScopedInline,
     actor_for,
+    is_superuser,
     operator_tenant,
 )
-from tenants.errors import PlanLimitReached
 from tenants.models import ApiKey, Branch, Company, OperatorProfile, Subscription
 
 
@@ -41,23 +41,6 @@ class BranchInline(TenantScopedInline, admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Branches are added on their own page, where the plan's branch limit is checked.
         return False
-
-
-class BranchForm(forms.ModelForm):
-    """A new branch needs room under the plan's branch limit; the admin's save runs in the
-    transaction that holds the tenant lock. The request's tenant is set by BranchAdmin."""
-
-    request_tenant: Company | None = None
-
-    def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean() or {}
-        tenant = cleaned.get("tenant") or self.request_tenant
-        if self.instance.pk is None and tenant is not None:
-            try:
-                services.branch_room_check(tenant=tenant)
-            except PlanLimitReached as exc:
-                raise forms.ValidationError(exc.message) from exc
-        return cleaned
 
 
 @admin.register(Company)
@@ -92,6 +75,41 @@ class BranchAdmin(TenantScopedAdmin):
     list_select_related = ("tenant",)
     actions = ("activate_branches", "deactivate_branches")
     form = BranchForm
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    ("address", "postal_code", "city", "country"),
+                    ("phone", "email"),
+                    ("latitude", "longitude"),
+                    "time_zone",
+                    "is_active",
+                )
+            },
+        ),
+        (_("Opening hours"), {"fields": ("opening_hours",)}),
+        (_("Booking settings"), {"fields": ("slot_interval_minutes", "min_notice_minutes")}),
+        (_("Record"), {"fields": ("uuid", "created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if not is_superuser(request):
+            return self.fieldsets
+        main, *rest = self.fieldsets
+        return ((main[0], {**main[1], "fields": ("tenant", *main[1]["fields"])}), *rest)
+
+    def save_model(self, request: HttpRequest, obj: Branch, form: Any, change: bool) -> None:
+        # Hours and settings go through the service the API uses (validated, audited, the
+        # tenant cache cleared); the form checked them with the same rules already.
+        super().save_model(request, obj, form, change)
+        services.branch_update(
+            tenant=obj.tenant,
+            actor=actor_for(request),
+            branch_id=obj.pk,
+            changes=form.service_changes(),
+        )
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any

@@ -157,7 +157,7 @@ class UpstreamForm(forms.ModelForm):
 
     new_credentials = forms.JSONField(
         required=False,
-        label="Credentials",
+        label=_("Credentials"),
         help_text='JSON object: the stdio environment or the HTTP headers, e.g. {"TOKEN": "…"}. '
         "Empty: keep the stored ones.",
     )
@@ -329,6 +329,7 @@ class FeatureFlagForm(forms.ModelForm):
         choices=Plan.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        label=_("Plans"),
         help_text="On for tenants whose plan in force is one of these.",
     )
 

@@ -3,16 +3,20 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
-from staff.admin_forms import WorkingHoursForm, WorkingHoursFormSet
+from staff.admin_forms import ServiceForm, WorkingHoursForm, WorkingHoursFormSet
 from staff.models import Service, Staff, StaffService, TimeBlock, WorkingHours
 from staff.services import staff_branch_room_check, staff_schedule_update
+from tenants.admin_forms import TextListField
 from tenants.admin_scoping import TenantScopedAdmin, TenantScopedInline, actor_for
 from tenants.errors import PlanLimitReached
+from tenants.validators import LANGUAGE_PATTERN
 
 
 @admin.register(Service)
 class ServiceAdmin(TenantScopedAdmin):
+    form = ServiceForm
     list_display = (
         "name",
         "duration_minutes",
@@ -47,6 +51,14 @@ class TimeBlockInline(TenantScopedInline, admin.TabularInline):
 class StaffForm(forms.ModelForm):
     """An active member new at a branch (added, moved, made active) needs room under the plan's
     staff per branch; the admin's save runs in the transaction that holds the branch lock."""
+
+    languages = TextListField(
+        pattern=LANGUAGE_PATTERN,
+        lower=True,
+        label=_("languages"),
+        help_text=_("Two-letter codes separated by commas, e.g. “de, en”."),
+        error_messages={"invalid": _("Not a two-letter language code: %(items)s")},
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}

@@ -1,7 +1,8 @@
-"""The staff page's working hours: one row per working period (weekday, from, to) with its
-breaks as from–to fields instead of JSON. The rows together are the week the API's
-`updateStaffSchedule` takes; they are checked by `schedule_errors` and saved by
-`staff_schedule_update` (StaffAdmin.save_formset), never row by row."""
+"""The service page's synonyms as lines, and the staff page's working hours: one row per
+working period (weekday, from, to) with its breaks as from–to fields instead of JSON. The rows
+together are the week the API's `updateStaffSchedule` takes; they are checked by
+`schedule_errors` and saved by `staff_schedule_update` (StaffAdmin.save_formset), never row by
+row."""
 
 from __future__ import annotations
 
@@ -13,11 +14,29 @@ from django.utils.translation import gettext_lazy as _
 
 from staff.models import WorkingHours
 from staff.services import schedule_errors
-from tenants.admin_forms import FROM, TO, TimeRangesField, hh_mm, time_field, time_input
+from tenants.admin_forms import (
+    FROM,
+    TO,
+    TextListField,
+    TimeRangesField,
+    hh_mm,
+    time_field,
+    time_input,
+)
 from tenants.enums import WEEKDAYS
 from tenants.validation_messages import WEEKDAY_LABELS, said
 
 BREAK_FIELDS = 2  # shown per period; a period with more breaks (from the API) shows them all
+
+
+class ServiceForm(forms.ModelForm):
+    synonyms = TextListField(
+        separator=r"\s*\n\s*",
+        joiner="\n",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("synonyms"),
+        help_text=_("What callers say for it, one per line, e.g. “Haare schneiden”."),
+    )
 
 
 class WorkingHoursForm(forms.ModelForm):

@@ -32,6 +32,12 @@ class SubscriptionInline(TenantScopedInline, admin.StackedInline):
     can_delete = False
     readonly_fields = ("created_at", "updated_at")
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The plan, its status and features come from Stripe and the platform, not the salon.
+        if is_superuser(request):
+            return self.readonly_fields
+        return [field.name for field in Subscription._meta.fields if field.name != "tenant"]
+
 
 class BranchInline(TenantScopedInline, admin.TabularInline):
     model = Branch
@@ -57,6 +63,11 @@ class CompanyAdmin(TenantScopedAdmin):
     def plan(self, obj: Company) -> str:
         subscription = getattr(obj, "subscription", None)
         return subscription.plan if subscription else "—"
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Free-form settings (JSON) are the API's (updateTenantSettings) or a superuser's.
+        exclude = list(super().get_exclude(request, obj) or [])
+        return exclude if is_superuser(request) else [*exclude, "settings"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # New tenants come from `create_tenant` or a superuser, never from a tenant's operator.

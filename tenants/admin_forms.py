@@ -7,6 +7,7 @@ shows through tenants.validation_messages.said."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,8 +48,9 @@ def stored_rows(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, Mapping) for item in value)
 
 
-def time_input() -> forms.TextInput:
-    return forms.TextInput(attrs={"size": 5, "maxlength": 5, "placeholder": "HH:MM"})
+def time_input() -> forms.TimeInput:
+    # A stored time renders as HH:MM (not 09:00:00), so a row saved back unchanged is valid.
+    return forms.TimeInput(format=HH_MM, attrs={"size": 5, "maxlength": 5, "placeholder": "HH:MM"})
 
 
 class WeekHoursWidget(forms.MultiWidget):
@@ -153,6 +155,38 @@ class TimeRangesField(forms.MultiValueField):
             for start, end in pairs
             if start is not None or end is not None
         ]
+
+
+class TextListField(forms.CharField):
+    """A JSON list of texts as one text: entries split at `separator` (a regex), blanks
+    dropped; each entry must match `pattern` when one is given (after `lower`)."""
+
+    def __init__(
+        self,
+        *,
+        separator: str = r"\s*,\s*",
+        pattern: re.Pattern[str] | None = None,
+        lower: bool = False,
+        joiner: str = ", ",
+        **kwargs: Any,
+    ) -> None:
+        self.separator, self.pattern, self.lower, self.joiner = separator, pattern, lower, joiner
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return self.joiner.join(map(str, value)) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        items = [item.strip() for item in re.split(self.separator, text) if item.strip()]
+        items = [item.lower() for item in items] if self.lower else items
+        pattern = self.pattern
+        if pattern is not None and (wrong := [i for i in items if not pattern.match(i)]):
+            raise forms.ValidationError(
+                self.error_messages["invalid"], params={"items": ", ".join(wrong)}
+            )
+        return list(dict.fromkeys(items))
 
 
 def minutes_field(key: str, label: Any) -> forms.IntegerField:

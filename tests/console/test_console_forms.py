@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from mcp_core.models import AuditLog
@@ -21,6 +21,7 @@ from tests.factories import (
     BranchFactory,
     OperatorProfileFactory,
     RoutingRuleFactory,
+    ServiceFactory,
     StaffFactory,
     WorkingHoursFactory,
 )
@@ -303,3 +304,46 @@ def test_another_tenants_rule_and_branch_are_out_of_reach(manager):
     assert response.status_code == 200
     assert "Fremdfiliale" not in response.content.decode()
     assert not RoutingRule.objects.for_tenant(manager.branch.tenant).exists()
+
+
+# ----------------------------------------------------------------- lists and free-form JSON
+
+
+def test_staff_languages_and_service_synonyms_are_text(manager):
+    staff, url, form = _staff_page(manager)
+    assert form["languages"] == "de"
+    form["languages"] = "deutsch, en"
+    response = manager.post(url, form)
+    assert response.status_code == 200
+    assert "Kein zweibuchstabiger Sprachcode: deutsch" in _errors(response)
+
+    form["languages"] = "DE, en, de"
+    # The working-hours row goes back unchanged (09:00–18:00) and stays valid.
+    assert manager.post(url, form).status_code == 302
+    staff.refresh_from_db()
+    assert staff.languages == ["de", "en"]
+
+    service = ServiceFactory(tenant=staff.tenant, name="Damenhaarschnitt", synonyms=["Schnitt"])
+    service_url = reverse("admin:staff_service_change", args=[service.pk])
+    _html, service_form = _page(manager, service_url)
+    assert service_form["synonyms"] == "Schnitt"
+    service_form["synonyms"] = "Haare schneiden\n\n  Spitzen schneiden \n"
+    assert manager.post(service_url, service_form).status_code == 302
+    service.refresh_from_db()
+    assert service.synonyms == ["Haare schneiden", "Spitzen schneiden"]
+
+
+def test_an_operator_gets_no_json_box_on_the_company_page(manager):
+    tenant = manager.branch.tenant
+    profile = tenant.operators.get()
+    profile.user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_company", "change_company"])
+    )
+    url = reverse("admin:tenants_company_change", args=[tenant.pk])
+    html, form = _page(manager, url)
+    assert "<textarea" not in html
+    assert 'name="settings"' not in html and 'name="subscription-0-features"' not in html
+    form["name"] = "Salon Neu"
+    assert manager.post(url, form).status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.name == "Salon Neu"

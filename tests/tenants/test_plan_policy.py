@@ -231,7 +231,7 @@ def staff_form(client: Any, branch: Branch, name: str, *, active: bool = True) -
         **inline_forms(client, reverse("admin:staff_staff_add")),
         "branch": branch.pk,
         "name": name,
-        "languages": "[]",
+        "languages": "de",
         "rating": "0",
     }
     if active:

@@ -22,7 +22,9 @@ from tenants.models import Branch, Company
 class Customer(TenantOwnedModel):
     """A caller or client of the tenant, identified by phone number (E.164, unique per tenant)."""
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="customers")
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="customers", verbose_name=_("company")
+    )
     phone = models.CharField(max_length=20, validators=[validate_e164], verbose_name=_("phone"))
     name = models.CharField(max_length=200, blank=True, verbose_name=_("name"))
     email = models.EmailField(blank=True, verbose_name=_("e-mail"))
@@ -36,7 +38,7 @@ class Customer(TenantOwnedModel):
     erased_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="Set when personal data was anonymised (GDPR).",
+        help_text=_("Set when personal data was anonymised (GDPR)."),
         verbose_name=_("erased at"),
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
@@ -68,7 +70,11 @@ class Appointment(TenantOwnedModel):
     # Indexes (see Meta): the composites lead with tenant, so the FK needs none of its own; no
     # text pattern (`_like`) indexes, lookups are exact. Every index is written on each booking.
     tenant = models.ForeignKey(
-        Company, on_delete=models.CASCADE, related_name="appointments", db_index=False
+        Company,
+        on_delete=models.CASCADE,
+        related_name="appointments",
+        db_index=False,
+        verbose_name=_("company"),
     )
     branch = models.ForeignKey(
         Branch, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("branch")
@@ -84,8 +90,8 @@ class Appointment(TenantOwnedModel):
     )
     start_time = models.DateTimeField(verbose_name=_("start"))
     end_time = models.DateTimeField(verbose_name=_("end"))
-    occupied_start = models.DateTimeField(editable=False)
-    occupied_end = models.DateTimeField(editable=False)
+    occupied_start = models.DateTimeField(editable=False, verbose_name=_("occupied from"))
+    occupied_end = models.DateTimeField(editable=False, verbose_name=_("occupied until"))
     status = models.CharField(
         max_length=20,
         choices=AppointmentStatus.choices,
@@ -108,7 +114,8 @@ class Appointment(TenantOwnedModel):
         max_length=64,
         blank=True,
         editable=False,
-        help_text="Hash of the createBooking arguments, to refuse a key reused with others.",
+        help_text=_("Hash of the createBooking arguments, to refuse a key reused with others."),
+        verbose_name=_("request fingerprint"),
     )
     sync_status = models.CharField(
         max_length=20,
@@ -120,7 +127,7 @@ class Appointment(TenantOwnedModel):
         max_length=100, blank=True, verbose_name=_("calendar event id")
     )
     price = models.DecimalField(
-        max_digits=8, decimal_places=2, help_text="EUR, gross", verbose_name=_("price")
+        max_digits=8, decimal_places=2, help_text=_("EUR, gross"), verbose_name=_("price")
     )
     notes = models.TextField(blank=True, verbose_name=_("notes"))
     cancellation_reason = models.CharField(
@@ -215,10 +222,12 @@ class SmsTemplate(TenantOwnedModel):
     `templates/sms/`. The body is checked against the kind's placeholders on save
     (`bookings.notifications.texts.sms_template_set`)."""
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="sms_templates")
-    kind = models.CharField(max_length=20, choices=SmsKind.choices)
-    body = models.TextField()
-    updated_at = models.DateTimeField(auto_now=True)
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="sms_templates", verbose_name=_("company")
+    )
+    kind = models.CharField(max_length=20, choices=SmsKind.choices, verbose_name=_("kind"))
+    body = models.TextField(verbose_name=_("body"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         verbose_name = _("SMS template")
@@ -245,7 +254,11 @@ class SmsMessage(TenantOwnedModel):
 
     # sms_tenant_created_idx leads with the tenant; no index of the FK's own.
     tenant = models.ForeignKey(
-        Company, on_delete=models.CASCADE, related_name="sms_messages", db_index=False
+        Company,
+        on_delete=models.CASCADE,
+        related_name="sms_messages",
+        db_index=False,
+        verbose_name=_("company"),
     )
     appointment = models.ForeignKey(
         Appointment,
@@ -259,10 +272,14 @@ class SmsMessage(TenantOwnedModel):
     to = models.CharField(max_length=20, verbose_name=_("to"))
     body = models.TextField(verbose_name=_("text"))
     provider = models.CharField(
-        max_length=20, help_text="The SMS backend, e.g. twilio, console", verbose_name=_("provider")
+        max_length=20,
+        help_text=_("The SMS backend, e.g. twilio, console"),
+        verbose_name=_("provider"),
     )
     # NULL, not "", while there is no id: the unique constraint must ignore unsent messages.
-    provider_sid = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    provider_sid = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, verbose_name=_("provider message ID")
+    )
     status = models.CharField(
         max_length=20,
         choices=SmsStatus.choices,

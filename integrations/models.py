@@ -27,14 +27,25 @@ class WebhookEvent(models.Model):
     nothing, and a delivery whose effect failed leaves no row and is applied when it comes again.
     """
 
-    provider = models.CharField(max_length=20, choices=WebhookProvider.choices)
-    event_id = models.CharField(max_length=255, help_text="The provider's id for this delivery")
-    event_type = models.CharField(max_length=100, blank=True)
-    tenant = models.ForeignKey(
-        Company, on_delete=models.CASCADE, null=True, blank=True, related_name="webhook_events"
+    provider = models.CharField(
+        max_length=20, choices=WebhookProvider.choices, verbose_name=_("provider")
     )
-    payload = models.JSONField(default=dict, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True)
+    event_id = models.CharField(
+        max_length=255,
+        help_text=_("The provider's id for this delivery"),
+        verbose_name=_("event ID"),
+    )
+    event_type = models.CharField(max_length=100, blank=True, verbose_name=_("event type"))
+    tenant = models.ForeignKey(
+        Company,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhook_events",
+        verbose_name=_("company"),
+    )
+    payload = models.JSONField(default=dict, blank=True, verbose_name=_("payload"))
+    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("received"))
 
     class Meta:
         verbose_name = _("webhook event")
@@ -82,19 +93,26 @@ class StripeCharge(TenantOwnedModel):
     The tenant's `idempotency_key` is unique here and, prefixed with the tenant id, is the
     Idempotency-Key sent to Stripe, so a retried charge is billed once on both sides."""
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="stripe_charges")
-    idempotency_key = models.CharField(max_length=200)
-    request_fingerprint = models.CharField(max_length=64)
-    amount_cents = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, default="eur")
-    description = models.CharField(max_length=255)
-    status = models.CharField(
-        max_length=20, choices=ChargeStatus.choices, default=ChargeStatus.PENDING
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="stripe_charges", verbose_name=_("company")
     )
-    stripe_invoice_item_id = models.CharField(max_length=64, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    idempotency_key = models.CharField(max_length=200, verbose_name=_("idempotency key"))
+    request_fingerprint = models.CharField(max_length=64, verbose_name=_("request fingerprint"))
+    amount_cents = models.PositiveIntegerField(verbose_name=_("amount (cents)"))
+    currency = models.CharField(max_length=3, default="eur", verbose_name=_("currency"))
+    description = models.CharField(max_length=255, verbose_name=_("description"))
+    status = models.CharField(
+        max_length=20,
+        choices=ChargeStatus.choices,
+        default=ChargeStatus.PENDING,
+        verbose_name=_("status"),
+    )
+    stripe_invoice_item_id = models.CharField(
+        max_length=64, blank=True, verbose_name=_("Stripe invoice item ID")
+    )
+    error = models.CharField(max_length=500, blank=True, verbose_name=_("error"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         verbose_name = _("Stripe charge")
@@ -122,28 +140,37 @@ class CalcomAccount(TenantOwnedModel):
     CALCOM_API_KEY applies; with neither, Cal.com is not configured for the tenant and its
     bookings stay local (`sync_status: not_required`)."""
 
-    tenant = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="calcom_account")
+    tenant = models.OneToOneField(
+        Company, on_delete=models.CASCADE, related_name="calcom_account", verbose_name=_("company")
+    )
     # Encrypted at rest (FIELD_ENCRYPTION_KEYS); the column holds a Fernet token.
     api_key = EncryptedCharField(
-        max_length=255, blank=True, help_text="cal_live_…; empty: the global CALCOM_API_KEY."
+        max_length=255,
+        blank=True,
+        help_text=_("cal_live_…; empty: the global CALCOM_API_KEY."),
+        verbose_name=_("API key"),
     )
     webhook_secret = EncryptedCharField(
         max_length=255,
         default=new_webhook_secret,
-        help_text="Signs this tenant's Cal.com webhooks; enter it in Cal.com with the URL.",
+        help_text=_("Signs this tenant's Cal.com webhooks; enter it in Cal.com with the URL."),
+        verbose_name=_("webhook secret"),
     )
     # A CharField with a URL validator: the form field of URLField guesses a scheme.
     api_url = models.CharField(
         max_length=200,
         blank=True,
         validators=[URLValidator(schemes=["http", "https"])],
-        help_text="Empty: CALCOM_API_URL (https://api.cal.com; EU accounts differ).",
+        help_text=_("Empty: CALCOM_API_URL (https://api.cal.com; EU accounts differ)."),
+        verbose_name=_("API URL"),
     )
     is_active = models.BooleanField(
-        default=True, help_text="Off: this tenant's bookings are not synced to Cal.com."
+        default=True,
+        help_text=_("Off: this tenant's bookings are not synced to Cal.com."),
+        verbose_name=_("active"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         verbose_name = _("Cal.com account")
@@ -157,19 +184,27 @@ class CalcomEventType(TenantOwnedModel):
     """Which Cal.com event type a service is booked as. Bookings made directly in Cal.com for
     that event type block `staff` (or the staff member with the organizer's e-mail)."""
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="+", verbose_name=_("company")
+    )
     service = models.OneToOneField(
-        Service, on_delete=models.CASCADE, related_name="calcom_event_type"
+        Service,
+        on_delete=models.CASCADE,
+        related_name="calcom_event_type",
+        verbose_name=_("service"),
     )
     # Unique across tenants: a webhook finds its tenant from the event type.
-    event_type_id = models.PositiveIntegerField(unique=True)
+    event_type_id = models.PositiveIntegerField(
+        unique=True, verbose_name=_("Cal.com event type ID")
+    )
     staff = models.ForeignKey(
         Staff,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        help_text="Whose time a booking made directly in Cal.com blocks.",
+        help_text=_("Whose time a booking made directly in Cal.com blocks."),
+        verbose_name=_("staff"),
     )
 
     class Meta:
@@ -183,10 +218,14 @@ class CalcomEventType(TenantOwnedModel):
 class CalcomBusyBlock(TenantOwnedModel):
     """A booking made directly in Cal.com, mirrored as a time block so our slots honour it."""
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
-    booking_uid = models.CharField(max_length=100, unique=True)
-    time_block = models.OneToOneField(TimeBlock, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="+", verbose_name=_("company")
+    )
+    booking_uid = models.CharField(max_length=100, unique=True, verbose_name=_("booking UID"))
+    time_block = models.OneToOneField(
+        TimeBlock, on_delete=models.CASCADE, related_name="+", verbose_name=_("absence")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         verbose_name = _("calendar busy block")

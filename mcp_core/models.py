@@ -40,28 +40,48 @@ class StepStatus(models.TextChoices):
 class SagaRun(TenantOwnedModel):
     """One execution of a saga definition registered under `name`."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(
-        "tenants.Company", on_delete=models.CASCADE, related_name="saga_runs", db_index=False
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID")
     )
-    name = models.CharField(max_length=100)
-    status = models.CharField(max_length=20, choices=SagaStatus.choices, default=SagaStatus.RUNNING)
+    tenant = models.ForeignKey(
+        "tenants.Company",
+        on_delete=models.CASCADE,
+        related_name="saga_runs",
+        db_index=False,
+        verbose_name=_("company"),
+    )
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    status = models.CharField(
+        max_length=20,
+        choices=SagaStatus.choices,
+        default=SagaStatus.RUNNING,
+        verbose_name=_("status"),
+    )
     context = models.JSONField(
-        default=dict, blank=True, help_text='{"data": inputs, "results": {step: result}}'
+        default=dict,
+        blank=True,
+        help_text=_('{"data": inputs, "results": {step: result}}'),
+        verbose_name=_("context"),
     )
     # NULL, not "", for "no key": runs without one must stay out of the unique constraint.
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    idempotency_key = models.CharField(  # noqa: DJ001
+        max_length=200, null=True, blank=True, verbose_name=_("idempotency key")
+    )
     # One entry per step, in order: {name, status, result, error, started_at, finished_at}
     # (times ISO 8601; `result` set exactly when the step's action returned). In the run's own
     # row, so every state change of a run is one single-row write.
-    steps = models.JSONField(default=list, blank=True)
-    current_step = models.CharField(max_length=100, blank=True)
-    error = models.TextField(blank=True)
+    steps = models.JSONField(default=list, blank=True, verbose_name=_("steps"))
+    current_step = models.CharField(max_length=100, blank=True, verbose_name=_("current step"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
     attempts = models.PositiveIntegerField(
-        default=1, help_text="Raised on every claim by recovery; a stale owner's writes then miss."
+        default=1,
+        help_text=_("Raised on every claim by recovery; a stale owner's writes then miss."),
+        verbose_name=_("attempts"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(default=timezone.now, help_text="Heartbeat.")
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(
+        default=timezone.now, help_text=_("Heartbeat."), verbose_name=_("updated")
+    )
 
     class Meta:
         verbose_name = _("saga run")
@@ -101,21 +121,32 @@ class OutboxMessage(TenantOwnedModel):
 
     # outbox_tenant_status_idx leads with the tenant; no index of the FK's own.
     tenant = models.ForeignKey(
-        "tenants.Company", on_delete=models.CASCADE, related_name="outbox_messages", db_index=False
+        "tenants.Company",
+        on_delete=models.CASCADE,
+        related_name="outbox_messages",
+        db_index=False,
+        verbose_name=_("company"),
     )
-    topic = models.CharField(max_length=100)
-    payload = models.JSONField(default=dict, blank=True)
-    dedupe_key = models.CharField(max_length=200)  # unique: see Meta (no pattern index)
+    topic = models.CharField(max_length=100, verbose_name=_("topic"))
+    payload = models.JSONField(default=dict, blank=True, verbose_name=_("payload"))
+    dedupe_key = models.CharField(
+        max_length=200, verbose_name=_("deduplication key")
+    )  # unique: see Meta (no pattern index)
     status = models.CharField(
-        max_length=20, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+        max_length=20,
+        choices=OutboxStatus.choices,
+        default=OutboxStatus.PENDING,
+        verbose_name=_("status"),
     )
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    last_error = models.TextField(blank=True)
-    result = models.JSONField(null=True, blank=True, help_text="What the handler returned.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(default=timezone.now, verbose_name=_("next attempt"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    result = models.JSONField(
+        null=True, blank=True, help_text=_("What the handler returned."), verbose_name=_("result")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered"))
 
     class Meta:
         verbose_name = _("outbox message")
@@ -146,14 +177,22 @@ class AuditLog(TenantOwnedModel):
 
     # audit_object_idx leads with the tenant; no index of the FK's own.
     tenant = models.ForeignKey(
-        "tenants.Company", on_delete=models.CASCADE, related_name="audit_log", db_index=False
+        "tenants.Company",
+        on_delete=models.CASCADE,
+        related_name="audit_log",
+        db_index=False,
+        verbose_name=_("company"),
     )
-    actor = models.CharField(max_length=200, help_text="e.g. 'api_key:ab12cd34', 'admin:anna'")
-    action = models.CharField(max_length=100)
-    object_type = models.CharField(max_length=50)
-    object_id = models.CharField(max_length=64)
-    changes = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(
+        max_length=200,
+        help_text=_("e.g. 'api_key:ab12cd34', 'admin:anna'"),
+        verbose_name=_("actor"),
+    )
+    action = models.CharField(max_length=100, verbose_name=_("action"))
+    object_type = models.CharField(max_length=50, verbose_name=_("object type"))
+    object_id = models.CharField(max_length=64, verbose_name=_("object ID"))
+    changes = models.JSONField(default=dict, blank=True, verbose_name=_("changes"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created"))
 
     class Meta:
         verbose_name = _("audit entry")
@@ -169,16 +208,16 @@ class AuditLog(TenantOwnedModel):
 
 
 class UpstreamTransport(models.TextChoices):
-    STDIO = "stdio", "stdio (a command)"
-    HTTP = "http", "Streamable HTTP (a URL)"
+    STDIO = "stdio", _("stdio (a command)")
+    HTTP = "http", _("Streamable HTTP (a URL)")
 
 
 class UpstreamStatus(models.TextChoices):
-    UNKNOWN = "unknown", "Not checked yet"
-    HEALTHY = "healthy", "Healthy"
+    UNKNOWN = "unknown", _("Not checked yet")
+    HEALTHY = "healthy", _("Healthy")
     # Failed MCP_UPSTREAM_FAILURE_THRESHOLD checks in a row; its tools are hidden until a
     # check succeeds again.
-    UNREACHABLE = "unreachable", "Unreachable"
+    UNREACHABLE = "unreachable", _("Unreachable")
 
 
 class Upstream(models.Model):
@@ -196,35 +235,59 @@ class Upstream(models.Model):
         related_name="mcp_upstreams",
         null=True,
         blank=True,
-        help_text="Empty: a global upstream, offered to every tenant.",
+        help_text=_("Empty: a global upstream, offered to every tenant."),
+        verbose_name=_("company"),
     )
-    slug = models.CharField(max_length=32, help_text="Tool prefix: <slug>_<tool>.")
-    transport = models.CharField(max_length=10, choices=UpstreamTransport.choices)
+    slug = models.CharField(
+        max_length=32, help_text=_("Tool prefix: <slug>_<tool>."), verbose_name=_("slug")
+    )
+    transport = models.CharField(
+        max_length=10, choices=UpstreamTransport.choices, verbose_name=_("transport")
+    )
     command = models.JSONField(
-        default=list, blank=True, help_text='stdio: the command and its arguments, ["node", …].'
+        default=list,
+        blank=True,
+        help_text=_('stdio: the command and its arguments, ["node", …].'),
+        verbose_name=_("command"),
     )
-    url = models.CharField(max_length=500, blank=True, help_text="Streamable HTTP endpoint.")
+    url = models.CharField(
+        max_length=500, blank=True, help_text=_("Streamable HTTP endpoint."), verbose_name=_("URL")
+    )
     # Encrypted at rest (FIELD_ENCRYPTION_KEYS): a JSON object, the stdio process's extra
     # environment or the HTTP request headers (tokens of the upstream, never our API key).
-    credentials = EncryptedTextField(blank=True, default="{}")
+    credentials = EncryptedTextField(blank=True, default="{}", verbose_name=_("credentials"))
     enabled_tools = models.JSONField(
-        default=list, blank=True, help_text="Upstream tool names offered; empty: all of them."
+        default=list,
+        blank=True,
+        help_text=_("Upstream tool names offered; empty: all of them."),
+        verbose_name=_("enabled tools"),
     )
-    role_required = models.CharField(max_length=20, choices=Role.choices, default=Role.READONLY)
-    enabled = models.BooleanField(default=True)
+    role_required = models.CharField(
+        max_length=20, choices=Role.choices, default=Role.READONLY, verbose_name=_("role required")
+    )
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
     status = models.CharField(
-        max_length=20, choices=UpstreamStatus.choices, default=UpstreamStatus.UNKNOWN
+        max_length=20,
+        choices=UpstreamStatus.choices,
+        default=UpstreamStatus.UNKNOWN,
+        verbose_name=_("status"),
     )
-    consecutive_failures = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    last_checked_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(
+        default=0, verbose_name=_("consecutive failures")
+    )
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    last_checked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last checked"))
     # The upstream's tools as its last tools/list answered them (name, description, schemas).
-    tools = models.JSONField(default=list, blank=True)
-    tools_refreshed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    tools = models.JSONField(default=list, blank=True, verbose_name=_("tools"))
+    tools_refreshed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("tools refreshed")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
+        verbose_name = _("upstream")
+        verbose_name_plural = _("upstreams")
         ordering = ["slug"]
         constraints = [
             models.UniqueConstraint(
@@ -253,18 +316,24 @@ class DomainEvent(TenantOwnedModel):
     (`mcp_core.events.emit`), so its id is the cursor a reconnecting client resumes from."""
 
     tenant = models.ForeignKey(
-        "tenants.Company", on_delete=models.CASCADE, related_name="domain_events", db_index=False
+        "tenants.Company",
+        on_delete=models.CASCADE,
+        related_name="domain_events",
+        db_index=False,
+        verbose_name=_("company"),
     )
-    event = models.CharField(max_length=60)
-    version = models.PositiveSmallIntegerField(default=1)
+    event = models.CharField(max_length=60, verbose_name=_("event"))
+    version = models.PositiveSmallIntegerField(default=1, verbose_name=_("version"))
     # The live channels the event goes to (`branch.<id>`, `customer.<id>`, `call.<id>`).
-    branch_id = models.BigIntegerField(null=True, blank=True)
-    customer_id = models.BigIntegerField(null=True, blank=True)
-    call_id = models.CharField(max_length=100, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    occurred_at = models.DateTimeField(default=timezone.now)
+    branch_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("branch ID"))
+    customer_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("customer ID"))
+    call_id = models.CharField(max_length=100, blank=True, verbose_name=_("call ID"))
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
+    occurred_at = models.DateTimeField(default=timezone.now, verbose_name=_("occurred"))
 
     class Meta:
+        verbose_name = _("domain event")
+        verbose_name_plural = _("domain events")
         ordering = ["id"]
         indexes = [
             models.Index(fields=["tenant", "branch_id", "id"], name="event_branch_idx"),
@@ -281,18 +350,23 @@ class WebhookEndpoint(TenantOwnedModel):
     (shown once, when the endpoint is created) and leaves through the outbox."""
 
     tenant = models.ForeignKey(
-        "tenants.Company", on_delete=models.CASCADE, related_name="webhook_endpoints"
+        "tenants.Company",
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+        verbose_name=_("company"),
     )
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, verbose_name=_("URL"))
     # Event names, or ["*"] for every event.
-    events = models.JSONField(default=list)
+    events = models.JSONField(default=list, verbose_name=_("events"))
     # Encrypted at rest (FIELD_ENCRYPTION_KEYS); the signing key, shown once at creation.
-    secret = EncryptedCharField(max_length=80)
-    description = models.CharField(max_length=200, blank=True)
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    secret = EncryptedCharField(max_length=80, verbose_name=_("secret"))
+    description = models.CharField(max_length=200, blank=True, verbose_name=_("description"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -303,33 +377,48 @@ class WebhookEndpoint(TenantOwnedModel):
 
 
 class FlagState(models.TextChoices):
-    OFF = "off", "Off"
-    ON = "on", "On for every tenant"
-    TARGETED = "targeted", "On for the listed tenants, plans and percentage"
+    OFF = "off", _("Off")
+    ON = "on", _("On for every tenant")
+    TARGETED = "targeted", _("On for the listed tenants, plans and percentage")
 
 
 class FeatureFlag(models.Model):
     """A feature flag, global (not tenant-owned): off, on, or on for listed tenants, plans and a
     stable percentage of tenants (`mcp_core.flags`). `killed` turns it off for everyone."""
 
-    name = models.SlugField(max_length=100, unique=True)
-    description = models.CharField(max_length=255, blank=True)
-    state = models.CharField(max_length=10, choices=FlagState.choices, default=FlagState.OFF)
+    name = models.SlugField(max_length=100, unique=True, verbose_name=_("name"))
+    description = models.CharField(max_length=255, blank=True, verbose_name=_("description"))
+    state = models.CharField(
+        max_length=10, choices=FlagState.choices, default=FlagState.OFF, verbose_name=_("state")
+    )
     tenants = models.ManyToManyField(
-        "tenants.Company", blank=True, related_name="+", help_text="On for these tenants."
+        "tenants.Company",
+        blank=True,
+        related_name="+",
+        help_text=_("On for these tenants."),
+        verbose_name=_("tenants"),
     )
     plans = models.JSONField(
-        default=list, blank=True, help_text='On for these plans, e.g. ["enterprise"].'
+        default=list,
+        blank=True,
+        help_text=_('On for these plans, e.g. ["enterprise"].'),
+        verbose_name=_("plans"),
     )
     percentage = models.PositiveSmallIntegerField(
-        default=0, help_text="On for this share of tenants (0–100); raising it only adds tenants."
+        default=0,
+        help_text=_("On for this share of tenants (0–100); raising it only adds tenants."),
+        verbose_name=_("percentage"),
     )
     killed = models.BooleanField(
-        default=False, help_text="Kill switch: off for every tenant, whatever else is set."
+        default=False,
+        help_text=_("Kill switch: off for every tenant, whatever else is set."),
+        verbose_name=_("killed"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
+        verbose_name = _("feature flag")
+        verbose_name_plural = _("feature flags")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -347,13 +436,17 @@ class FeatureFlag(models.Model):
 class FeatureFlagChange(models.Model):
     """The audit trail of a flag (flags span tenants, so not the tenant-owned AuditLog)."""
 
-    flag = models.ForeignKey(FeatureFlag, on_delete=models.CASCADE, related_name="changes")
-    actor = models.CharField(max_length=200)
-    action = models.CharField(max_length=50)
-    changes = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    flag = models.ForeignKey(
+        FeatureFlag, on_delete=models.CASCADE, related_name="changes", verbose_name=_("flag")
+    )
+    actor = models.CharField(max_length=200, verbose_name=_("actor"))
+    action = models.CharField(max_length=50, verbose_name=_("action"))
+    changes = models.JSONField(default=dict, blank=True, verbose_name=_("changes"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created"))
 
     class Meta:
+        verbose_name = _("feature flag change")
+        verbose_name_plural = _("feature flag changes")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

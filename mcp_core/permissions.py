@@ -6,13 +6,14 @@ Every operation names one permission; a key's role grants a fixed set of them.
 from enum import StrEnum
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    MANAGER = "manager", "Manager"
-    STAFF = "staff", "Staff"
-    READONLY = "readonly", "Read-only"
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    STAFF = "staff", _("Staff")
+    READONLY = "readonly", _("Read-only")
 
 
 class Permission(StrEnum):

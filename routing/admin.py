@@ -1,17 +1,20 @@
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.http import HttpRequest
-from pydantic import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from mcp_core.audit import audit_record
-from mcp_core.orchestrator import validation_details
-from routing.contracts import RoutingRuleIn
+from routing.admin_forms import RoutingRuleForm
 from routing.models import CallLog, PhoneNumber, RoutingRule
 from tenants.admin import BranchAdmin
-from tenants.admin_scoping import TenantScopedAdmin, TenantScopedInline, actor_for
+from tenants.admin_scoping import (
+    TenantScopedAdmin,
+    TenantScopedInline,
+    actor_for,
+    is_superuser,
+)
 from tenants.models import Branch
 
 
@@ -38,62 +41,6 @@ class PhoneNumberAdmin(TenantScopedAdmin):
     readonly_fields = ("created_at",)
 
 
-class RoutingRuleForm(forms.ModelForm):
-    """The rules of the updateRoutingRules operation, so admin edits are no back door:
-    conditions, action and targets validated by the same pydantic model, branches of the
-    rule's own tenant, targets active."""
-
-    class Meta:
-        model = RoutingRule
-        fields = (
-            "tenant",
-            "name",
-            "branch",
-            "priority",
-            "conditions",
-            "action",
-            "target_branch",
-            "target_agent_id",
-            "is_active",
-        )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean() or {}
-        branch, target = cleaned.get("branch"), cleaned.get("target_branch")
-        try:
-            rule = RoutingRuleIn.model_validate(
-                {
-                    "name": cleaned.get("name") or "-",
-                    "priority": cleaned.get("priority", 100),
-                    "branch_id": branch.pk if branch else None,
-                    "conditions": cleaned.get("conditions") or {},
-                    "action": cleaned.get("action"),
-                    "target_branch_id": target.pk if target else None,
-                    "target_agent_id": cleaned.get("target_agent_id") or None,
-                    "is_active": cleaned.get("is_active", True),
-                }
-            )
-        except ValidationError as exc:
-            for field, messages in validation_details(exc).items():
-                name = field.split(".", 1)[0]
-                self.add_error(name if name in self.fields else None, f"{field}: {messages}")
-            return cleaned
-        cleaned["conditions"] = rule.conditions.as_json()
-        # A superuser picks the tenant on the form; an operator's choices are already scoped
-        # to their tenant (TenantScopedAdmin), so only the former needs the cross-check.
-        tenant = cleaned.get("tenant")
-        tenant_id = tenant.pk if tenant is not None else self.instance.tenant_id
-        if tenant_id is not None:
-            for field, chosen in (("branch", branch), ("target_branch", target)):
-                if chosen is not None and chosen.tenant_id != tenant_id:
-                    self.add_error(field, "Not a branch of this rule's tenant.")
-        if target is not None and not target.is_active:
-            self.add_error("target_branch", "Not an active branch.")
-        if target is not None and branch is not None and target.pk == branch.pk:
-            self.add_error("target_branch", "Must differ from the rule's branch.")
-        return cleaned
-
-
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(TenantScopedAdmin):
     form = RoutingRuleForm
@@ -102,9 +49,26 @@ class RoutingRuleAdmin(TenantScopedAdmin):
     search_fields = ("name",)
     list_select_related = ("branch", "target_branch", "tenant")
     readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "branch", "priority", "is_active")}),
+        (
+            _("Conditions (all that are set must hold)"),
+            {"fields": ("time_windows", "languages", "min_ongoing_calls")},
+        ),
+        (_("Routing action"), {"fields": ("action", "target_branch", "target_agent_id")}),
+        (_("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if not is_superuser(request):
+            return self.fieldsets
+        (title, main), *rest = self.fieldsets
+        return ((title, {**main, "fields": ("tenant", *main["fields"])}), *rest)
 
     @transaction.atomic
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # As the operation stores them: normalised by RuleConditions (the form's clean).
+        obj.conditions = form.cleaned_data["conditions"]
         super().save_model(request, obj, form, change)
         audit_record(
             tenant=obj.tenant,

@@ -12,13 +12,21 @@ from tenants.models import Branch, Company
 class PhoneNumber(TenantOwnedModel):
     """A dialled number (E.164) that rings a branch and is answered by a Retell agent."""
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="phone_numbers")
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="phone_numbers")
-    number = models.CharField(max_length=20, unique=True, validators=[validate_e164])
-    retell_agent_id = models.CharField(max_length=100, blank=True)
-    language = models.CharField(max_length=8, default="de")
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="phone_numbers", verbose_name=_("company")
+    )
+    branch = models.ForeignKey(
+        Branch, on_delete=models.CASCADE, related_name="phone_numbers", verbose_name=_("branch")
+    )
+    number = models.CharField(
+        max_length=20, unique=True, validators=[validate_e164], verbose_name=_("number")
+    )
+    retell_agent_id = models.CharField(
+        max_length=100, blank=True, verbose_name=_("Retell agent ID")
+    )
+    language = models.CharField(max_length=8, default="de", verbose_name=_("language"))
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         verbose_name = _("phone number")
@@ -36,28 +44,41 @@ class RoutingRule(TenantOwnedModel):
     service when written through the API.
     """
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="routing_rules")
-    name = models.CharField(max_length=200)
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="routing_rules", verbose_name=_("company")
+    )
+    name = models.CharField(max_length=200, verbose_name=_("name"))
     branch = models.ForeignKey(
         Branch,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="routing_rules",
-        help_text="The branch the rule applies to; empty for every branch.",
+        help_text=_("The branch the rule applies to; empty for every branch."),
+        verbose_name=_("branch"),
     )
-    priority = models.PositiveSmallIntegerField(default=100)
-    conditions = models.JSONField(default=dict, blank=True)
+    priority = models.PositiveSmallIntegerField(default=100, verbose_name=_("priority"))
+    conditions = models.JSONField(default=dict, blank=True, verbose_name=_("conditions"))
     action = models.CharField(
-        max_length=30, choices=RoutingAction.choices, default=RoutingAction.ROUTE_TO_BRANCH
+        max_length=30,
+        choices=RoutingAction.choices,
+        default=RoutingAction.ROUTE_TO_BRANCH,
+        verbose_name=_("action"),
     )
     target_branch = models.ForeignKey(
-        Branch, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Branch,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("target branch"),
     )
-    target_agent_id = models.CharField(max_length=100, blank=True)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    target_agent_id = models.CharField(
+        max_length=100, blank=True, verbose_name=_("target agent ID")
+    )
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         verbose_name = _("routing rule")
@@ -76,7 +97,9 @@ class RoutingRule(TenantOwnedModel):
 class CallLog(TenantOwnedModel):
     """One phone call as Retell reported it, with its transcript and what came of it."""
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="call_logs")
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="call_logs", verbose_name=_("company")
+    )
     branch = models.ForeignKey(
         Branch,
         on_delete=models.SET_NULL,
@@ -85,8 +108,10 @@ class CallLog(TenantOwnedModel):
         related_name="call_logs",
         verbose_name=_("branch"),
     )
-    call_id = models.CharField(max_length=100, unique=True, help_text="Retell call_id")
-    agent_id = models.CharField(max_length=100, blank=True)
+    call_id = models.CharField(
+        max_length=100, unique=True, help_text=_("Retell call_id"), verbose_name=_("call ID")
+    )
+    agent_id = models.CharField(max_length=100, blank=True, verbose_name=_("agent ID"))
     from_number = models.CharField(max_length=20, blank=True, verbose_name=_("caller number"))
     to_number = models.CharField(max_length=20, blank=True, verbose_name=_("called number"))
     direction = models.CharField(max_length=10, default="inbound", verbose_name=_("direction"))
@@ -125,10 +150,15 @@ class CallLog(TenantOwnedModel):
         max_length=100, blank=True, verbose_name=_("disconnection reason")
     )
     transfer_number = models.CharField(
-        max_length=20, blank=True, help_text="The number the agent handed the caller to."
+        max_length=20,
+        blank=True,
+        help_text=_("The number the agent handed the caller to."),
+        verbose_name=_("transfer number"),
     )
-    transfer_reason = models.CharField(max_length=200, blank=True)
-    transferred_at = models.DateTimeField(null=True, blank=True)
+    transfer_reason = models.CharField(
+        max_length=200, blank=True, verbose_name=_("transfer reason")
+    )
+    transferred_at = models.DateTimeField(null=True, blank=True, verbose_name=_("transferred"))
     customer = models.ForeignKey(
         Customer,
         on_delete=models.SET_NULL,

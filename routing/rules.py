@@ -15,7 +15,6 @@ its start runs over midnight: it belongs to the weekday it starts on.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -23,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from mcp_core.operations import GuardedNumbers
 from tenants.enums import WEEKDAYS
 from tenants.hours import parse_hh_mm
+from tenants.validators import LANGUAGE_PATTERN
 
 HH_MM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
-LANGUAGE_PATTERN = re.compile(r"^[a-z]{2}$")
 MAX_TIME_WINDOWS = 14
 MAX_LANGUAGES = 20
 

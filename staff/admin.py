@@ -2,15 +2,21 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
+from staff.admin_forms import ServiceForm, WorkingHoursForm, WorkingHoursFormSet
 from staff.models import Service, Staff, StaffService, TimeBlock, WorkingHours
-from staff.services import staff_branch_room_check
-from tenants.admin_scoping import TenantScopedAdmin, TenantScopedInline
+from staff.services import staff_branch_room_check, staff_schedule_update
+from tenants.admin_forms import TextListField
+from tenants.admin_scoping import TenantScopedAdmin, TenantScopedInline, actor_for
 from tenants.errors import PlanLimitReached
+from tenants.validators import LANGUAGE_PATTERN
 
 
 @admin.register(Service)
 class ServiceAdmin(TenantScopedAdmin):
+    form = ServiceForm
     list_display = (
         "name",
         "duration_minutes",
@@ -32,6 +38,8 @@ class StaffServiceInline(TenantScopedInline, admin.TabularInline):
 
 class WorkingHoursInline(TenantScopedInline, admin.TabularInline):
     model = WorkingHours
+    form = WorkingHoursForm
+    formset = WorkingHoursFormSet
     fields = ("weekday", "start_time", "end_time", "breaks")
 
 
@@ -43,6 +51,14 @@ class TimeBlockInline(TenantScopedInline, admin.TabularInline):
 class StaffForm(forms.ModelForm):
     """An active member new at a branch (added, moved, made active) needs room under the plan's
     staff per branch; the admin's save runs in the transaction that holds the branch lock."""
+
+    languages = TextListField(
+        pattern=LANGUAGE_PATTERN,
+        lower=True,
+        label=_("languages"),
+        help_text=_("Two-letter codes separated by commas, e.g. “de, en”."),
+        error_messages={"invalid": _("Not a two-letter language code: %(items)s")},
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
@@ -70,6 +86,23 @@ class StaffAdmin(TenantScopedAdmin):
     readonly_fields = ("created_at", "updated_at")
     list_select_related = ("branch", "tenant")
     inlines = (StaffServiceInline, WorkingHoursInline, TimeBlockInline)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if not isinstance(formset, WorkingHoursFormSet):
+            super().save_formset(request, form, formset, change)
+            return
+        # The rows are one week, replaced as the API replaces it (checked, audited, the
+        # schedule caches dropped).
+        staff = form.instance
+        # What the admin's change message reads of a saved formset; the audit row is the
+        # service's.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        staff_schedule_update(
+            tenant=staff.tenant,
+            actor=actor_for(request),
+            staff_id=staff.pk,
+            schedule=formset.schedule(),
+        )
 
 
 @admin.register(TimeBlock)

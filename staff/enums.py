@@ -13,8 +13,8 @@ class Weekday(models.IntegerChoices):
 
 
 class TimeBlockKind(models.TextChoices):
-    ABSENCE = "absence", "Absence"
-    VACATION = "vacation", "Vacation"
-    SICK = "sick", "Sick leave"
-    TRAINING = "training", "Training"
-    MANUAL = "manual", "Manual block"
+    ABSENCE = "absence", _("Absence")
+    VACATION = "vacation", _("Vacation")
+    SICK = "sick", _("Sick leave")
+    TRAINING = "training", _("Training")
+    MANUAL = "manual", _("Manual block")

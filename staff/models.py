@@ -15,32 +15,46 @@ from common.scoping import TenantOwnedModel
 from staff.enums import TimeBlockKind, Weekday
 from staff.schedule import break_errors
 from tenants.models import Branch, Company
+from tenants.validation_messages import said
 
 
 class Service(TenantOwnedModel):
     """Something a customer books: a haircut, a check-up, an oil change."""
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="services")
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="services", verbose_name=_("company")
+    )
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
     synonyms = models.JSONField(
-        default=list, blank=True, help_text="What callers say for it, e.g. ['Haare schneiden']"
+        default=list,
+        blank=True,
+        help_text=_("What callers say for it, e.g. ['Haare schneiden']"),
+        verbose_name=_("synonyms"),
     )
     duration_minutes = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(5), MaxValueValidator(480)]
+        validators=[MinValueValidator(5), MaxValueValidator(480)],
+        verbose_name=_("duration (minutes)"),
     )
     price = models.DecimalField(
         max_digits=8,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="EUR, gross",
+        help_text=_("EUR, gross"),
+        verbose_name=_("price"),
     )
-    buffer_before_minutes = models.PositiveSmallIntegerField(default=0)
-    buffer_after_minutes = models.PositiveSmallIntegerField(default=0)
-    branches = models.ManyToManyField(Branch, related_name="services", blank=True)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    buffer_before_minutes = models.PositiveSmallIntegerField(
+        default=0, verbose_name=_("buffer before (minutes)")
+    )
+    buffer_after_minutes = models.PositiveSmallIntegerField(
+        default=0, verbose_name=_("buffer after (minutes)")
+    )
+    branches = models.ManyToManyField(
+        Branch, related_name="services", blank=True, verbose_name=_("branches")
+    )
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         verbose_name = _("service")
@@ -66,24 +80,34 @@ class Service(TenantOwnedModel):
 class Staff(TenantOwnedModel):
     """A person who performs services at one branch."""
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="staff")
-    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="staff")
-    name = models.CharField(max_length=200)
-    email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=20, blank=True)
-    languages = models.JSONField(default=list, blank=True, help_text="ISO codes, e.g. ['de','en']")
-    is_active = models.BooleanField(default=True)
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="staff", verbose_name=_("company")
+    )
+    branch = models.ForeignKey(
+        Branch, on_delete=models.PROTECT, related_name="staff", verbose_name=_("branch")
+    )
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    email = models.EmailField(blank=True, verbose_name=_("email"))
+    phone = models.CharField(max_length=20, blank=True, verbose_name=_("phone"))
+    languages = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("ISO codes, e.g. ['de','en']"),
+        verbose_name=_("languages"),
+    )
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
     rating = models.DecimalField(
         max_digits=3,
         decimal_places=2,
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("5"))],
+        verbose_name=_("rating"),
     )
     services: models.ManyToManyField[Service, StaffService] = models.ManyToManyField(
-        Service, through="StaffService", related_name="staff"
+        Service, through="StaffService", related_name="staff", verbose_name=_("services")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         verbose_name = _("staff member")
@@ -103,11 +127,19 @@ class Staff(TenantOwnedModel):
 class StaffService(TenantOwnedModel):
     """A staff member's qualification for a service, with a skill level 1 (junior) – 5 (master)."""
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
-    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="skills")
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="skills")
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="+", verbose_name=_("company")
+    )
+    staff = models.ForeignKey(
+        Staff, on_delete=models.CASCADE, related_name="skills", verbose_name=_("staff")
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="skills", verbose_name=_("service")
+    )
     skill_level = models.PositiveSmallIntegerField(
-        default=3, validators=[MinValueValidator(1), MaxValueValidator(5)]
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        verbose_name=_("skill level"),
     )
 
     class Meta:
@@ -130,12 +162,16 @@ class WorkingHours(TenantOwnedModel):
     Breaks are a list of {"start": "HH:MM", "end": "HH:MM"} inside the period.
     """
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
-    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="working_hours")
-    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
-    start_time = models.TimeField()
-    end_time = models.TimeField()
-    breaks = models.JSONField(default=list, blank=True)
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="+", verbose_name=_("company")
+    )
+    staff = models.ForeignKey(
+        Staff, on_delete=models.CASCADE, related_name="working_hours", verbose_name=_("staff")
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, verbose_name=_("weekday"))
+    start_time = models.TimeField(verbose_name=_("start"))
+    end_time = models.TimeField(verbose_name=_("end"))
+    breaks = models.JSONField(default=list, blank=True, verbose_name=_("breaks"))
 
     class Meta:
         verbose_name = _("working hours")
@@ -159,24 +195,31 @@ class WorkingHours(TenantOwnedModel):
     def clean(self) -> None:
         if self.start_time and self.end_time:
             if self.end_time <= self.start_time:
-                raise ValidationError({"end_time": "End must be after start."})
+                raise ValidationError({"end_time": _("The end must be after the start.")})
             errors = break_errors(self.start_time, self.end_time, self.breaks)
             if errors:
-                raise ValidationError({"breaks": errors})
+                raise ValidationError({"breaks": [said(error) for error in errors]})
 
 
 class TimeBlock(TenantOwnedModel):
     """A period a staff member cannot be booked: absence, vacation, sickness, a manual block."""
 
-    tenant = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
-    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="time_blocks")
-    start_time = models.DateTimeField()
-    end_time = models.DateTimeField()
-    kind = models.CharField(
-        max_length=20, choices=TimeBlockKind.choices, default=TimeBlockKind.MANUAL
+    tenant = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="+", verbose_name=_("company")
     )
-    reason = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    staff = models.ForeignKey(
+        Staff, on_delete=models.CASCADE, related_name="time_blocks", verbose_name=_("staff")
+    )
+    start_time = models.DateTimeField(verbose_name=_("start"))
+    end_time = models.DateTimeField(verbose_name=_("end"))
+    kind = models.CharField(
+        max_length=20,
+        choices=TimeBlockKind.choices,
+        default=TimeBlockKind.MANUAL,
+        verbose_name=_("kind"),
+    )
+    reason = models.CharField(max_length=255, blank=True, verbose_name=_("reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         verbose_name = _("absence")
@@ -198,4 +241,4 @@ class TimeBlock(TenantOwnedModel):
 
     def clean(self) -> None:
         if self.start_time and self.end_time and self.end_time <= self.start_time:
-            raise ValidationError({"end_time": "End must be after start."})
+            raise ValidationError({"end_time": _("The end must be after the start.")})

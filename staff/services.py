@@ -128,6 +128,16 @@ def staff_schedule_update(
     return ScheduleUpdate(staff=staff, schedule=week)
 
 
+def schedule_errors(schedule: Mapping[str, Any]) -> Errors:
+    """What `staff_schedule_update` would refuse in `schedule` (field path → messages), without
+    writing: the staff page's working-hours rows check with it before they save."""
+    try:
+        _clean_schedule(schedule)
+    except InvalidSchedule as exc:
+        return dict(exc.details or {})
+    return {}
+
+
 def _clean_schedule(schedule: Any) -> WeekSchedule:
     """The week as validated periods; raises InvalidSchedule with every problem by field path."""
     if not isinstance(schedule, Mapping):

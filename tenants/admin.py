@@ -15,16 +15,17 @@ from django.utils.translation import ngettext
 from common.errors import ApplicationError
 from mcp_core.models import AuditLog
 from tenants import services
+from tenants.admin_forms import BranchForm
 from tenants.admin_scoping import (
     ReadOnlyTenantAdmin,
     SuperuserOnlyMixin,
     TenantScopedAdmin,
     TenantScopedInline,
     actor_for,
+    is_superuser,
     operator_tenant,
 )
 from tenants.api_keys import toolset_choices
-from tenants.errors import PlanLimitReached
 from tenants.models import ApiKey, Branch, Company, OperatorProfile, Subscription
 
 
@@ -32,6 +33,12 @@ class SubscriptionInline(TenantScopedInline, admin.StackedInline):
     model = Subscription
     can_delete = False
     readonly_fields = ("created_at", "updated_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The plan, its status and features come from Stripe and the platform, not the salon.
+        if is_superuser(request):
+            return self.readonly_fields
+        return [field.name for field in Subscription._meta.fields if field.name != "tenant"]
 
 
 class BranchInline(TenantScopedInline, admin.TabularInline):
@@ -42,23 +49,6 @@ class BranchInline(TenantScopedInline, admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Branches are added on their own page, where the plan's branch limit is checked.
         return False
-
-
-class BranchForm(forms.ModelForm):
-    """A new branch needs room under the plan's branch limit; the admin's save runs in the
-    transaction that holds the tenant lock. The request's tenant is set by BranchAdmin."""
-
-    request_tenant: Company | None = None
-
-    def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean() or {}
-        tenant = cleaned.get("tenant") or self.request_tenant
-        if self.instance.pk is None and tenant is not None:
-            try:
-                services.branch_room_check(tenant=tenant)
-            except PlanLimitReached as exc:
-                raise forms.ValidationError(exc.message) from exc
-        return cleaned
 
 
 @admin.register(Company)
@@ -75,6 +65,11 @@ class CompanyAdmin(TenantScopedAdmin):
     def plan(self, obj: Company) -> str:
         subscription = getattr(obj, "subscription", None)
         return subscription.plan if subscription else "—"
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Free-form settings (JSON) are the API's (updateTenantSettings) or a superuser's.
+        exclude = list(super().get_exclude(request, obj) or [])
+        return exclude if is_superuser(request) else [*exclude, "settings"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # New tenants come from `create_tenant` or a superuser, never from a tenant's operator.
@@ -93,6 +88,41 @@ class BranchAdmin(TenantScopedAdmin):
     list_select_related = ("tenant",)
     actions = ("activate_branches", "deactivate_branches")
     form = BranchForm
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    ("address", "postal_code", "city", "country"),
+                    ("phone", "email"),
+                    ("latitude", "longitude"),
+                    "time_zone",
+                    "is_active",
+                )
+            },
+        ),
+        (_("Opening hours"), {"fields": ("opening_hours",)}),
+        (_("Booking settings"), {"fields": ("slot_interval_minutes", "min_notice_minutes")}),
+        (_("Record"), {"fields": ("uuid", "created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if not is_superuser(request):
+            return self.fieldsets
+        main, *rest = self.fieldsets
+        return ((main[0], {**main[1], "fields": ("tenant", *main[1]["fields"])}), *rest)
+
+    def save_model(self, request: HttpRequest, obj: Branch, form: Any, change: bool) -> None:
+        # Hours and settings go through the service the API uses (validated, audited, the
+        # tenant cache cleared); the form checked them with the same rules already.
+        super().save_model(request, obj, form, change)
+        services.branch_update(
+            tenant=obj.tenant,
+            actor=actor_for(request),
+            branch_id=obj.pk,
+            changes=form.service_changes(),
+        )
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any

@@ -372,6 +372,18 @@ def branch_update(*, tenant: Company, actor: str, branch_id: int, changes: Branc
     return branch
 
 
+def branch_changes_errors(
+    *, changes: Mapping[str, Any], current_settings: Mapping[str, Any]
+) -> Errors:
+    """What `branch_update` would refuse in `changes` (field → messages), without writing:
+    the admin's forms check with it before they save through `branch_update`."""
+    try:
+        _clean_branch_changes(changes, current_settings=current_settings)
+    except InvalidBranchInput as exc:
+        return dict(exc.details or {})
+    return {}
+
+
 def _ensure_name_free(tenant: Company, name: str, *, exclude_pk: int | None) -> None:
     others = Branch.objects.for_tenant(tenant).filter(name__iexact=name)
     if exclude_pk is not None:

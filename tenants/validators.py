@@ -1,3 +1,4 @@
+import re
 import zoneinfo
 from functools import lru_cache
 from typing import Any
@@ -5,6 +6,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from tenants.hours import business_hours_errors
+
+# An ISO 639-1 language code, as routing rules and staff languages hold it (lower case).
+LANGUAGE_PATTERN = re.compile(r"^[a-z]{2}$")
 
 
 @lru_cache(maxsize=1)

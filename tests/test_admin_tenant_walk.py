@@ -6,7 +6,6 @@ tenant; nothing of the other tenant changes."""
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from integrations.models import (
 )
 from mcp_core.models import OutboxMessage, SagaRun
 from tenants.models import Company
+from tests.admin_forms import form_data
 from tests.factories import (
     ApiKeyFactory,
     AppointmentFactory,
@@ -112,61 +112,6 @@ def _world(tenant_name: str, marker: str, event_type_id: int, phone: str) -> Any
     return tenant
 
 
-class _FormReader(HTMLParser):
-    """What a browser would submit from the page's model form, unchanged."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: list[tuple[str, str]] = []
-        self._in_form = False
-        self._select: str | None = None
-        self._textarea: str | None = None
-        self._text = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form" and a.get("id", "").endswith("_form"):
-            self._in_form = True
-        if not self._in_form or ("name" not in a and tag != "option"):
-            return
-        if tag == "input":
-            kind = a.get("type", "text")
-            if kind in {"submit", "button", "file", "image", "reset"}:
-                return
-            if kind in {"checkbox", "radio"} and "checked" not in a:
-                return
-            value = a.get("value", "on" if kind == "checkbox" else "")
-            self.data.append((a["name"], value))
-        elif tag == "select":
-            self._select = a["name"]
-        elif tag == "option" and self._select is not None and "selected" in a:
-            self.data.append((self._select, a.get("value", "")))
-        elif tag == "textarea":
-            self._textarea, self._text = a["name"], ""
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea is not None:
-            self._text += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._in_form = False
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea" and self._textarea is not None:
-            self.data.append((self._textarea, self._text.lstrip("\n")))
-            self._textarea = None
-
-
-def _form_data(html: str) -> dict[str, Any]:
-    reader = _FormReader()
-    reader.feed(html)
-    data: dict[str, Any] = {}
-    for name, value in reader.data:
-        data.setdefault(name, []).append(value)
-    return {k: v if len(v) > 1 else v[0] for k, v in data.items() if k != "csrfmiddlewaretoken"}
-
-
 def _url(model: Any, view: str, *args: Any) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
@@ -222,7 +167,7 @@ def _walk(client: Any, *, own: int | None, foreign: Any, forbid_foreign: bool) -
             assert change.status_code == 200, label
             if forbid_foreign:
                 _assert_clean(change, f"{label} change")
-            form = _form_data(change.content.decode())
+            form = form_data(change.content.decode())
             if form and model_admin.has_change_permission(change.wsgi_request, row):
                 saved = client.post(_url(model, "change", row.pk), form)
                 assert saved.status_code in {200, 302}, label
@@ -240,7 +185,7 @@ def _add_page(
     assert add.status_code == 200, label
     if forbid:
         _assert_clean(add, f"{label} add")
-    form = _form_data(add.content.decode())
+    form = form_data(add.content.decode())
     posted = client.post(_url(model, "add"), form)
     assert posted.status_code in {200, 302}, label
 

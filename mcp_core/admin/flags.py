@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from mcp_core import flags
 from mcp_core.models import (
@@ -25,6 +26,7 @@ class FeatureFlagForm(forms.ModelForm):
         choices=Plan.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        label=_("Plans"),
         help_text="On for tenants whose plan in force is one of these.",
     )
 

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from common.errors import ApplicationError
 from mcp_core.federation.registry import (
@@ -35,7 +36,7 @@ class UpstreamForm(forms.ModelForm):
 
     new_credentials = forms.JSONField(
         required=False,
-        label="Credentials",
+        label=_("Credentials"),
         help_text='JSON object: the stdio environment or the HTTP headers, e.g. {"TOKEN": "…"}. '
         "Empty: keep the stored ones.",
     )

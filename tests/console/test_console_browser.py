@@ -2,11 +2,13 @@
 Selenium), as the demo tenant's operator uses it: today's appointments per staff member, a
 move through the slot picker, a cancellation with its reason, a customer found by a national
 number, a dead-lettered message delivered again, and every console page opening cleanly.
+Then the opening hours of a branch edited in the grid, refused in German when wrong.
 Screenshots land in .artefacts/console/ (git-ignored) for a person to look at."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +25,7 @@ from mcp_core import outbox
 from mcp_core.management.demo import demo_password, seed_demo
 from mcp_core.models import AuditLog, OutboxMessage, OutboxStatus
 from staff.models import Staff, StaffService
+from tenants.models import Branch
 from tests.console.conftest import ARTEFACTS
 
 pytestmark = [pytest.mark.webdriver, pytest.mark.django_db(transaction=True)]
@@ -178,3 +181,69 @@ def test_the_operator_runs_the_day_in_the_console(live_server, browser):
     for page in sorted(links | {f"{live_server.url}/admin/", f"{live_server.url}/admin/heute/"}):
         browser.get(page)
         _no_error(browser)
+
+
+def _login(driver: webdriver.Chrome, live_server: Any, username: str) -> None:
+    driver.get(f"{live_server.url}/admin/login/")
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys(demo_password("operator"))
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    WebDriverWait(driver, 20).until(lambda d: d.find_element(By.TAG_NAME, "h1"))
+
+
+def _day_row(driver: webdriver.Chrome, weekday: str) -> list[Any]:
+    """The open box, from and to of a weekday in the opening-hours grid."""
+    row = driver.find_element(By.CSS_SELECTOR, f'tr[data-weekday="{weekday}"]')
+    return list(row.find_elements(By.TAG_NAME, "input"))
+
+
+def _type(field: Any, text: str) -> None:
+    field.clear()
+    field.send_keys(text)
+
+
+def test_the_operator_edits_opening_hours_in_the_grid(live_server, browser):
+    demo = seed_demo()
+    branch = Branch.objects.for_tenant(demo["tenant_id"]).get(pk=demo["branches"][0]["id"])
+    _login(browser, live_server, demo["operator"]["username"])
+    url = f"{live_server.url}/admin/tenants/branch/{branch.pk}/change/"
+
+    # A closing time before the opening time: refused in German, nothing saved.
+    browser.get(url)
+    assert "Öffnungszeiten" in browser.page_source
+    assert not browser.find_elements(By.NAME, "business_hours")  # no JSON box
+    _box, _opens, closes = _day_row(browser, "tuesday")
+    _type(closes, "07:00")
+    browser.find_element(By.NAME, "_continue").click()
+    error = WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".errorlist")
+    )
+    assert "Dienstag: Die Schließzeit muss nach der Öffnungszeit liegen." in error.text
+    _shot(browser, "07-oeffnungszeiten-fehler")
+    branch.refresh_from_db()
+    assert branch.business_hours["tuesday"]["close"] != "07:00"
+
+    # Saturday 10:00–16:00, Sunday open 11:00–15:00, Tuesday fixed: saved and audited.
+    browser.get(url)
+    _box, _opens, closes = _day_row(browser, "tuesday")
+    _type(closes, "19:00")
+    _box, opens, closes = _day_row(browser, "saturday")
+    _type(opens, "10:00")
+    _type(closes, "16:00")
+    box, opens, closes = _day_row(browser, "sunday")
+    if not box.is_selected():
+        box.click()
+    _type(opens, "11:00")
+    _type(closes, "15:00")
+    _shot(browser, "08-oeffnungszeiten")
+    browser.find_element(By.NAME, "_continue").click()
+    assert "erfolgreich geändert" in _flash(browser)
+    branch.refresh_from_db()
+    assert branch.business_hours["tuesday"]["close"] == "19:00"
+    assert branch.business_hours["saturday"] == {"open": "10:00", "close": "16:00", "is_open": True}
+    assert branch.business_hours["sunday"] == {"open": "11:00", "close": "15:00", "is_open": True}
+    assert (
+        AuditLog.objects.for_tenant(demo["tenant_id"])
+        .filter(action="branch.updated", actor="admin:operator")
+        .exists()
+    )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.urls import reverse
 
 from mcp_core.models import AuditLog
 from routing.models import RoutingRule
+from tenants.enums import WEEKDAYS
 from tests.factories import BranchFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +24,8 @@ def post_rule(admin_client, tenant, **fields):
         "tenant": tenant.pk,
         "name": "Abends",
         "priority": 10,
-        "conditions": json.dumps({"time_windows": [{"start": "18:00", "end": "20:00"}]}),
+        "time_windows_0": "18:00",
+        "time_windows_1": "20:00",
         "action": "fallback",
         "target_agent_id": "",
         "is_active": "on",
@@ -41,11 +41,17 @@ def test_valid_rule_is_saved_normalised_and_audited(admin_client, tenant, berlin
         branch=berlin.pk,
         action="route_to_branch",
         target_branch=hamburg.pk,
-        conditions=json.dumps({"languages": ["EN"]}),
+        languages="EN",
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     rule = RoutingRule.objects.all_tenants().get()
-    assert rule.conditions == {"time_windows": [], "languages": ["en"], "min_ongoing_calls": None}
+    assert rule.conditions == {
+        "time_windows": [
+            {"start": "18:00", "end": "20:00", "weekdays": list(WEEKDAYS)},
+        ],
+        "languages": ["en"],
+        "min_ongoing_calls": None,
+    }
     audit = AuditLog.objects.for_tenant(tenant).get()
     assert (audit.action, audit.object_id) == ("routing.rule_created", str(rule.pk))
 
@@ -53,11 +59,8 @@ def test_valid_rule_is_saved_normalised_and_audited(admin_client, tenant, berlin
 @pytest.mark.parametrize(
     ("fields", "error_field"),
     [
-        (
-            {"conditions": json.dumps({"time_windows": [{"start": "9", "end": "18:00"}]})},
-            "conditions",
-        ),
-        ({"conditions": json.dumps({"languages": ["deutsch"]})}, "conditions"),
+        ({"time_windows_0": "9"}, "time_windows"),
+        ({"languages": "deutsch"}, "languages"),
         ({"action": "use_agent"}, None),
         ({"action": "overflow", "target_branch": "foreign"}, "target_branch"),
     ],

@@ -181,10 +181,11 @@ def test_working_hours_validation_checks_breaks():
     )
     with pytest.raises(ValidationError) as exc:
         hours.clean()
+    # In the console's language (German by default), as the staff page shows them.
     assert exc.value.message_dict["breaks"] == [
-        "break 1: must lie inside 09:00–17:00",
-        "break 2: end must be after start",
-        "break 3: needs exactly 'start' and 'end'",
+        "Pause 1 muss innerhalb der Arbeitszeit 09:00–17:00 liegen.",
+        "Pause 2: Das Ende muss nach dem Beginn liegen.",
+        "Pause 3: Beginn und Ende als HH:MM angeben.",
     ]
 
 

@@ -4,7 +4,6 @@ path and the reminder sweep (tenants.policy)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from typing import Any
 
@@ -18,7 +17,6 @@ from bookings.notifications.reminders import reminders_enqueue_due
 from mcp_core.models import OutboxMessage
 from staff.models import Staff
 from tenants.enums import Plan, SubscriptionStatus
-from tenants.hours import default_business_hours
 from tenants.models import Branch, Company
 from tests.bookings.test_booking_service import NOW, book, make_world
 from tests.factories import (
@@ -203,8 +201,6 @@ def test_the_admin_refuses_a_branch_over_the_plans_limit(operator_client):
         "name": "Hamburg",
         "country": "DE",
         "time_zone": "Europe/Berlin",
-        "business_hours": json.dumps(default_business_hours()),
-        "settings": "{}",
     }
 
     response = client.post(reverse("admin:tenants_branch_add"), form)
@@ -235,7 +231,7 @@ def staff_form(client: Any, branch: Branch, name: str, *, active: bool = True) -
         **inline_forms(client, reverse("admin:staff_staff_add")),
         "branch": branch.pk,
         "name": name,
-        "languages": "[]",
+        "languages": "de",
         "rating": "0",
     }
     if active:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bookings import calendar, notifications
-from bookings.services import create, reserve
+from bookings.services import reserve
 from mcp_core.auth import Principal
 from mcp_core.orchestrator import execute_named
 from mcp_core.permissions import Role
@@ -49,14 +49,14 @@ def install(boundary: str) -> None:
         # The appointment, its audit row and outbox messages are written; the commit is not.
         reserve._reserved = _then_die(reserve._reserved)  # type: ignore[assignment]
     elif boundary == "after_reserve_commit":
-        create.booking_calendar_deliver = _die
+        reserve.booking_calendar_deliver = _die
     elif boundary == "inside_calendar_sync":
         calendar.InMemoryCalendar.create_event = _die  # type: ignore[method-assign]
     elif boundary == "inside_notification":
         # The SMS provider hangs and the worker is killed while it waits.
         notifications.ConsoleSms.send = _die  # type: ignore[method-assign]
     elif boundary == "after_last_step":
-        create.booking_notification_deliver = _then_die(create.booking_notification_deliver)
+        reserve.booking_notification_deliver = _then_die(reserve.booking_notification_deliver)
     else:
         raise SystemExit(f"unknown boundary {boundary!r}")
 

@@ -85,14 +85,21 @@ def test_metrics_add_up_every_gunicorn_worker(tmp_path: Path):
     _, token = ApiKeyFactory.create_with_plaintext(tenant=CompanyFactory(), role="owner")
     env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     (tmp_path / "gauge_livesum_1.db").write_bytes(b"left by an earlier server")
+    statuses: list[int] = []
     with gunicorn(workers=3, extra_env=env) as base, ThreadPoolExecutor(max_workers=6) as pool:
-        statuses = [status for status, _, _ in pool.map(lambda _: _call(base, token), range(30))]
+        # On a busy machine the worker that booted first may take a whole round: rounds of 30
+        # go on until a second worker has counted (at most ten).
+        for _ in range(10):
+            answers = pool.map(lambda _: _call(base, token), range(30))
+            statuses += [status for status, _, _ in answers]
+            if len(list(tmp_path.glob("counter_*.db"))) >= 2:
+                break
         scrapes = [_scrape(base) for _ in range(6)]  # answered by whichever worker is free
         workers_seen = {path.name for path in tmp_path.glob("counter_*.db")}
 
-    assert statuses == [200] * 30
+    assert statuses == [200] * len(statuses)
     key = ("mcp_requests_total", "tenant", "validateTenantAccess", "success")
-    assert {scrape[key] for scrape in scrapes} == {30.0}
+    assert {scrape[key] for scrape in scrapes} == {float(len(statuses))}
     assert len(workers_seen) >= 2  # the requests really were spread over several processes
     assert {scrape[("mcp_outbox_pending", "", "", "")] for scrape in scrapes} == {0.0}
 

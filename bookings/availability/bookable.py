@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from bookings.availability.rules import (
     _aware,
@@ -106,7 +106,9 @@ def check_bookable(
         exclude_appointment_id=exclude_appointment_id,
     )
     if in_the_way is not None and in_the_way[0] == BY_BLOCK:
-        kind = TimeBlockKind(in_the_way[1]).label
+        # The API's messages are English whatever language the request's thread speaks.
+        with translation.override("en"):
+            kind = str(TimeBlockKind(in_the_way[1]).label)
         raise refuse(f"The staff member is not available then ({kind}).")
     if in_the_way is not None:
         raise SlotTaken(

@@ -14,6 +14,7 @@ mean of the found codes sharing its first three, then two digits (postal areas n
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -68,8 +69,10 @@ def _codes(country: str, places: Places) -> dict[str, list[Any]]:
         located = [(name, _locate(name, state, places)) for name, state in names]
         points = [(name, point) for name, point in located if point is not None]
         if points:
-            lat = sum(point[0] for _, point in points) / len(points)
-            lng = sum(point[1] for _, point in points) / len(points)
+            # fsum: exact on every Python (3.12 changed sum()'s float rounding, and the shipped
+            # file is compared with a rebuild).
+            lat = math.fsum(point[0] for _, point in points) / len(points)
+            lng = math.fsum(point[1] for _, point in points) / len(points)
             # Named by its biggest place ("Graz", not the first village of the list).
             label = max(points, key=lambda item: item[1][2])[0]
             found[code] = [round(lat, 4), round(lng, 4), label]
@@ -79,8 +82,8 @@ def _codes(country: str, places: Places) -> dict[str, list[Any]]:
         for digits in (3, 2):
             near = [value for key, value in found.items() if key[:digits] == code[:digits]]
             if near:
-                lat = sum(point[0] for point in near) / len(near)
-                lng = sum(point[1] for point in near) / len(near)
+                lat = math.fsum(point[0] for point in near) / len(near)
+                lng = math.fsum(point[1] for point in near) / len(near)
                 found[code] = [round(lat, 4), round(lng, 4), names[0][0]]
                 break
     return dict(sorted(found.items()))

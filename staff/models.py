@@ -230,8 +230,10 @@ class TimeBlock(TenantOwnedModel):
                 condition=Q(end_time__gt=F("start_time")), name="time_block_end_after_start"
             ),
         ]
+        # The end first: "overlaps [begin, end)" is end_time > begin AND start_time < end, so
+        # the scan starts at `begin` and never reads the staff member's past blocks.
         indexes = [
-            models.Index(fields=["staff", "start_time", "end_time"], name="time_block_range_idx")
+            models.Index(fields=["staff", "end_time", "start_time"], name="time_block_end_idx")
         ]
 
     def __str__(self) -> str:

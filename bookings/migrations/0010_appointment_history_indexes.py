@@ -3,13 +3,18 @@
 The active-appointment index leads with the end after the staff member: an overlap query ("ends
 after begin, starts before end") then reads only appointments ending after `begin`, never the
 staff member's past ones. Completed appointments per staff member get a partial index, so their
-count is read from the index alone.
+count is read from the index alone. Built CONCURRENTLY on PostgreSQL, the new index before the
+old one goes, so bookings go on, and keep an index, while a large table is indexed.
 """
 
 from django.db import migrations, models
 
+from common.migration_ops import AddIndexConcurrently, RemoveIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    atomic = False
+
     dependencies = [
         ("bookings", "0009_appointment_sync_failed_index"),
         ("staff", "0003_translatable_names"),
@@ -17,11 +22,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveIndex(
-            model_name="appointment",
-            name="appointment_active_staff_idx",
-        ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name="appointment",
             index=models.Index(
                 condition=models.Q(("status__in", ("pending", "confirmed"))),
@@ -29,12 +30,16 @@ class Migration(migrations.Migration):
                 name="appointment_active_end_idx",
             ),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name="appointment",
             index=models.Index(
                 condition=models.Q(("status", "completed")),
                 fields=["tenant", "staff"],
                 name="appointment_completed_idx",
             ),
+        ),
+        RemoveIndexConcurrently(
+            model_name="appointment",
+            name="appointment_active_staff_idx",
         ),
     ]

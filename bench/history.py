@@ -399,6 +399,8 @@ def measure(args: argparse.Namespace, data: dict[str, Any], phase: str, booked: 
 
 def explain(args: argparse.Namespace, data: dict[str, Any]) -> None:
     """The hot statements that read appointments, as PostgreSQL runs them now."""
+    from bookings.enums import EXPERIENCE_CAP
+
     begin = dt.datetime.combine(data["days"][0], hm(args.open)).isoformat()
     staff_ids = ",".join(str(member.pk) for member in data["staff"])
     tenant = data["tenant"].pk
@@ -410,9 +412,13 @@ def explain(args: argparse.Namespace, data: dict[str, Any]) -> None:
             "+ interval '14 days' AND occupied_end > '"
             f"{begin}'::timestamp AT TIME ZONE 'Europe/Berlin'"
         ),
-        "completed_per_staff": (
-            f"SELECT staff_id, count(staff_id) FROM {TABLE} WHERE tenant_id = {tenant}"  # noqa: S608
-            f" AND staff_id IN ({staff_ids}) AND status = 'completed' GROUP BY staff_id"
+        # The automatic pick's tie-break as bookings.queries.staff_in_the_way reads it.
+        "experience_per_staff": (
+            "SELECT member.id, (SELECT COUNT(*) FROM (SELECT 1 FROM "  # noqa: S608
+            f"{TABLE} AS done WHERE done.tenant_id = {tenant} AND done.staff_id = member.id"
+            f" AND done.status = 'completed' LIMIT {EXPERIENCE_CAP}) AS capped)"
+            f" FROM staff_staff AS member WHERE member.tenant_id = {tenant}"
+            f" AND member.id IN ({staff_ids})"
         ),
     }
     with pg_connect(args, autocommit=True) as conn:

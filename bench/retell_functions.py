@@ -1,7 +1,7 @@
 """Retell custom-function benchmark: check_availability and book_appointment over HTTP against
 gunicorn, demo data.
 
-    .venv/bin/python bench/retell_functions.py [--requests 300] [--clients 16] [--workers 2]
+    .venv/bin/python bench/retell_functions.py [--requests 60] [--clients 16] [--pause-ms 1000]
     .venv/bin/python bench/retell_functions.py --db sqlite
 
 Drops and recreates its own database (`askproai_bench_retell` on 127.0.0.1:5432 as postgres,
@@ -9,12 +9,24 @@ or a temporary SQLite file with --db sqlite), migrates it and loads the demo ten
 (`seed_demo`). Then serves the project with gunicorn (sync workers, as `make serve`) and sends
 what Retell sends mid-call: `POST /webhooks/retell/functions` with `x-retell-signature` (signed
 before the clock starts, as Retell signs before it sends), body `{name: "check_availability",
-args: {service, date}, call: {...to_number: the demo Berlin number...}}`. JSON lines on stdout:
+args: {service, date}, call: {...to_number: the demo Berlin number...}}`.
+
+Each client is one phone call: it sends a function, waits for the answer, then pauses while the
+agent speaks the answer and the caller replies (--pause-ms, each pause drawn between half and
+one and a half times it, from a seeded generator) before its next function. In a real call that
+pause is several seconds (the sentence spoken, the caller's reply, the LLM's turn); the default
+of one second loads the server about five times as hard as the same number of real calls. The
+same clients then run again without pausing (`*_saturated`): each request waits behind the
+others', so that run measures throughput, and its latency is the queue (about clients ÷
+requests per second), not the time a caller waits.
+
+JSON lines on stdout, for the paced run and then the saturated one:
 
 - `baseline_health_http`: the floor of the HTTP path on this machine, `GET /mcp/health` (no
-  auth; database, cache and broker checks), same clients and workers, measured in the same run;
+  auth; database, cache and broker checks), same clients, pauses and workers, same run;
 - `retell_check_availability_http`: the function's round trip: p50, p99, max, requests per
-  second, and the ratios to the baseline's p50/p99; `meets_target` is p99 < --target-p99-ms;
+  second, and the ratios to the baseline's p50/p99; `meets_target` is p99 < --target-p99-ms
+  (the paced run only: the target is a caller's wait);
 - `retell_mixed_http`: the same clients mixing the two functions a call makes, every
   --book-every-th request a `book_appointment` (each at its own date and time, so most book;
   a taken one is answered with alternatives), the rest `check_availability`; the same figures,
@@ -30,6 +42,7 @@ import datetime as dt
 import http.client
 import itertools
 import json
+import random
 import statistics
 import sys
 import threading
@@ -50,8 +63,14 @@ SIGNING_KEY = "key_bench_retell_signing"
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--requests", "-n", type=int, default=300, help="function calls per client")
-    p.add_argument("--warmup", type=int, default=20, help="unmeasured calls per client first")
+    p.add_argument("--requests", "-n", type=int, default=60, help="function calls per client")
+    p.add_argument("--warmup", type=int, default=5, help="unmeasured calls per client first")
+    p.add_argument(
+        "--pause-ms", type=float, default=1000.0, help="mean pause of a call between functions"
+    )
+    p.add_argument(
+        "--saturated-requests", type=int, default=30, help="calls per client without pauses"
+    )
     p.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients (calls)")
     p.add_argument("--book-every", type=int, default=4, help="every n-th mixed call books")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (make serve: 2)")
@@ -120,25 +139,33 @@ def function_request(
     return body.encode(), headers
 
 
-def measure(host: str, port: int, label: str, send) -> dict[str, Any]:
-    """ARGS.clients clients, each ARGS.warmup + ARGS.requests calls of `send(conn, n)`, which
-    returns None for a good answer or a problem description."""
+def measure(
+    host: str, port: int, label: str, send, *, requests: int, pause: float
+) -> dict[str, Any]:
+    """ARGS.clients clients, each ARGS.warmup + `requests` calls of `send(conn, n)`, which
+    returns None for a good answer or a problem description, pausing about `pause` seconds
+    (untimed) after each answer."""
     barrier = threading.Barrier(ARGS.clients + 1)
     latencies: list[float] = []
     problems: list[str] = []
     lock = threading.Lock()
 
     def client(index: int) -> None:
+        pauses = random.Random(index)  # noqa: S311 - a load shape, not a secret
         conn = http.client.HTTPConnection(host, port, timeout=60)
         for n in range(ARGS.warmup):
             send(conn, index * 1_000_000 + n, None)
         barrier.wait()
+        # Calls start spread over one pause, as calls do not all begin at the same instant.
+        time.sleep(pauses.uniform(0, pause))
         mine: list[float] = []
         mistakes: list[str] = []
-        for n in range(ARGS.requests):
+        for n in range(requests):
             problem = send(conn, index * 1_000_000 + ARGS.warmup + n, mine)
             if problem:
                 mistakes.append(problem)
+            if pause:
+                time.sleep(pauses.uniform(0.5 * pause, 1.5 * pause))
         conn.close()
         with lock:
             latencies.extend(mine)
@@ -163,6 +190,7 @@ def measure(host: str, port: int, label: str, send) -> dict[str, Any]:
         "requests_per_second": round(len(latencies) / seconds, 1),
         "failed": len(problems),
         "first_problem": problems[0] if problems else None,
+        "pause_ms": round(1000 * pause),
     }
 
 
@@ -249,13 +277,54 @@ def _emit_result(
         p50_vs_baseline=round(result["p50_ms"] / baseline["p50_ms"], 2),
         p99_vs_baseline=round(result["p99_ms"] / baseline["p99_ms"], 2),
         target_p99_ms=ARGS.target_p99_ms,
-        meets_target=result["p99_ms"] < ARGS.target_p99_ms and result["failed"] == 0,
+        meets_target=result["pause_ms"] > 0
+        and result["p99_ms"] < ARGS.target_p99_ms
+        and result["failed"] == 0,
+        pause_ms=result["pause_ms"],
         clients=ARGS.clients,
         workers=ARGS.workers,
         failed=result["failed"],
         api=api,
         **extra,
         **({"first_problem": result["first_problem"]} if result["first_problem"] else {}),
+    )
+
+
+def run_phases(host: str, port: int, *, requests: int, pause: float, suffix: str) -> None:
+    """Health, then check_availability, then the mix, with the same clients and pauses."""
+    baseline = measure(host, port, "GET /mcp/health", health, requests=requests, pause=pause)
+    emit(
+        f"baseline_health_http{suffix}",
+        baseline["n"],
+        baseline["seconds"],
+        p50_ms=baseline["p50_ms"],
+        p99_ms=baseline["p99_ms"],
+        max_ms=baseline["max_ms"],
+        requests_per_second=baseline["requests_per_second"],
+        clients=ARGS.clients,
+        workers=ARGS.workers,
+        pause_ms=baseline["pause_ms"],
+        failed=baseline["failed"],
+        api=baseline["label"],
+    )
+    label = "POST /webhooks/retell/functions"
+    result = measure(host, port, label, check_availability, requests=requests, pause=pause)
+    _emit_result(
+        f"retell_check_availability_http{suffix}",
+        result,
+        baseline,
+        f"{label} check_availability "
+        f"{{service: {ARGS.service!r}, date: {ARGS.date!r}}} (gunicorn sync workers)",
+    )
+    booked_before = len(BOOKED)
+    mix = measure(host, port, label, mixed, requests=requests, pause=pause)
+    _emit_result(
+        f"retell_mixed_http{suffix}",
+        mix,
+        baseline,
+        f"{label} check_availability, every {ARGS.book_every}th book_appointment "
+        "(gunicorn sync workers)",
+        booked=len(BOOKED) - booked_before,
     )
 
 
@@ -272,37 +341,11 @@ def main() -> None:
         workers=ARGS.workers, extra_env=SERVER_ENV, database_url=DATABASE_URL, ready_within=600
     ) as base:
         host, port = base.removeprefix("http://").split(":")
-        baseline = measure(host, int(port), "GET /mcp/health", health)
-        emit(
-            "baseline_health_http",
-            baseline["n"],
-            baseline["seconds"],
-            p50_ms=baseline["p50_ms"],
-            p99_ms=baseline["p99_ms"],
-            max_ms=baseline["max_ms"],
-            requests_per_second=baseline["requests_per_second"],
-            clients=ARGS.clients,
-            workers=ARGS.workers,
-            failed=baseline["failed"],
-            api=baseline["label"],
-        )
-        result = measure(host, int(port), "POST /webhooks/retell/functions", check_availability)
-        mix = measure(host, int(port), "POST /webhooks/retell/functions", mixed)
-    _emit_result(
-        "retell_check_availability_http",
-        result,
-        baseline,
-        f"{result['label']} check_availability "
-        f"{{service: {ARGS.service!r}, date: {ARGS.date!r}}} (gunicorn sync workers)",
-    )
-    _emit_result(
-        "retell_mixed_http",
-        mix,
-        baseline,
-        f"{mix['label']} check_availability, every {ARGS.book_every}th book_appointment "
-        "(gunicorn sync workers)",
-        booked=len(BOOKED),
-    )
+        run_phases(host, int(port), requests=ARGS.requests, pause=ARGS.pause_ms / 1000, suffix="")
+        if ARGS.saturated_requests:
+            run_phases(
+                host, int(port), requests=ARGS.saturated_requests, pause=0, suffix="_saturated"
+            )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,11 @@ class AppointmentStatus(models.TextChoices):
 # Appointments in these states hold their staff member's time; the database refuses overlaps.
 ACTIVE_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)
 
+# A staff member's experience counts completed appointments up to this many: in the staff
+# score and in the automatic pick's tie-break, whose cost then stays flat however long the
+# history grows (docs/benchmarks.md, bench/history.py).
+EXPERIENCE_CAP = 50
+
 
 class AppointmentSource(models.TextChoices):
     PHONE = "phone", _("Phone (Retell)")

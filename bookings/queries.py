@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection
 
-from bookings.enums import ACTIVE_STATUSES, AppointmentStatus
+from bookings.enums import ACTIVE_STATUSES, EXPERIENCE_CAP, AppointmentStatus
 from bookings.models import Appointment, Customer, SmsMessage, SmsTemplate
 from common import rows
 from staff.models import Service, Staff, TimeBlock
@@ -96,13 +96,13 @@ def staff_in_the_way(
 ) -> tuple[set[int], dict[int, int]]:
     """For a booking without a staff member: which of `staff_ids` are kept from `begin`–`end`
     (a time block, or an active appointment in `occupied`), and how many completed appointments
-    each has (the tie-break of the pick; staff without any are left out). One round trip for
-    all of them, as `first_in_the_way` is for one."""
+    each has, up to EXPERIENCE_CAP (the tie-break of the pick). One round trip for all of them,
+    as `first_in_the_way` is for one."""
     adapt = connection.ops.adapt_datetimefield_value
     marks = ", ".join(["%s"] * len(staff_ids))
     params: list[Any] = [tenant_id, *staff_ids, adapt(end), adapt(begin)]
     params += [tenant_id, *staff_ids, adapt(occupied[1]), adapt(occupied[0])]
-    params += [tenant_id, *staff_ids]
+    params += [tenant_id, tenant_id, *staff_ids]
     with connection.cursor() as cursor:
         cursor.execute(_STAFF_IN_THE_WAY_SQL.format(staff=marks), params)
         found = cursor.fetchall()
@@ -119,9 +119,13 @@ _STAFF_IN_THE_WAY_SQL = (
     f" UNION ALL SELECT {BY_APPOINTMENT}, staff_id, 0 FROM {Appointment._meta.db_table}"
     f" WHERE tenant_id = %s AND staff_id IN ({{staff}}) AND status IN ({_ACTIVE_SQL})"
     " AND occupied_start < %s AND occupied_end > %s"
-    f" UNION ALL SELECT {_COMPLETED}, staff_id, COUNT(*) FROM {Appointment._meta.db_table}"
-    f" WHERE tenant_id = %s AND staff_id IN ({{staff}}) AND status = '{_COMPLETED_STATUS}'"
-    " GROUP BY staff_id"
+    # Each member's completed appointments counted only up to the cap: at most that many
+    # entries of appointment_completed_idx per member, however long the history.
+    f" UNION ALL SELECT {_COMPLETED}, member.id, (SELECT COUNT(*) FROM (SELECT 1"
+    f" FROM {Appointment._meta.db_table} AS done WHERE done.tenant_id = %s"
+    f" AND done.staff_id = member.id AND done.status = '{_COMPLETED_STATUS}'"
+    f" LIMIT {EXPERIENCE_CAP}) AS capped) FROM {Staff._meta.db_table} AS member"
+    " WHERE member.tenant_id = %s AND member.id IN ({staff})"
 )
 
 

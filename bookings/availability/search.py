@@ -175,7 +175,7 @@ def find_available_staff(
     now: dt.datetime | None = None,
 ) -> list[Staff]:
     """Staff free to perform `service` from exactly `start` (any minute), best first: skill
-    level, rating and completed appointments descending, then id."""
+    level, rating and completed appointments (up to EXPERIENCE_CAP) descending, then id."""
     engine = _Engine.for_service(
         tenant=tenant,
         service=service,

@@ -18,7 +18,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from bookings.availability.search import StaffDay, find_available_staff, staff_schedule
-from bookings.enums import ACTIVE_STATUSES, AppointmentStatus
+from bookings.enums import ACTIVE_STATUSES, EXPERIENCE_CAP, AppointmentStatus
 from bookings.models import Appointment
 from common.replica import reporting_read
 from staff.contracts import MAX_PERFORMANCE_DAYS, PERFORMANCE_DEFAULT_DAYS
@@ -312,7 +312,7 @@ class StaffCandidate:
         return round(
             60 * self.skill_level / 5
             + 30 * float(self.staff.rating) / 5
-            + 10 * min(self.completed, 50) / 50,
+            + 10 * min(self.completed, EXPERIENCE_CAP) / EXPERIENCE_CAP,
             1,
         )
 
@@ -335,7 +335,7 @@ def staff_find_available(
     now: dt.datetime | None = None,
 ) -> AvailableStaff:
     """Staff qualified and free for the service from exactly `start`, best first (the
-    engine's order: skill level, rating, completed appointments).
+    engine's order: skill level, rating, completed appointments up to EXPERIENCE_CAP).
 
     A naive `start` is read in the time zone of the first of `branch_ids`, else in the
     tenant's (Europe/Berlin unless changed); an aware one is taken as it is. Raises

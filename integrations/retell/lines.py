@@ -24,10 +24,11 @@ class Line:
 def line_for(to_number: Any, agent_id: Any = None) -> Line | None:
     """The active line of an active tenant for the dialled number (or, without a usable one,
     the only line the agent answers); None when neither identifies one."""
-    # all_tenants: the dialled number (or the agent) is how a call finds its tenant.
+    # all_tenants: the dialled number (or the agent) is how a call finds its tenant. The
+    # subscription comes along: the orchestrator's rate limit reads the plan on every function.
     lines = (
         PhoneNumber.objects.all_tenants()
-        .select_related("tenant", "branch")
+        .select_related("tenant__subscription", "branch")
         .filter(is_active=True, tenant__is_active=True)
     )
     found: PhoneNumber | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import factory
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -24,7 +25,7 @@ from bookings.availability import (
     next_available,
     staff_schedule,
 )
-from bookings.enums import AppointmentStatus
+from bookings.enums import EXPERIENCE_CAP, AppointmentStatus
 from bookings.errors import SlotNotBookable, SlotTaken
 from common.errors import ApplicationError, Conflict, ValidationFailed
 from mcp_core.auth import Principal
@@ -553,6 +554,32 @@ def test_find_available_staff_orders_by_skill_rating_and_experience(tenant, serv
         find_available_staff(tenant=tenant, service=service, start=at(MONDAY, "12:30"), now=NOW)
         == []
     )
+
+
+def test_experience_counts_completed_appointments_up_to_the_cap(tenant, service, branch):
+    """Past EXPERIENCE_CAP completed appointments two members are equally experienced (the id
+    decides), as in the staff score; below it the one with more comes first."""
+    assert EXPERIENCE_CAP == 50
+
+    def member(completed):
+        person = make_staff(branch, service, skill=4)
+        start = at(dt.date(2026, 1, 5), "08:00")
+        AppointmentFactory.create_batch(
+            completed,
+            staff=person,
+            service=service,
+            status=AppointmentStatus.COMPLETED,
+            start_time=factory.Iterator(start + dt.timedelta(hours=h) for h in range(completed)),
+        )
+        return person
+
+    capped_first, capped_more, below_cap, fewer = member(50), member(70), member(49), member(3)
+
+    found = find_available_staff(tenant=tenant, service=service, start=at(MONDAY, "10:15"), now=NOW)
+
+    assert [person.pk for person in found] == [
+        capped_first.pk, capped_more.pk, below_cap.pk, fewer.pk,
+    ]  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ staff_schedule

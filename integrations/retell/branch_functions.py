@@ -40,7 +40,7 @@ def route_call(request: Call) -> Answer:
 
 def find_nearest_branch(request: Call) -> Answer:
     """The nearest branch to where the caller is, an open one first: coordinates as given,
-    else the place, district or postal code they said, resolved offline."""
+    else the place, town, district or postal code they said, resolved offline."""
     lat, lng = request.args.get("lat"), request.args.get("lng")
     address = request.text("address")
     place: str | None = None
@@ -53,8 +53,7 @@ def find_nearest_branch(request: Call) -> Answer:
         try:
             found = place_find(address, country=request.line.branch.country)
         except PlaceAmbiguous as exc:
-            candidates = [place.country for place in exc.candidates]
-            raise Say(exc.question, error="location_ambiguous", countries=candidates) from exc
+            raise Say(exc.question, error="location_ambiguous", countries=exc.countries) from exc
         if found is None:
             raise Say(
                 "Diesen Ort kenne ich leider nicht. Nennen Sie mir bitte Ihre Postleitzahl "

@@ -541,6 +541,96 @@ SCRIPTS: list[Script] = [
         nothing_booked(),
     ),
     Script(
+        "a small Austrian town: Zell am See, too far",
+        (
+            Step(
+                "find_nearest_branch",
+                {"address": "Ich bin in Zell am See"},
+                ("In Ihrer Nähe haben wir leider keine Filiale.",),
+                {"place": "Zell am See"},
+            ),
+        ),
+        nothing_booked(),
+    ),
+    Script(
+        "a small Swiss town: Grindelwald, too far",
+        (
+            Step(
+                "find_nearest_branch",
+                {"address": "Grindelwald"},
+                ("In Ihrer Nähe haben wir leider keine Filiale.",),
+                {"place": "Grindelwald"},
+            ),
+        ),
+        nothing_booked(),
+    ),
+    Script(
+        "a small German town without a branch: Zeuthen, Berlin",
+        (
+            Step(
+                "find_nearest_branch",
+                {"address": "Ich wohne in Zeuthen"},
+                ("Am nächsten ist unsere Filiale Berlin Mitte", "Sie ist gerade geöffnet."),
+                {"place": "Zeuthen"},
+            ),
+        ),
+        nothing_booked(),
+    ),
+    Script(
+        "a small town near Hamburg on the Berlin line: Rellingen, Hamburg",
+        (
+            Step(
+                "find_nearest_branch",
+                {"address": "Rellingen"},
+                ("Am nächsten ist unsere Filiale Hamburg Altona",),
+                {"place": "Rellingen"},
+            ),
+        ),
+        nothing_booked(),
+    ),
+    Script(
+        "a town of Austria and of Switzerland: the agent asks which, the caller says",
+        (
+            Step(
+                "find_nearest_branch",
+                {"address": "Stans"},
+                ("Meinen Sie Stans in Österreich oder Stans in der Schweiz?",),
+                {"error": {"type": "location_ambiguous", "countries": ["AT", "CH"]}},
+            ),
+            Step(
+                "find_nearest_branch",
+                {"address": "Stans in der Schweiz"},
+                ("In Ihrer Nähe haben wir leider keine Filiale.",),
+                {"place": "Stans"},
+            ),
+        ),
+        nothing_booked(),
+    ),
+    Script(
+        "a village name found four times in Germany: the agent asks for the postal code",
+        (
+            Step(
+                "find_nearest_branch",
+                {"address": "Wald"},
+                ("Den Ort Wald gibt es mehrmals. Wie lautet Ihre Postleitzahl?",),
+                {"error": {"type": "location_ambiguous", "countries": ["DE"]}},
+            ),
+        ),
+        nothing_booked(),
+    ),
+    Script(
+        "a lake is no village",
+        (
+            Step(
+                "find_nearest_branch",
+                {"address": "Ich bin am See"},
+                ("Diesen Ort kenne ich leider nicht.",),
+                {"error": {"type": "location_unknown"}},
+            ),
+        ),
+        nothing_booked(),
+    ),
+    Script(
         "Munich is too far",
         (
             Step(

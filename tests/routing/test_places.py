@@ -119,7 +119,93 @@ def test_unknown_austrian_and_swiss_codes(said):
     assert place_find(said, country="AT") is None
 
 
-def test_the_shipped_codes_are_what_the_pinned_packages_give():
-    """routing/data/postal_codes_at_ch.json is derived, not edited: built again, it is the
-    same (after a version bump: manage.py build_postal_codes)."""
-    assert postal_build.render(postal_build.build()) == postal_build.OUTPUT.read_text("utf-8")
+KITZBUEHEL = Point(47.4464, 12.3922)
+
+
+@pytest.mark.parametrize(
+    ("said", "country", "town", "town_country", "near"),
+    [
+        ("Ich bin in Zell am See", "DE", "Zell am See", "AT", Point(47.3238, 12.7965)),
+        ("in Hallstatt", "DE", "Hallstatt", "AT", Point(47.5622, 13.6493)),
+        ("Grindelwald", "DE", "Grindelwald", "CH", Point(46.6242, 8.0414)),
+        ("Appenzell", "AT", "Appenzell", "CH", Point(47.3310, 9.4090)),
+        ("Kitzbühel", "DE", "Kitzbühel", "AT", KITZBUEHEL),
+        ("kitzbuehel", "CH", "Kitzbühel", "AT", KITZBUEHEL),
+        ("Ich wohne in der Nähe von Kitzbühel", "DE", "Kitzbühel", "AT", KITZBUEHEL),
+        ("Hallstatt in Österreich", "DE", "Hallstatt", "AT", Point(47.5622, 13.6493)),
+        ("Seestraße 12, Zell am See", "DE", "Zell am See", "AT", Point(47.3238, 12.7965)),
+        # "St." and "Sankt" are one word to the caller.
+        ("Sankt Moritz", "DE", "St. Moritz", "CH", Point(46.4983, 9.8389)),
+        ("St. Johann in Tirol", "DE", "Sankt Johann in Tirol", "AT", Point(47.5230, 12.4240)),
+        # German towns under 15,000 inhabitants, too.
+        ("Oberstdorf", "DE", "Oberstdorf", "DE", Point(47.4099, 10.2797)),
+        ("Ich bin in Zeuthen", "AT", "Zeuthen", "DE", Point(52.3480, 13.6270)),
+        # The longest name wins over a bigger Neustadt named inside it.
+        ("Neustadt an der Aisch", "DE", "Neustadt an der Aisch", "DE", Point(49.5797, 10.6113)),
+    ],
+)
+def test_towns_under_fifteen_thousand(said, country, town, town_country, near):
+    found = place_find(said, country=country)
+    assert found is not None and (found.name, found.kind) == (town, "place")
+    assert found.country == town_country
+    assert haversine_km(found.point, near) < 3
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        # Villages named like words are not found inside a sentence.
+        "Ich bin am See",
+        "Ich bin im Wald",
+        "ganz in der Nähe",
+        # The country said has no town of that name.
+        "Hallstatt in der Schweiz",
+    ],
+)
+def test_words_that_are_village_names_find_nothing(said):
+    assert place_find(said) is None
+
+
+def test_a_big_place_wins_over_a_small_town_of_its_name():
+    found = place_find("Ich bin in Potsdam")
+    assert found is not None and (found.name, found.country) == ("Potsdam", "DE")
+
+
+@pytest.mark.parametrize(
+    ("said", "country", "town_country", "near"),
+    [
+        # Stans is in Tyrol and in Nidwalden: the country said decides, then the branch's.
+        ("Stans in der Schweiz", "AT", "CH", Point(46.958, 8.366)),
+        ("Stans, Österreich", "CH", "AT", Point(47.367, 11.717)),
+        ("Stans", "AT", "AT", Point(47.367, 11.717)),
+        ("Stans", "CH", "CH", Point(46.958, 8.366)),
+    ],
+)
+def test_a_town_name_of_two_countries(said, country, town_country, near):
+    found = place_find(said, country=country)
+    assert found is not None and (found.name, found.country) == ("Stans", town_country)
+    assert haversine_km(found.point, near) < 1
+
+
+def test_a_town_name_of_two_countries_gets_a_question_in_german():
+    with pytest.raises(PlaceAmbiguous) as caught:
+        place_find("Ich bin in Stans", country="DE")
+    assert caught.value.countries == ["AT", "CH"]
+    assert caught.value.question == "Meinen Sie Stans in Österreich oder Stans in der Schweiz?"
+
+
+def test_a_town_name_found_twice_in_one_country_asks_for_the_postal_code():
+    with pytest.raises(PlaceAmbiguous) as caught:
+        place_find("Wald", country="DE")
+    assert caught.value.countries == ["DE"]
+    assert len(caught.value.candidates) == 4
+    assert caught.value.question == ("Den Ort Wald gibt es mehrmals. Wie lautet Ihre Postleitzahl?")
+
+
+def test_the_shipped_files_are_what_the_pinned_packages_give():
+    """routing/data/postal_codes_at_ch.json and towns_de_at_ch.json are derived, not edited:
+    built again, they are the same (after a version bump: manage.py build_postal_codes)."""
+    files = postal_build.build().files()
+    assert set(files) == {postal_build.OUTPUT, postal_build.TOWNS_OUTPUT}
+    for path, text in files.items():
+        assert text == path.read_text("utf-8"), path.name

@@ -273,12 +273,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TIMEZONE = "UTC"
+# Seconds between beat's runs of the saga recovery and of the outbox sweep.
+MCP_SAGA_RECOVERY_INTERVAL = env_float("MCP_SAGA_RECOVERY_INTERVAL", 60.0)
+MCP_OUTBOX_SWEEP_INTERVAL = env_float("MCP_OUTBOX_SWEEP_INTERVAL", 30.0)
 CELERY_BEAT_SCHEDULE = {
-    "recover-stale-sagas": {"task": "mcp_core.tasks.recover_stale_sagas", "schedule": 60.0},
+    "recover-stale-sagas": {
+        "task": "mcp_core.tasks.recover_stale_sagas",
+        "schedule": MCP_SAGA_RECOVERY_INTERVAL,
+    },
     "send-sms-reminders": {"task": "bookings.tasks.send_due_reminders", "schedule": 300.0},
     "deliver-due-outbox-messages": {
         "task": "mcp_core.tasks.deliver_due_outbox_messages",
-        "schedule": 30.0,
+        "schedule": MCP_OUTBOX_SWEEP_INTERVAL,
     },
     "check-mcp-upstreams": {"task": "mcp_core.tasks.check_upstreams", "schedule": 60.0},
 }

@@ -27,6 +27,15 @@ class FaultProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def held_client_ports(self) -> list[int]:
+        """The client-side ports of the connections held in `hang` mode, oldest first: with
+        the client's address they name the process waiting for an answer."""
+        ports = []
+        for held in self._held:
+            with contextlib.suppress(OSError):  # closed meanwhile
+                ports.append(int(held.getpeername()[1]))
+        return ports
+
     def __enter__(self) -> FaultProxy:
         threading.Thread(target=self._accept, daemon=True).start()
         return self

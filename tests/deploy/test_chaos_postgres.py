@@ -11,14 +11,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 
 import pytest
 
 from tests.deploy.servers import postgres_cluster, psql, restart_cluster
-from tests.serving import ROOT, gunicorn
+from tests.serving import ROOT, api_request, gunicorn
 
 pytestmark = pytest.mark.pg_server
 
@@ -46,20 +44,6 @@ def _run(env: dict[str, str], *args: str) -> str:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
-
-
-def _request(base: str, path: str, token: str = "", body: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(  # noqa: S310 — our own local server
-        f"{base}{path}",
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST" if body is not None else "GET",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def test_bookings_during_a_postgresql_restart_get_503_and_nothing_is_lost_or_doubled():
@@ -96,7 +80,9 @@ def test_bookings_during_a_postgresql_restart_get_503_and_nothing_is_lost_or_dou
                     if not pending:
                         return
                     key = pending.pop(0)
-                status, body = _request(base, "/api/v2/mcp/bookings", world["token"], requests[key])
+                status, body = api_request(
+                    base, "/api/v2/mcp/bookings", world["token"], requests[key]
+                )
                 with lock:
                     answers.append(Answer(key, time.monotonic(), status, body))
                 # A client backs off on a refusal, as the 503 asks; without it the outage's
@@ -119,8 +105,8 @@ def test_bookings_during_a_postgresql_restart_get_503_and_nothing_is_lost_or_dou
             stopped = threading.Thread(target=restart_cluster, args=(data, port, 3.0))
             stopped.start()
             time.sleep(1.5)  # PostgreSQL is down now
-            live_during = _request(base, "/livez")[0]
-            health_during = _request(base, "/mcp/health")
+            live_during = api_request(base, "/livez")[0]
+            health_during = api_request(base, "/mcp/health")
             stopped.join()
             outage_ended = time.monotonic()
             before_recovery = created()
@@ -130,11 +116,11 @@ def test_bookings_during_a_postgresql_restart_get_503_and_nothing_is_lost_or_dou
             stop.set()
             for thread in threads:
                 thread.join()
-            health_after = _request(base, "/mcp/health")
+            health_after = api_request(base, "/mcp/health")
             # Every refused booking is retried by its client with the same idempotency key.
             refused = [answer for answer in answers if answer.status != 201]
             retried = [
-                _request(base, "/api/v2/mcp/bookings", world["token"], requests[answer.key])
+                api_request(base, "/api/v2/mcp/bookings", world["token"], requests[answer.key])
                 for answer in refused
             ]
         stored = psql(

@@ -4,9 +4,6 @@ nothing is lost."""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +12,7 @@ from bookings.models import Appointment
 from tests.bookings.test_booking_service import booking_args, make_world
 from tests.deploy.servers import RedisServer
 from tests.factories import ApiKeyFactory
-from tests.serving import gunicorn
+from tests.serving import api_request, gunicorn
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -27,20 +24,6 @@ def redis_server() -> Iterator[RedisServer]:
     server.stop()
 
 
-def _request(base: str, path: str, token: str = "", body: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(  # noqa: S310 — our own local server
-        f"{base}{path}",
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST" if body is not None else "GET",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def test_bookings_go_on_while_redis_is_down_and_after_it_is_back(redis_server):
     world = make_world()
     _, token = ApiKeyFactory.create_with_plaintext(tenant=world.tenant, role="owner")
@@ -48,17 +31,17 @@ def test_bookings_go_on_while_redis_is_down_and_after_it_is_back(redis_server):
 
     def book(hour: int) -> int:
         args = booking_args(world, start_time=f"2027-03-08T{hour:02d}:00:00")
-        return _request(base, "/api/v2/mcp/bookings", token, args)[0]
+        return api_request(base, "/api/v2/mcp/bookings", token, args)[0]
 
     with gunicorn(workers=2, extra_env=env) as base:
         before = book(9)
-        healthy = _request(base, "/mcp/health")
+        healthy = api_request(base, "/mcp/health")
         redis_server.stop()
         during = [book(10), book(11)]
-        degraded = _request(base, "/mcp/health")
+        degraded = api_request(base, "/mcp/health")
         redis_server.start()
         after = book(13)
-        recovered = _request(base, "/mcp/health")
+        recovered = api_request(base, "/mcp/health")
 
     assert (before, during, after) == (201, [201, 201], 201)
     assert (healthy[0], healthy[1]["status"]) == (200, "ok")

@@ -8,7 +8,6 @@ import json
 import os
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -27,17 +26,6 @@ pytestmark = [
     pytest.mark.rabbitmq,
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def _post(base: str, path: str, token: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(  # noqa: S310 — our own local server
-        f"{base}/api/v2/mcp/{path}",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        return response.status, json.loads(response.read())
 
 
 def test_make_up_books_over_rest_and_the_worker_delivers_the_outbox(tmp_path: Path):
@@ -59,7 +47,9 @@ def test_make_up_books_over_rest_and_the_worker_delivers_the_outbox(tmp_path: Pa
             assert json.loads(ws.recv(timeout=30))["type"] == "authenticated"
             ws.send(json.dumps({"type": "subscribe", "channels": [f"branch.{world.branch.pk}"]}))
             assert json.loads(ws.recv(timeout=30))["type"] == "subscribed"
-            status, booked = _post(topology.base, "bookings", token, booking_args(world))
+            status, booked = serving.api_request(
+                topology.base, "/api/v2/mcp/bookings", token, booking_args(world)
+            )
             assert status == 201
             live = json.loads(ws.recv(timeout=30))
         appointment_id = booked["appointment"]["id"]
@@ -69,9 +59,9 @@ def test_make_up_books_over_rest_and_the_worker_delivers_the_outbox(tmp_path: Pa
         )
         # The cancellation's notification is not delivered inline: its task goes through
         # RabbitMQ to the worker.
-        status, _ = _post(
+        status, _ = serving.api_request(
             topology.base,
-            "operations/booking.cancelBooking",
+            "/api/v2/mcp/operations/booking.cancelBooking",
             token,
             {"appointment_id": appointment_id, "reason": "Test"},
         )

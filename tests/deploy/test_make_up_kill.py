@@ -6,15 +6,12 @@ ends). Nothing is lost, nothing done twice (docs/operations.md, "Chaos runs").""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import signal
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,8 +40,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-Answer = tuple[int, dict[str, Any]]
-
 
 def _env(**overrides: str) -> dict[str, str]:
     return {
@@ -60,20 +55,6 @@ def _env(**overrides: str) -> dict[str, str]:
         "MCP_RETRY_BACKOFF_MAX": "2",
         **overrides,
     }
-
-
-def _call(base: str, path: str, token: str, body: dict[str, Any]) -> Answer:
-    request = urllib.request.Request(  # noqa: S310 — our own local server
-        f"{base}/api/v2/mcp/{path}",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as refusal:
-        return refusal.code, json.loads(refusal.read())
 
 
 def _wait(condition: Callable[[], Any], timeout: float = 60) -> Any:
@@ -143,7 +124,9 @@ def test_a_web_worker_killed_mid_saga_leaves_the_booking_confirmed_once(
 
         def book() -> None:
             try:
-                killed["answer"] = _call(topology.base, "bookings", token, args)
+                killed["answer"] = serving.api_request(
+                    topology.base, "/api/v2/mcp/bookings", token, args
+                )
             except OSError as exc:
                 killed["error"] = exc
 
@@ -158,13 +141,15 @@ def test_a_web_worker_killed_mid_saga_leaves_the_booking_confirmed_once(
         proxy.mode = "pass"
 
         # Before recovery: the slot is taken, and the same key finds the booking.
-        rival_status, rival = _call(
+        rival_status, rival = serving.api_request(
             topology.base,
-            "bookings",
+            "/api/v2/mcp/bookings",
             token,
             booking_args(world, customer_phone="030 7654321", idempotency_key="upkill-rival"),
         )
-        retry_status, retried = _call(topology.base, "bookings", token, args)
+        retry_status, retried = serving.api_request(
+            topology.base, "/api/v2/mcp/bookings", token, args
+        )
         killed_run = SagaRun.objects.for_tenant(tenant).get()
 
         def settled() -> bool:
@@ -176,9 +161,9 @@ def test_a_web_worker_killed_mid_saga_leaves_the_booking_confirmed_once(
 
         recovered = _wait(settled)
         web_workers = _respawned(topology, "gunicorn", doomed, count=2)
-        later_status, later = _call(
+        later_status, later = serving.api_request(
             topology.base,
-            "bookings",
+            "/api/v2/mcp/bookings",
             token,
             booking_args(world, start_time=f"{MONDAY}T11:00:00", idempotency_key="upkill-later"),
         )
@@ -243,7 +228,9 @@ def test_a_web_worker_killed_inside_the_reserve_step_leaves_nothing_and_the_retr
 
         def book() -> None:
             try:
-                killed["answer"] = _call(topology.base, "bookings", token, args)
+                killed["answer"] = serving.api_request(
+                    topology.base, "/api/v2/mcp/bookings", token, args
+                )
             except OSError as exc:
                 killed["error"] = exc
 
@@ -282,7 +269,9 @@ def test_a_web_worker_killed_inside_the_reserve_step_leaves_nothing_and_the_retr
             SagaRun.objects.for_tenant(tenant).count(),
             OutboxMessage.objects.for_tenant(tenant).count(),
         )
-        retry_status, retried = _call(topology.base, "bookings", token, args)
+        retry_status, retried = serving.api_request(
+            topology.base, "/api/v2/mcp/bookings", token, args
+        )
         web_workers = _respawned(topology, "gunicorn", doomed, count=2)
         honcho_still_running = topology.process.poll() is None
 
@@ -319,15 +308,17 @@ def test_a_celery_pool_process_killed_mid_task_is_redelivered_and_delivers_once(
     env = _env(MCP_OUTBOX_LEASE="2", MCP_OUTBOX_SWEEP_INTERVAL="3600")
     with FaultProxy(fake.port) as proxy, make_up(env, tmp_path) as topology:
         CalcomAccount.objects.all_tenants().filter(pk=calcom.account.pk).update(api_url=proxy.url)
-        status, booked = _call(topology.base, "bookings", token, booking_args(world))
+        status, booked = serving.api_request(
+            topology.base, "/api/v2/mcp/bookings", token, booking_args(world)
+        )
         assert (status, booked["appointment"]["sync_status"]) == (201, SyncStatus.SYNCED)
         appointment_id = booked["appointment"]["id"]
 
         # The cancellation's calendar sync goes to the worker as a task, and hangs there.
         proxy.mode = "hang"
-        status, _ = _call(
+        status, _ = serving.api_request(
             topology.base,
-            "operations/booking.cancelBooking",
+            "/api/v2/mcp/operations/booking.cancelBooking",
             token,
             {"appointment_id": appointment_id, "reason": "Test"},
         )

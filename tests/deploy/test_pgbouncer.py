@@ -4,9 +4,6 @@ DISABLE_SERVER_SIDE_CURSORS=true bookings race correctly through four server con
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -16,7 +13,7 @@ from bookings.models import Appointment
 from tests.bookings.test_booking_service import booking_args, make_world
 from tests.deploy.servers import pgbouncer, pgbouncer_stats
 from tests.factories import ApiKeyFactory
-from tests.serving import gunicorn
+from tests.serving import api_request, gunicorn
 
 pytestmark = [pytest.mark.postgres, pytest.mark.pgbouncer, pytest.mark.django_db(transaction=True)]
 
@@ -25,20 +22,6 @@ BEHIND_PGBOUNCER = {
     "DISABLE_SERVER_SIDE_CURSORS": "true",
     "MCP_BOOKING_MAX_ADVANCE_DAYS": "3650",  # the world books a fixed Monday in 2027
 }
-
-
-def _book(base: str, token: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(  # noqa: S310 — our own local server
-        f"{base}/api/v2/mcp/bookings",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def test_bookings_through_pgbouncer_in_transaction_mode():
@@ -58,8 +41,20 @@ def test_bookings_through_pgbouncer_in_transaction_mode():
             gunicorn(workers=3, database_url=url, extra_env=BEHIND_PGBOUNCER) as base,
             ThreadPoolExecutor(max_workers=12) as pool,
         ):
-            race = list(pool.map(lambda _: _book(base, token, same_slot), range(12)))
-            spread = list(pool.map(lambda body: _book(base, token, body), day_slots))
+            race = list(
+                pool.map(
+                    lambda _: api_request(
+                        base, "/api/v2/mcp/bookings", token, same_slot, timeout=30
+                    ),
+                    range(12),
+                )
+            )
+            spread = list(
+                pool.map(
+                    lambda body: api_request(base, "/api/v2/mcp/bookings", token, body, timeout=30),
+                    day_slots,
+                )
+            )
         stats = pgbouncer_stats(bouncer_port)
 
     statuses = sorted(status for status, _ in race)

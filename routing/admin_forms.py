@@ -17,41 +17,42 @@ from routing.contracts import RoutingRuleIn
 from routing.models import RoutingRule
 from routing.rules import MAX_TIME_WINDOWS
 from routing.services import routing_rule_errors
-from tenants.admin_forms import FROM, TO, hh_mm, stored_rows, time_field, time_input
+from tenants.admin_forms import (
+    FROM,
+    TO,
+    RowsWidget,
+    hh_mm,
+    stored_rows,
+    time_field,
+    time_input,
+)
 from tenants.enums import WEEKDAYS
 from tenants.validation_messages import WEEKDAY_LABELS, said
 
 EMPTY_WINDOWS = 1  # blank rows offered below the rule's windows (at least two rows in all)
 
 
-class TimeWindowsWidget(forms.MultiWidget):
+class TimeWindowsWidget(RowsWidget):
     template_name = "routing/widgets/time_windows.html"
+    keys = ("start", "end", "weekdays")
 
     def __init__(self, count: int) -> None:
-        widgets: list[forms.Widget] = []
-        for _i in range(count):
-            widgets += [
+        super().__init__(
+            count,
+            lambda: [
                 time_input(),
                 time_input(),
                 forms.CheckboxSelectMultiple(
                     choices=list(WEEKDAY_LABELS.items()), attrs={"class": "askproai-weekdays"}
                 ),
-            ]
-        super().__init__(widgets)
+            ],
+        )
 
-    def decompress(self, value: Any) -> list[Any]:
-        windows = value if isinstance(value, list) else []
-        flat: list[Any] = []
-        for window in windows:
-            flat += [window.get("start"), window.get("end"), window.get("weekdays") or []]
-        return flat + [None] * (len(self.widgets) - len(flat))
+    def cell(self, key: str, value: Any) -> Any:
+        return (value or []) if key == "weekdays" else value
 
     def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
-        if stored_rows(value):  # MultiWidget decompresses anything but a list
-            value = self.decompress(value)
         context = super().get_context(name, value, attrs)
-        cells = context["widget"]["subwidgets"]
-        context["widget"]["rows"] = [cells[i : i + 3] for i in range(0, len(cells), 3)]
         context["widget"]["labels"] = {
             "from": FROM,
             "to": TO,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django import forms
@@ -111,27 +111,42 @@ class WeekHoursField(forms.MultiValueField):
         }
 
 
-class TimeRangesWidget(forms.MultiWidget):
-    template_name = "tenants/widgets/time_ranges.html"
+class RowsWidget(forms.MultiWidget):
+    """A few rows of the same inputs, stored as the API's list of mappings: `keys` names each
+    input's entry in a row. The template gets `widget.rows`, the subwidgets row by row."""
 
-    def __init__(self, count: int) -> None:
-        super().__init__([time_input() for _i in range(2 * count)])
+    keys: tuple[str, ...] = ()
+
+    def __init__(self, count: int, row: Callable[[], list[forms.Widget]]) -> None:
+        super().__init__([widget for _i in range(count) for widget in row()])
 
     def decompress(self, value: Any) -> list[Any]:
-        ranges = value if isinstance(value, list) else []
+        rows = value if isinstance(value, list) else []
         flat: list[Any] = []
-        for item in ranges:
-            item = item if isinstance(item, Mapping) else {}
-            flat += [item.get("start"), item.get("end")]
+        for row in rows:
+            row = row if isinstance(row, Mapping) else {}
+            flat += [self.cell(key, row.get(key)) for key in self.keys]
         return flat + [None] * (len(self.widgets) - len(flat))
+
+    def cell(self, key: str, value: Any) -> Any:
+        """What the input of `key` shows for a stored `value`."""
+        return value
 
     def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
         if stored_rows(value):  # MultiWidget decompresses anything but a list
             value = self.decompress(value)
         context = super().get_context(name, value, attrs)
-        cells = context["widget"]["subwidgets"]
-        context["widget"]["pairs"] = [cells[i : i + 2] for i in range(0, len(cells), 2)]
+        cells, width = context["widget"]["subwidgets"], len(self.keys)
+        context["widget"]["rows"] = [cells[i : i + width] for i in range(0, len(cells), width)]
         return context
+
+
+class TimeRangesWidget(RowsWidget):
+    template_name = "tenants/widgets/time_ranges.html"
+    keys = ("start", "end")
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count, lambda: [time_input(), time_input()])
 
 
 class TimeRangesField(forms.MultiValueField):

@@ -95,6 +95,24 @@ def _overlapping(appointments: list[Appointment]) -> list[tuple[int, int]]:
     ]
 
 
+def _book_in_background(
+    base: str, token: str, args: dict[str, Any]
+) -> tuple[threading.Thread, dict[str, Any]]:
+    """A REST booking on its own thread, whose worker the test is about to kill: the outcome
+    dict gets its `answer`, or the `error` its client saw."""
+    outcome: dict[str, Any] = {}
+
+    def book() -> None:
+        try:
+            outcome["answer"] = serving.api_request(base, "/api/v2/mcp/bookings", token, args)
+        except OSError as exc:
+            outcome["error"] = exc
+
+    booking = threading.Thread(target=book)
+    booking.start()
+    return booking, outcome
+
+
 def _calcom_calls(fake: Any, pattern: str) -> int:
     return sum(
         1 for call in fake.requests if call.method == "POST" and re.fullmatch(pattern, call.path)
@@ -120,18 +138,7 @@ def test_a_web_worker_killed_mid_saga_leaves_the_booking_confirmed_once(
     with FaultProxy(fake.port) as proxy, make_up(env, tmp_path) as topology:
         CalcomAccount.objects.all_tenants().filter(pk=calcom.account.pk).update(api_url=proxy.url)
         proxy.mode = "hang"
-        killed: dict[str, Any] = {}
-
-        def book() -> None:
-            try:
-                killed["answer"] = serving.api_request(
-                    topology.base, "/api/v2/mcp/bookings", token, args
-                )
-            except OSError as exc:
-                killed["error"] = exc
-
-        booking = threading.Thread(target=book)
-        booking.start()
+        booking, killed = _book_in_background(topology.base, token, args)
         # The saga's calendar step waits for Cal.com: the reserve step has committed.
         doomed = _held_by(proxy, topology, "gunicorn")
         committed = Appointment.objects.for_tenant(tenant).filter(idempotency_key="upkill-web")
@@ -224,22 +231,11 @@ def test_a_web_worker_killed_inside_the_reserve_step_leaves_nothing_and_the_retr
     args = booking_args(world, idempotency_key="upkill-reserve")
     outbox_table = OutboxMessage._meta.db_table
     with make_up(_env(), tmp_path) as topology:
-        killed: dict[str, Any] = {}
-
-        def book() -> None:
-            try:
-                killed["answer"] = serving.api_request(
-                    topology.base, "/api/v2/mcp/bookings", token, args
-                )
-            except OSError as exc:
-                killed["error"] = exc
-
         # SHARE mode: the outbox can be read, not written. The reserve step's transaction
         # waits at its outbox insert, its appointment inserted, nothing committed.
         with psycopg.connect(serving.test_database_url()) as holder:
             holder.execute(f'LOCK TABLE "{outbox_table}" IN SHARE MODE')
-            booking = threading.Thread(target=book)
-            booking.start()
+            booking, killed = _book_in_background(topology.base, token, args)
 
             def waiting_backend() -> tuple[int, int] | None:
                 holder.execute("SELECT pg_stat_clear_snapshot()")  # read afresh each time

@@ -42,18 +42,21 @@ _USABLE_ALIAS = re.compile(r"^[a-z][a-z -]{3,}$")
 
 _AT_CH_CODES = Path(__file__).resolve().parent / "data" / "postal_codes_at_ch.json"
 _TOWNS = Path(__file__).resolve().parent / "data" / "towns_de_at_ch.json"
-# What a caller says of the country, spoken keys ("oesterreich", "schweiz"), and the letter
-# written before a code ("A-1010", "CH-8001").
+# What a caller calls each country, as spoken keys.
+_COUNTRY_SAID = {
+    "DE": "deutschland|germany",
+    "AT": "oesterreich|austria",
+    "CH": "schweiz|switzerland|suisse|svizzera",
+}
+# The country said, or the letter written before a code ("A-1010", "CH-8001").
 _COUNTRY_WORDS = {
-    "DE": re.compile(r"\b(deutschland|germany)\b"),
-    "AT": re.compile(r"\b(oesterreich|austria|a (?=\d{4}\b))"),
-    "CH": re.compile(r"\b(schweiz|switzerland|suisse|svizzera|ch (?=\d{4}\b))"),
+    "DE": re.compile(rf"\b({_COUNTRY_SAID['DE']})\b"),
+    "AT": re.compile(rf"\b({_COUNTRY_SAID['AT']}|a (?=\d{{4}}\b))"),
+    "CH": re.compile(rf"\b({_COUNTRY_SAID['CH']}|ch (?=\d{{4}}\b))"),
 }
 _COUNTRY_NAMES = {"DE": "Deutschland", "AT": "Österreich", "CH": "der Schweiz"}
 # The country said after a town ("Hallstatt in Österreich"), set aside before matching it.
-_COUNTRY_TAIL = re.compile(
-    r"( in)?( der)? (deutschland|germany|oesterreich|austria|schweiz|switzerland|suisse|svizzera)$"
-)
+_COUNTRY_TAIL = re.compile(rf"( in)?( der)? ({'|'.join(_COUNTRY_SAID.values())})$")
 # Small towns are named like words ("See", "Wald", "Ganz", "Alle"): one is taken only when it
 # ends what was said and follows nothing, a house number or one of these words ("Ich bin in
 # Zell am See", "in der Nähe von Hallstatt"), so "Ich bin am See" finds no village.
@@ -122,7 +125,7 @@ def place_find(said: str, *, country: str = "DE") -> Place | None:
             return found
     words = key.split()
     town_words = _town_key(_COUNTRY_TAIL.sub("", key)).split()
-    said_countries = [name for name, pattern in _COUNTRY_WORDS.items() if pattern.search(key)]
+    said_countries = _countries_said(key, COUNTRIES)
     index = _index()
     for length in range(min(_LONGEST_NAME_WORDS, len(words)), 0, -1):
         phrases = [" ".join(words[i : i + length]) for i in range(len(words) - length + 1)]
@@ -163,8 +166,17 @@ def _town_question(candidates: list[Place]) -> str:
     if len(set(countries)) < len(countries):
         return f"Den Ort {candidates[0].name} gibt es mehrmals. Wie lautet Ihre Postleitzahl?"
     ordered = sorted(candidates, key=lambda place: COUNTRIES.index(place.country))
-    options = [f"{place.name} in {_COUNTRY_NAMES[place.country]}" for place in ordered]
+    options = [_in_country(place) for place in ordered]
     return f"Meinen Sie {', '.join(options[:-1])} oder {options[-1]}?"
+
+
+def _countries_said(key: str, among: tuple[str, ...]) -> list[str]:
+    return [country for country in among if _COUNTRY_WORDS[country].search(key)]
+
+
+def _in_country(place: Place) -> str:
+    """As a question names each choice: "Stans in der Schweiz"."""
+    return f"{place.name} in {_COUNTRY_NAMES[place.country]}"
 
 
 def _town_key(text: str) -> str:
@@ -193,7 +205,7 @@ def _at_ch_postal_code(code: str, key: str, country: str) -> Place | None:
     the branch's country; the centre of the codes sharing its first three, then two digits
     when the code itself is not in the data (in the country said or the branch's only)."""
     codes = _at_ch_codes()
-    said = [name for name in ("AT", "CH") if _COUNTRY_WORDS[name].search(key)]
+    said = _countries_said(key, ("AT", "CH"))
     known = [name for name in ("AT", "CH") if code in codes[name]]
     if len(said) == 1:
         chosen = said
@@ -205,9 +217,7 @@ def _at_ch_postal_code(code: str, key: str, country: str) -> Place | None:
         chosen = [country] if country in codes else []
     places = [place for name in chosen if (place := _at_ch_place(code, name)) is not None]
     if len(places) > 1:
-        options = " oder ".join(
-            f"{place.name} in {_COUNTRY_NAMES[place.country]}" for place in places
-        )
+        options = " oder ".join(_in_country(place) for place in places)
         raise PlaceAmbiguous(f"Meinen Sie mit der Postleitzahl {code} {options}?", places)
     return places[0] if places else None
 

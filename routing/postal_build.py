@@ -154,9 +154,10 @@ def _locate(name: str, state: str, places: Places) -> tuple[float, float, int] |
 
 def write(derived: Derived) -> list[Path]:
     OUTPUT.parent.mkdir(exist_ok=True)
-    for path, text in derived.files().items():
+    files = derived.files()
+    for path, text in files.items():
         path.write_text(text, encoding="utf-8")
-    return list(derived.files())
+    return list(files)
 
 
 def render(data: dict[str, Any]) -> str:

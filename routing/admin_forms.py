@@ -20,9 +20,9 @@ from routing.services import routing_rule_errors
 from tenants.admin_forms import (
     FROM,
     TO,
+    RowsField,
     RowsWidget,
     hh_mm,
-    stored_rows,
     time_field,
     time_input,
 )
@@ -61,7 +61,7 @@ class TimeWindowsWidget(RowsWidget):
         return context
 
 
-class TimeWindowsField(forms.MultiValueField):
+class TimeWindowsField(RowsField):
     """Rows of from, to and weekdays; the filled ones are the API's `time_windows`."""
 
     def __init__(self, count: int, **kwargs: Any) -> None:
@@ -73,13 +73,7 @@ class TimeWindowsField(forms.MultiValueField):
                 time_field(format_lazy("{} {}", window, TO)),
                 forms.MultipleChoiceField(required=False, choices=list(WEEKDAY_LABELS.items())),
             ]
-        kwargs.setdefault("widget", TimeWindowsWidget(count))
-        super().__init__(fields, require_all_fields=False, required=False, **kwargs)
-
-    def has_changed(self, initial: Any, data: Any) -> bool:
-        if stored_rows(initial):  # as in the widget: a stored list is not the posted values
-            initial = self.widget.decompress(initial)
-        return super().has_changed(initial, data)
+        super().__init__(fields, TimeWindowsWidget(count), **kwargs)
 
     def compress(self, data_list: list[Any]) -> list[dict[str, Any]]:
         windows: list[dict[str, Any]] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django import forms
@@ -149,19 +149,27 @@ class TimeRangesWidget(RowsWidget):
         super().__init__(count, lambda: [time_input(), time_input()])
 
 
-class TimeRangesField(forms.MultiValueField):
-    """A few from–to pairs (a working period's breaks) as the API's [{"start", "end"}]; a pair
-    left empty is no range, a half-filled one goes to the validator, which names it."""
+class RowsField(forms.MultiValueField):
+    """The field of a RowsWidget: `fields` row by row, none of them required (an empty row is
+    no row); `compress` gives the API's list."""
 
-    def __init__(self, count: int, **kwargs: Any) -> None:
-        fields = [time_field(label) for _i in range(count) for label in (FROM, TO)]
-        kwargs.setdefault("widget", TimeRangesWidget(count))
+    def __init__(self, fields: Sequence[forms.Field], widget: RowsWidget, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", widget)
         super().__init__(fields, require_all_fields=False, required=False, **kwargs)
 
     def has_changed(self, initial: Any, data: Any) -> bool:
         if stored_rows(initial):  # as in the widget: a stored list is not the posted values
             initial = self.widget.decompress(initial)
         return super().has_changed(initial, data)
+
+
+class TimeRangesField(RowsField):
+    """A few from–to pairs (a working period's breaks) as the API's [{"start", "end"}]; a pair
+    left empty is no range, a half-filled one goes to the validator, which names it."""
+
+    def __init__(self, count: int, **kwargs: Any) -> None:
+        fields = [time_field(label) for _i in range(count) for label in (FROM, TO)]
+        super().__init__(fields, TimeRangesWidget(count), **kwargs)
 
     def compress(self, data_list: list[Any]) -> list[dict[str, str | None]]:
         pairs = zip(data_list[::2], data_list[1::2], strict=True)

@@ -24,12 +24,9 @@ class TenantQuerySet(models.QuerySet[_M]):
     really spans tenants, through the named `all_tenants()`; any other read, count, update or
     delete raises TenantMissingError instead of reaching every tenant's rows."""
 
-    _scoped = False
-
-    def _clone(self) -> TenantQuerySet[_M]:
-        clone: TenantQuerySet[_M] = super()._clone()  # type: ignore[misc]
-        clone._scoped = self._scoped
-        return clone
+    # The scope is marked on the SQL query, which every chained queryset copies with its
+    # attributes, so chaining (`filter`, `order_by`, ...) carries it without a hook of ours.
+    _SCOPED = "askproai_tenant_scoped"
 
     def for_tenant(self, tenant: models.Model | int | None) -> TenantQuerySet[_M]:
         if tenant is None:
@@ -38,18 +35,18 @@ class TenantQuerySet(models.QuerySet[_M]):
         if tenant_id is None:
             raise TenantMissingError(f"{self.model.__name__} rows requested for an unsaved tenant")
         scoped = self.filter(tenant_id=tenant_id)
-        scoped._scoped = True
+        setattr(scoped.query, self._SCOPED, True)
         return scoped
 
     def all_tenants(self) -> TenantQuerySet[_M]:
         """Every tenant's rows: for the few readers that span tenants (beat sweeps, webhooks
         that find the tenant from the row, superuser screens). Each use says why."""
         spanning = self.all()
-        spanning._scoped = True
+        setattr(spanning.query, self._SCOPED, True)
         return spanning
 
     def _require_scope(self) -> None:
-        if not self._scoped:
+        if not getattr(self.query, self._SCOPED, False):
             raise TenantMissingError(
                 f"{self.model.__name__} rows read without a tenant: "
                 "use .for_tenant(tenant), or .all_tenants() where every tenant is meant"

@@ -33,7 +33,7 @@ from mcp_core.load import (
 )
 from mcp_core.middleware import correlation_id_of
 from tenants.authentication import authenticate_request
-from tenants.plans import effective_plan
+from tenants.policy import effective_plan
 
 ADAPTIVE_FLAG = "adaptive_load_shedding"
 _UNMEASURED = ("/mcp/health", "/livez", "/metrics", "/static/")

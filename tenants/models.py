@@ -10,7 +10,7 @@ from common.scoping import TenantOwnedModel
 from mcp_core.permissions import Role
 from tenants.enums import Plan, SubscriptionStatus
 from tenants.hours import default_business_hours
-from tenants.plans import effective_plan, plan_limits
+from tenants.policy import effective_plan, plan_limits
 from tenants.validators import validate_business_hours, validate_time_zone
 
 

@@ -23,7 +23,6 @@ from tenants.contracts import (
 )
 from tenants.errors import BranchNotFound, TenantNotFound
 from tenants.models import Branch, Company
-from tenants.plans import effective_plan, plan_limits
 
 TENANT_CACHE_TTL = 300  # seconds; every tenant, branch and settings write clears it
 
@@ -58,8 +57,8 @@ def tenant_overview(*, tenant: Company) -> TenantOverview:
 
 def _build_overview(company: Company) -> TenantOverview:
     subscription = getattr(company, "subscription", None)
-    plan = effective_plan(company)
-    limits = plan_limits(plan)
+    plan = policy.effective_plan(company)
+    limits = policy.plan_limits(plan)
     branches = list(
         Branch.objects.for_tenant(company)
         .order_by("name", "pk")

@@ -5,7 +5,7 @@ The provider's vocabulary (its statuses, prices, event payloads) is translated b
 the rules about our subscription are here: an older event never undoes a newer one, an old
 subscription ending says nothing about the current one, a failed payment makes a live
 subscription past due and a paid one makes it active again. Nothing is ever deleted: a lapsed
-subscription keeps its plan and the tenant's data (`tenants.plans.effective_plan` lowers its
+subscription keeps its plan and the tenant's data (`tenants.policy.effective_plan` lowers its
 limits). Every change is audited.
 """
 

@@ -35,7 +35,7 @@ from tenants.contracts import (
     UpdateTenantInput,
     UpdateTenantSettingsInput,
 )
-from tenants.plans import effective_plan, plan_limits
+from tenants.policy import effective_plan, plan_limits
 
 
 @operation(

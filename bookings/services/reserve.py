@@ -57,7 +57,6 @@ from mcp_core.saga import Saga, SagaContext, Step
 from staff.models import Service
 from tenants import policy
 from tenants.models import Branch, Company
-from tenants.plans import UNLIMITED
 
 CONFIRMATION_NUMBER_ATTEMPTS = 5
 
@@ -148,7 +147,7 @@ def check_quota(tenant: Company, *, lock: bool) -> None:
     bookings of one tenant count one after another and the limit is exact; unlimited plans take
     no lock.
     NO KEY UPDATE: inserts of other rows referring to the tenant (their key share) go on."""
-    if policy.limit_of(tenant, "monthly_bookings") == UNLIMITED:
+    if policy.limit_of(tenant, "monthly_bookings") == policy.UNLIMITED:
         return
     if lock:
         tenant_row = Company.objects.select_for_update(no_key=True).filter(pk=tenant.pk)

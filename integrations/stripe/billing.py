@@ -8,7 +8,7 @@
   nothing else is affected.
 - Plans map to Stripe prices by STRIPE_PRICE_IDS; a price Stripe reports that is not in the
   map leaves the plan as it is. A lapsed subscription (past_due, canceled, incomplete) keeps
-  its plan and data; `tenants.plans.effective_plan` gives it basic's limits until it is paid.
+  its plan and data; `tenants.policy.effective_plan` gives it basic's limits until it is paid.
 - The tenant's `Subscription` changes only through `tenants.subscriptions`; what Stripe
   reports later arrives by the webhook (`integrations.stripe.webhook`).
 """

@@ -23,7 +23,7 @@ from mcp_core.orchestrator import execute_named
 from mcp_core.permissions import Role
 from staff.models import Staff
 from tenants.models import Branch, Subscription
-from tenants.plans import effective_plan, plan_limits
+from tenants.policy import effective_plan, plan_limits
 from tests.factories import BranchFactory, CompanyFactory, StaffFactory
 from tests.fakes.stripe import FakeStripe, stripe_error
 

@@ -19,7 +19,7 @@ def hit_many(
 
     django.setup()
     from mcp_core.ratelimit import rate_limit_hit
-    from tenants.plans import plan_limits
+    from tenants.policy import plan_limits
 
     # Start together so the processes really race for the same counter.
     barrier.wait(timeout=60)

@@ -13,7 +13,7 @@ from mcp_core.ratelimit import (
     rate_limit_hit,
     rate_limit_usage,
 )
-from tenants.plans import plan_limits
+from tenants.policy import plan_limits
 from tests.mcp_core import _ratelimit_worker
 
 # Mid-window, so a test never straddles a window boundary: the window is

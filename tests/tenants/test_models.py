@@ -12,7 +12,7 @@ from common.scoping import TenantMissingError
 from staff.models import WorkingHours
 from tenants.hours import business_hours_errors, default_business_hours, parse_business_hours
 from tenants.models import Branch
-from tenants.plans import plan_features, plan_limits
+from tenants.policy import plan_features, plan_limits
 from tests.factories import (
     BranchFactory,
     CompanyFactory,

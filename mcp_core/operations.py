@@ -323,18 +323,16 @@ class Operation:
     destructive: bool = False
     open_world: bool = False  # reaches an external system (Cal.com, Stripe, SMS)
     examples: tuple[dict[str, Any], ...] = field(default=())
+    # Derived from `name` once: every call reads them (limits, scopes, metrics).
+    service: str = field(init=False)  # "service"
+    operation: str = field(init=False)  # "operation"
+    tool_name: str = field(init=False)  # "service_operation"
 
-    @property
-    def service(self) -> str:
-        return self.name.split(".", 1)[0]
-
-    @property
-    def operation(self) -> str:
-        return self.name.split(".", 1)[1]
-
-    @property
-    def tool_name(self) -> str:
-        return self.name.replace(".", "_")
+    def __post_init__(self) -> None:
+        service, _, operation = self.name.partition(".")
+        object.__setattr__(self, "service", service)
+        object.__setattr__(self, "operation", operation)
+        object.__setattr__(self, "tool_name", self.name.replace(".", "_"))
 
     def input_schema(self) -> dict[str, Any]:
         return _json_schema(self.input, "validation")

@@ -1,5 +1,6 @@
 """The orchestrator's own behaviour: one path, every failure an envelope, recorded."""
 
+import dataclasses
 import json
 import logging
 from io import StringIO
@@ -95,7 +96,7 @@ def test_unexpected_exceptions_become_a_generic_500_without_internals(monkeypatc
         raise KeyError("secret internal detail")
 
     monkeypatch.setitem(
-        registry._operations, "tenant.getTenant", type(op)(**{**op.__dict__, "handler": boom})
+        registry._operations, "tenant.getTenant", dataclasses.replace(op, handler=boom)
     )
     result = execute_named(principal_for(), "tenant.getTenant", {})
 
@@ -115,7 +116,7 @@ def test_database_errors_become_503(monkeypatch):
         raise OperationalError("connection refused")
 
     monkeypatch.setitem(
-        registry._operations, "tenant.getTenant", type(op)(**{**op.__dict__, "handler": db_down})
+        registry._operations, "tenant.getTenant", dataclasses.replace(op, handler=db_down)
     )
     result = execute_named(principal_for(), "tenant.getTenant", {})
     assert result.error.error_type.name == "SERVICE_UNAVAILABLE"

@@ -9,7 +9,7 @@ judged by basic's limits and features (`effective_plan`); nothing is ever delete
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -102,7 +102,8 @@ def effective_plan(tenant: Company) -> str:
     return str(subscription.plan)
 
 
-LIMITS = ("branches", "staff_per_branch", "monthly_bookings", "api_calls_per_hour")
+# The limit names a caller may ask for: PlanLimits' fields, in their order.
+LIMITS = tuple(limit.name for limit in fields(PlanLimits))
 
 
 def limit_of(tenant: Company, name: str) -> int:
